@@ -8,10 +8,12 @@ import { requireApiKey } from "./auth.js";
 import { notFoundHandler, onError } from "./errors.js";
 import { createRouter } from "./router.js";
 import { admin } from "./routes/admin.js";
+import { files } from "./routes/files.js";
 import { subjects } from "./routes/subjects.js";
 
 export { AccountDO } from "./accounts/account-do.js";
 export { ApiKeyDO } from "./accounts/api-key-do.js";
+export { JobDO } from "./jobs/job-do.js";
 
 const app = createRouter();
 app.onError(onError);
@@ -35,6 +37,7 @@ app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "http
 app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });
 
 app.route("/admin", admin);
+app.route("/files", files);
 
 // Everything under /v1 below this line needs an API key.
 app.use("/v1/*", requireApiKey);
