@@ -1,0 +1,33 @@
+// @ts-check
+/** Small pure formatters shared by the screens: durations, losses, sizes, prompts. */
+
+/** "42 s", "3 min 5 s", "1 h 2 min"; "—" when unknown. @param {number | null | undefined} seconds */
+export function formatEta(seconds) {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return "—";
+  const total = Math.round(seconds);
+  if (total < 60) return `${total} s`;
+  if (total < 3600) return `${Math.floor(total / 60)} min ${total % 60} s`;
+  return `${Math.floor(total / 3600)} h ${Math.floor((total % 3600) / 60)} min`;
+}
+
+/** Four significant digits, enough to see a loss move. @param {number | null | undefined} loss */
+export function formatLoss(loss) {
+  return loss === null || loss === undefined ? "—" : loss.toPrecision(4);
+}
+
+/** @param {number} bytes */
+export function formatBytes(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1048576) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1048576).toFixed(1)} MB`;
+}
+
+/**
+ * What the service makes of `{subject}` in a prompt (shared/params.ts
+ * expandSubjectPlaceholder), shown so the user sees the rare token at work.
+ * @param {string} prompt
+ * @param {{ identifier: string, class_noun: string }} subject
+ */
+export function expandSubject(prompt, subject) {
+  return prompt.replaceAll("{subject}", `${subject.identifier} ${subject.class_noun}`);
+}

@@ -1,0 +1,82 @@
+// @ts-check
+/**
+ * The app's entry point: mounts each screen and decides which one to show —
+ * sign-in without a key, otherwise wherever the saved subject and training ids
+ * say the user left off (so a reload mid-training goes back to the live view).
+ */
+import { mountPhotos } from "./screens/photos.js";
+import { mountResults } from "./screens/results.js";
+import { mountSignIn } from "./screens/sign-in.js";
+import { mountSubject } from "./screens/subject.js";
+import { mountTraining } from "./screens/training.js";
+import { forgetKey, storedKey, takeFragmentKey } from "./session.js";
+import { app, forgetWork, savedIds, setSubject, setTraining, signIn } from "./state.js";
+import { byId, labelSubject, showScreen } from "./ui.js";
+
+const photos = mountPhotos({ onFinalized: () => goTraining() });
+const training = mountTraining({ onSucceeded: () => goResults() });
+const results = mountResults();
+mountSubject({
+  onCreated: () => {
+    photos.reset();
+    showScreen("photos");
+  },
+});
+mountSignIn({ prefill: takeFragmentKey(), onSignedIn: () => resume() });
+
+function goTraining() {
+  training.reset();
+  showScreen("training");
+}
+
+function goResults() {
+  results.show();
+  showScreen("results");
+}
+
+/** Back to where the saved ids point, or to a new subject. */
+async function resume() {
+  byId("sign-out").hidden = false;
+  const { subjectId, trainingId } = savedIds();
+  try {
+    if (subjectId) {
+      const subject = await app.api.get(`/v1/subjects/${subjectId}`);
+      setSubject(subject);
+      labelSubject(subject.name);
+      if (trainingId) {
+        const saved = await app.api.get(`/v1/trainings/${trainingId}`);
+        if (saved.status === "succeeded") {
+          setTraining(saved);
+          return goResults();
+        }
+        showScreen("training");
+        return training.follow(saved);
+      }
+      if (subject.status === "ready") return goTraining();
+      photos.reset();
+      return showScreen("photos");
+    }
+  } catch {
+    // The saved work is gone (deleted, other key): start fresh.
+    forgetWork();
+  }
+  showScreen("subject");
+}
+
+byId("new-subject").addEventListener("click", () => {
+  forgetWork();
+  byId("subject-form", HTMLFormElement).reset();
+  showScreen("subject");
+});
+
+byId("sign-out").addEventListener("click", () => {
+  forgetKey();
+  forgetWork();
+  location.reload();
+});
+
+const key = storedKey();
+if (key) {
+  signIn(key);
+  resume();
+} else showScreen("sign-in");

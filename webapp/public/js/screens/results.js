@@ -1,0 +1,197 @@
+// @ts-check
+/**
+ * Generate: a prompt with `{subject}` help, images rendered by the trained model
+ * (seed on each, click to enlarge, download), and the trained weights as
+ * downloads. Image and weight URLs need the API key, so they are fetched with it
+ * and shown from object URLs.
+ */
+import { expandSubject } from "../format.js";
+import { followEvents } from "../sse.js";
+import { app } from "../state.js";
+import { byId, saveUrl, setBusy, showError } from "../ui.js";
+
+/** @typedef {import("../state.js").GenerationView} GenerationView */
+
+const TERMINAL = new Set(["succeeded", "failed", "canceled"]);
+
+/** Button labels of the weight formats the service serves (functions/jobs/views.ts WEIGHT_FORMATS). */
+const WEIGHT_LABELS = {
+  "diffusers-lora": "LoRA · diffusers",
+  "kohya-lora": "LoRA · kohya (A1111, ComfyUI)",
+  diffusers: "Full model · diffusers",
+};
+
+/** The file name a `content-disposition: attachment; filename="…"` header gives. @param {Response} response */
+function attachmentName(response, fallback = "download") {
+  return /filename="([^"]+)"/.exec(response.headers.get("content-disposition") ?? "")?.[1] ?? fallback;
+}
+
+export function mountResults() {
+  const downloads = byId("downloads");
+  const form = byId("generate-form", HTMLFormElement);
+  const prompt = byId("prompt", HTMLTextAreaElement);
+  const expansion = byId("subject-expansion");
+  const button = byId("generate-button", HTMLButtonElement);
+  const status = byId("generate-status");
+  const error = byId("generate-error");
+  const grid = byId("image-grid");
+  const lightbox = byId("lightbox", HTMLDialogElement);
+  const lightboxImage = byId("lightbox-image", HTMLImageElement);
+  const lightboxCaption = byId("lightbox-caption");
+  const lightboxDownload = byId("lightbox-download", HTMLAnchorElement);
+
+  byId("lightbox-close").addEventListener("click", () => lightbox.close());
+  lightbox.addEventListener("click", (event) => {
+    if (event.target === lightbox) lightbox.close();
+  });
+
+  /** Shows what `{subject}` becomes, and the whole expanded prompt as the box's tooltip. */
+  function showExpansion() {
+    if (!app.subject) return;
+    expansion.textContent = `"${app.subject.identifier} ${app.subject.class_noun}"`;
+    prompt.title = expandSubject(prompt.value, app.subject);
+  }
+  prompt.addEventListener("input", showExpansion);
+
+  function renderDownloads() {
+    const training = app.training;
+    downloads.replaceChildren();
+    if (!training) return;
+    const heading = document.createElement("h2");
+    heading.className = "subhead";
+    heading.textContent = "Trained weights";
+    const row = document.createElement("div");
+    row.className = "actions";
+    for (const artifact of training.artifacts) {
+      if (!artifact.download_url || !(artifact.format in WEIGHT_LABELS)) continue;
+      const download = document.createElement("button");
+      download.type = "button";
+      download.className = "secondary";
+      download.textContent = `⤓ ${WEIGHT_LABELS[/** @type {keyof typeof WEIGHT_LABELS} */ (artifact.format)]}`;
+      download.dataset.format = artifact.format;
+      const path = new URL(artifact.download_url, location.origin).pathname;
+      download.addEventListener("click", async () => {
+        setBusy(download, true);
+        try {
+          const response = await app.api.raw(path);
+          const url = URL.createObjectURL(await response.blob());
+          saveUrl(url, attachmentName(response, `${artifact.format}.safetensors`));
+          setTimeout(() => URL.revokeObjectURL(url), 10_000);
+        } catch (failure) {
+          showError(error, failure);
+        } finally {
+          setBusy(download, false);
+        }
+      });
+      row.append(download);
+    }
+    downloads.append(heading, row);
+  }
+
+  /**
+   * @param {GenerationView} generation
+   */
+  async function showImages(generation) {
+    const promptText = String(generation.params.prompt ?? "");
+    const items = await Promise.all(
+      generation.images.map(async (image, index) => {
+        const url = await app.api.blobUrl(new URL(image.url, location.origin).pathname);
+        const fileName = `${generation.id}-${index}-seed${image.seed}.png`;
+        const item = document.createElement("li");
+        item.className = "generated";
+        const open = document.createElement("button");
+        open.type = "button";
+        open.className = "image-button";
+        open.setAttribute("aria-label", `Enlarge image ${index + 1}, seed ${image.seed}`);
+        const img = document.createElement("img");
+        img.src = url;
+        img.alt = `${promptText} (seed ${image.seed})`;
+        img.width = image.width;
+        img.height = image.height;
+        open.append(img);
+        open.addEventListener("click", () => {
+          lightboxImage.src = url;
+          lightboxImage.alt = img.alt;
+          lightboxCaption.textContent = `${promptText} · seed ${image.seed} · ${image.width}×${image.height}`;
+          lightboxDownload.href = url;
+          lightboxDownload.download = fileName;
+          lightbox.showModal();
+        });
+        const caption = document.createElement("div");
+        caption.className = "image-caption";
+        const seed = document.createElement("span");
+        seed.className = "seed";
+        seed.textContent = `seed ${image.seed}`;
+        const save = document.createElement("a");
+        save.href = url;
+        save.download = fileName;
+        save.textContent = "Download";
+        save.setAttribute("aria-label", `Download image ${index + 1}, seed ${image.seed}`);
+        caption.append(seed, save);
+        item.append(open, caption);
+        return item;
+      }),
+    );
+    grid.prepend(...items);
+  }
+
+  /** Resolves with the generation once it has ended, following its events. @param {GenerationView} generation */
+  function untilDone(generation) {
+    return new Promise((resolve) => {
+      let latest = generation;
+      if (TERMINAL.has(latest.status)) return resolve(latest);
+      const stream = followEvents({
+        path: `/v1/generations/${generation.id}/events`,
+        apiKey: app.apiKey,
+        onEvent: (_event, data) => {
+          if (!data.job) return;
+          latest = data.job;
+          status.textContent = latest.status === "generating" ? `generating… step ${latest.progress.step} / ${latest.progress.total_steps}` : `${latest.status}…`;
+        },
+        onConnection: () => undefined,
+        isFinished: () => TERMINAL.has(latest.status),
+      });
+      stream.done.then(() => resolve(latest));
+    });
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const training = app.training;
+    if (!training) return;
+    const data = new FormData(form);
+    const seedText = String(data.get("seed") ?? "").trim();
+    const body = {
+      training_id: training.id,
+      prompt: prompt.value.trim(),
+      num_images: Number(data.get("num_images")),
+      ...(seedText ? { seed: Number(seedText) } : {}),
+    };
+    if (!body.prompt) {
+      showError(error, "Write a prompt; {subject} puts your subject in it.");
+      prompt.focus();
+      return;
+    }
+    setBusy(button, true, "Generating…");
+    showError(error, null);
+    status.textContent = "queued…";
+    try {
+      const done = await untilDone(await app.api.post("/v1/generations", body));
+      if (done.status !== "succeeded") throw new Error(`Generation ${done.status}: ${done.error?.message ?? "no images"}`);
+      status.textContent = "";
+      await showImages(done);
+    } catch (failure) {
+      status.textContent = "";
+      showError(error, failure);
+    } finally {
+      setBusy(button, false);
+    }
+  });
+
+  return {
+    show() {
+      showExpansion();
+      renderDownloads();
+    },
+  };
+}
