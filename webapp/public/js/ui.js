@@ -22,7 +22,7 @@ export const SCREENS = ["sign-in", "subject", "photos", "training", "results"];
 
 /** @param {string} name */
 export function showScreen(name) {
-  for (const section of document.querySelectorAll("[data-screen]")) {
+  for (const section of document.querySelectorAll("section[data-screen]")) {
     if (section instanceof HTMLElement) section.hidden = section.dataset.screen !== name;
   }
   const reached = SCREENS.indexOf(name);
@@ -33,7 +33,7 @@ export function showScreen(name) {
     if (index === reached) step.setAttribute("aria-current", "step");
     else step.removeAttribute("aria-current");
   }
-  document.body.dataset.screen = name;
+  document.body.dataset.currentScreen = name;
   document.querySelector(`[data-screen="${name}"] h1`)?.setAttribute("tabindex", "-1");
   /** @type {HTMLElement | null} */ (document.querySelector(`[data-screen="${name}"] h1`))?.focus();
 }

@@ -33,6 +33,7 @@ export function mountTraining({ onSucceeded }) {
   const connection = byId("connection");
   const cancel = byId("cancel-training", HTMLButtonElement);
   const trainAgain = byId("train-again", HTMLButtonElement);
+  const toGenerate = byId("to-generate", HTMLButtonElement);
   const bar = byId("training-progress", HTMLProgressElement);
   const stepText = byId("step-text");
   const phaseText = byId("phase-text");
@@ -81,6 +82,7 @@ export function mountTraining({ onSucceeded }) {
     renderSamples(training);
     cancel.hidden = TERMINAL.has(status);
     trainAgain.hidden = status !== "failed" && status !== "canceled";
+    toGenerate.hidden = status !== "succeeded";
     if (status === "failed") showError(liveError, training.error?.message ?? "The training failed.");
   }
 
@@ -116,7 +118,7 @@ export function mountTraining({ onSucceeded }) {
     const status = data.job?.status;
     if (status === "succeeded") {
       toast("Training succeeded");
-      setTimeout(onSucceeded, 600);
+      toGenerate.focus();
     } else if (status === "canceled") toast("Training canceled");
   }
 
@@ -197,6 +199,7 @@ export function mountTraining({ onSucceeded }) {
     live.hidden = true;
     syncAdvanced();
   }
+  toGenerate.addEventListener("click", onSucceeded);
   trainAgain.addEventListener("click", () => {
     reset();
     start.focus();
