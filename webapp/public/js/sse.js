@@ -42,8 +42,10 @@ export function createSseParser(onMessage) {
     /** @param {string} text */
     push(text) {
       buffer += text;
-      const lines = buffer.split(/\r\n|\r|\n/);
-      buffer = lines.pop() ?? "";
+      // A chunk ending in "\r" may be half of "\r\n": keep it until the next chunk says.
+      const heldBack = buffer.endsWith("\r") ? "\r" : "";
+      const lines = buffer.slice(0, buffer.length - heldBack.length).split(/\r\n|\r|\n/);
+      buffer = (lines.pop() ?? "") + heldBack;
       for (const line of lines) takeLine(line);
     },
   };

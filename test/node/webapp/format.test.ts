@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { expandSubjectPlaceholder } from "../../../shared/index.js";
+import { API_KEY_PATTERN, keyFromFragment } from "../../../webapp/public/js/session.js";
+import { expandSubject, formatEta } from "../../../webapp/public/js/format.js";
+import { newApiKey, parseApiKey } from "../../../functions/accounts/api-keys.js";
+
+describe("formatting", () => {
+  it("says an ETA in the largest sensible units", () => {
+    expect([null, -1, 0, 42.4, 185, 3725].map(formatEta)).toEqual(["—", "—", "0 s", "42 s", "3 min 5 s", "1 h 2 min"]);
+  });
+
+  it("previews {subject} exactly as the service expands it", () => {
+    const subject = { identifier: "sks", class_noun: "dog" };
+    for (const prompt of ["{subject} on a beach", "two {subject}s and a {subject}", "no placeholder"]) {
+      expect(expandSubject(prompt, subject)).toBe(expandSubjectPlaceholder(prompt, subject));
+    }
+  });
+});
+
+describe("API key from the start link", () => {
+  it("accepts exactly the keys the service accepts", () => {
+    for (const key of [newApiKey("test"), newApiKey("live")]) {
+      expect(API_KEY_PATTERN.test(key)).toBe(true);
+      expect(keyFromFragment(`#key=${key}`)).toBe(key);
+    }
+    for (const bad of ["dbk_test_short", "dbk_prod_" + "a".repeat(32), "dbk_test_" + "u".repeat(32)]) {
+      expect(API_KEY_PATTERN.test(bad)).toBe(parseApiKey(bad) !== null);
+      expect(keyFromFragment(`#key=${bad}`)).toBeNull();
+    }
+    expect(keyFromFragment("")).toBeNull();
+  });
+});
