@@ -162,7 +162,7 @@ async function main() {
   for (const service of services) await waitFor(service.ready, 90_000);
 
   const { apiKey, accountId } = await seedDevAccount(baseUrl, vars.ADMIN_TOKEN);
-  console.log(`\n  API:      ${baseUrl}\n  API key:  ${apiKey}\n  account:  ${accountId}\n  OpenAPI:  ${baseUrl}/v1/openapi.json\n`);
+  console.log(`\n  App:      ${baseUrl}/#key=${apiKey}\n  API:      ${baseUrl}\n  API key:  ${apiKey}\n  account:  ${accountId}\n  OpenAPI:  ${baseUrl}/v1/openapi.json\n`);
   if (process.env.START_PRINT_JSON) console.log(JSON.stringify({ url: baseUrl, api_key: apiKey, account_id: accountId }));
 }
 
