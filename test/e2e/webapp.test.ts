@@ -9,7 +9,7 @@
  * gone to the service's own origin.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -212,6 +212,60 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("reference web app in 
     expect(overflow).toBeLessThanOrEqual(0);
 
     expect(pageErrors).toEqual([]);
+  });
+
+  it("comes back to the saved subject after a reload, and cancels a running training", async () => {
+    const api = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${service.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${service.apiKey}`, ...(body ? { "content-type": "application/json" } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      expect(response.ok, `${method} ${path}: ${response.status}`).toBe(true);
+      return response.json();
+    };
+    // A subject made ready through the API, as another client of the same account would.
+    const subject = await api("POST", "/v1/subjects", { name: "Pack", class_noun: "backpack" });
+    const { good } = await makePhotos(photoDirectory);
+    const names = good.map((_, index) => `p${index}.jpg`);
+    const { uploads } = await api("POST", `/v1/subjects/${subject.id}/uploads`, {
+      files: names.map((name) => ({ name, content_type: "image/jpeg" })),
+    });
+    for (const [index, upload] of uploads.entries()) {
+      const put = await fetch(upload.url, { method: "PUT", headers: upload.headers, body: readFileSync(good[index]) });
+      expect(put.status).toBe(200);
+    }
+    await api("POST", `/v1/subjects/${subject.id}/finalize`);
+
+    const tab = await context.newPage();
+    tab.on("request", (request) => requests.push(request.url()));
+    tab.on("pageerror", (error) => pageErrors.push(error.message));
+    await tab.addInitScript(
+      ([apiKey, subjectId]) => {
+        if (!sessionStorage.getItem("dreambooth.apiKey")) {
+          sessionStorage.setItem("dreambooth.apiKey", apiKey);
+          sessionStorage.setItem("dreambooth.subjectId", subjectId);
+        }
+      },
+      [service.apiKey, subject.id],
+    );
+    await tab.goto(service.url);
+    await tab.locator('[data-screen="training"]:not([hidden])').waitFor();
+    expect(await tab.locator("#training-title").innerText()).toBe("Train a model of Pack");
+
+    await tab.getByRole("button", { name: "Start training" }).click();
+    await tab.getByRole("button", { name: "Cancel" }).click();
+    await tab.locator('#training-status[data-status="canceled"]').waitFor();
+    expect(await tab.getByRole("button", { name: "Train again" }).isVisible()).toBe(true);
+    await tab.screenshot({ path: join(ARTIFACTS, "9-training-canceled.png"), fullPage: true });
+
+    // A reload lands on the same, still canceled, training.
+    await tab.reload();
+    await tab.locator('#training-status[data-status="canceled"]').waitFor();
+    await tab.getByRole("button", { name: "Train again" }).click();
+    expect(await tab.getByRole("button", { name: "Start training" }).isVisible()).toBe(true);
+    expect(pageErrors).toEqual([]);
+    await tab.close();
   });
 
   it("made no request to any host but the service's own origin", () => {

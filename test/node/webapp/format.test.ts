@@ -1,12 +1,20 @@
 import { describe, expect, it } from "vitest";
 import { expandSubjectPlaceholder } from "../../../shared/index.js";
 import { API_KEY_PATTERN, keyFromFragment } from "../../../webapp/public/js/session.js";
-import { expandSubject, formatEta } from "../../../webapp/public/js/format.js";
+import { estimateEtaS, expandSubject, formatEta } from "../../../webapp/public/js/format.js";
 import { newApiKey, parseApiKey } from "../../../functions/accounts/api-keys.js";
 
 describe("formatting", () => {
   it("says an ETA in the largest sensible units", () => {
     expect([null, -1, 0, 42.4, 185, 3725].map(formatEta)).toEqual(["—", "—", "0 s", "42 s", "3 min 5 s", "1 h 2 min"]);
+  });
+
+  it("estimates the time left from the pace so far, and nothing before there is a pace", () => {
+    expect(estimateEtaS([], 100)).toBeNull();
+    expect(estimateEtaS([{ at: 1000, step: 10 }], 100)).toBeNull();
+    expect(estimateEtaS([{ at: 1000, step: 10 }, { at: 2000, step: 10 }], 100)).toBeNull();
+    // 20 steps in 4 s → 5 steps/s; 70 steps left → 14 s.
+    expect(estimateEtaS([{ at: 1000, step: 10 }, { at: 3000, step: 20 }, { at: 5000, step: 30 }], 100)).toBeCloseTo(14);
   });
 
   it("previews {subject} exactly as the service expands it", () => {

@@ -10,6 +10,21 @@ export function formatEta(seconds) {
   return `${Math.floor(total / 3600)} h ${Math.floor((total % 3600) / 60)} min`;
 }
 
+/**
+ * Seconds left at the pace seen so far, for backends that send no `eta_s`:
+ * steps done between the first and the last observation over the time between them.
+ * @param {{ at: number, step: number }[]} observations  Unix ms and step, oldest first
+ * @param {number} totalSteps
+ * @returns {number | null}
+ */
+export function estimateEtaS(observations, totalSteps) {
+  const first = observations[0];
+  const last = observations[observations.length - 1];
+  if (!first || !last || last.step <= first.step || last.at <= first.at) return null;
+  const stepsPerMs = (last.step - first.step) / (last.at - first.at);
+  return Math.max(0, totalSteps - last.step) / stepsPerMs / 1000;
+}
+
 /** Four significant digits, enough to see a loss move. @param {number | null | undefined} loss */
 export function formatLoss(loss) {
   return loss === null || loss === undefined ? "—" : loss.toPrecision(4);

@@ -6,7 +6,7 @@
  * stream's opening `state` snapshot (see sse.js); the connection line says so.
  */
 import { drawLossChart } from "../loss-chart.js";
-import { formatEta, formatLoss } from "../format.js";
+import { estimateEtaS, formatEta, formatLoss } from "../format.js";
 import { followEvents } from "../sse.js";
 import { app, setTraining } from "../state.js";
 import { trainingParams } from "../training-params.js";
@@ -47,6 +47,8 @@ export function mountTraining({ onSucceeded }) {
 
   /** @type {{ step: number, loss: number }[]} */
   let lossPoints = [];
+  /** @type {{ at: number, step: number }[]} when each training step was seen, for an ETA when the backend sends none */
+  let stepTimes = [];
   /** @type {Map<string, { prompt: string, seed: number, step: number }>} sample artifact name → what the sample event said */
   const sampleInfo = new Map();
   /** @type {{ stop(): void } | null} */
@@ -76,7 +78,9 @@ export function mountTraining({ onSucceeded }) {
     stepText.textContent = `step ${step} / ${total}`;
     phaseText.textContent = progress.phase ?? status;
     lossText.textContent = formatLoss(progress.loss);
-    etaText.textContent = TERMINAL.has(status) ? "—" : formatEta(progress.eta_s);
+    if (training_phase) stepTimes.push({ at: Date.now(), step: progress.step });
+    const eta = progress.eta_s ?? (training_phase ? estimateEtaS(stepTimes, total) : null);
+    etaText.textContent = TERMINAL.has(status) ? "—" : formatEta(eta);
     if (training_phase && progress.loss !== null) lossPoints.push({ step: progress.step, loss: progress.loss });
     drawLossChart(chart, lossPoints, total);
     renderSamples(training);
@@ -134,6 +138,7 @@ export function mountTraining({ onSucceeded }) {
   function follow(training) {
     stream?.stop();
     lossPoints = [];
+    stepTimes = [];
     hadConnection = false;
     form.hidden = true;
     live.hidden = false;
