@@ -87,7 +87,10 @@ export async function signedPost(path: string, body: unknown, options: { secret?
   return SELF.fetch(`${BASE}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: raw });
 }
 
-export function sendEvent(jobId: string, event: Omit<BackendEvent, "job_id" | "ts"> & { ts?: number }) {
+/** A backend event without the fields `sendEvent` fills in, kept per event type. */
+type EventDraft = BackendEvent extends infer E ? (E extends BackendEvent ? Omit<E, "job_id" | "ts"> & { ts?: number } : never) : never;
+
+export function sendEvent(jobId: string, event: EventDraft) {
   return signedPost(`/internal/jobs/${jobId}/events`, { job_id: jobId, ts: Date.now(), ...event });
 }
 
