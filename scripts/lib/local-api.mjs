@@ -10,7 +10,10 @@ import sharp from "sharp";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-/** Starts scripts/start.mjs and resolves once it printed its JSON line; `stop()` ends it and its children. */
+/**
+ * Starts scripts/start.mjs and resolves once it printed its JSON line; `stop()` ends it and its children.
+ * `quiet` passes on only start's summary (URL and key), not the services' logs.
+ */
 export function startLocalSystem({ quiet = true } = {}) {
   const child = spawn(process.execPath, [join(root, "scripts", "start.mjs")], {
     cwd: root,
@@ -29,7 +32,7 @@ export function startLocalSystem({ quiet = true } = {}) {
       buffered += chunk.toString();
       for (const line of buffered.split("\n")) {
         if (line.startsWith("{") && line.includes('"api_key"')) resolve({ ...JSON.parse(line), stop });
-        else if (!quiet && line.trim()) console.log(line);
+        else if (line.trim() && (!quiet || /^\s+(API|API key|account|OpenAPI):/.test(line))) console.log(line);
       }
       buffered = buffered.slice(buffered.lastIndexOf("\n") + 1);
     });

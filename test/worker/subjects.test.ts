@@ -34,6 +34,8 @@ describe("POST /v1/subjects", () => {
     );
     const paths = (error.details as { issues: { path: string }[] }).issues.map((issue) => issue.path);
     expect(paths).toEqual(expect.arrayContaining(["name", "class_noun", "identifier"]));
+    const braces = await expectError(await account.request("/v1/subjects", jsonInit("POST", { name: "x", class_noun: "{subject}" })), 400);
+    expect((braces.details as { issues: { path: string }[] }).issues.map((issue) => issue.path)).toEqual(["class_noun"]);
   });
 });
 
@@ -177,6 +179,21 @@ describe("DELETE /v1/subjects/:id", () => {
     expect(await store.getTraining("trn_test1")).toBeNull();
     await expectError(await account.request(`/v1/subjects/${subject.id}`), 404, "not_found");
     await expectError(await account.request(`/v1/subjects/${subject.id}`, { method: "DELETE" }), 404, "not_found");
+  });
+});
+
+describe("DELETE of a subject with a live training", () => {
+  it("cancels the training before removing its files", async () => {
+    const account = await createAccount();
+    const subject = await createSubject(account);
+    for (let i = 0; i < 3; i++) await putImage(account, subject.id, `${i}.jpg`, makeJpeg(512, 512, i));
+    expect((await account.request(`/v1/subjects/${subject.id}/finalize`, { method: "POST" })).status).toBe(200);
+    const started = await account.request("/v1/trainings", jsonInit("POST", { subject_id: subject.id, backend: "fake" }));
+    expect(started.status).toBe(202);
+    const training = await started.json<{ id: string }>();
+    expect((await account.request(`/v1/subjects/${subject.id}`, { method: "DELETE" })).status).toBe(200);
+    const after = await (await account.request(`/v1/trainings/${training.id}`)).json<{ status: string }>();
+    expect(after.status).toBe("canceled");
   });
 });
 

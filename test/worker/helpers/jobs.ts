@@ -53,14 +53,23 @@ export function jobStub(jobId: string) {
   return env.JOBS.get(env.JOBS.idFromName(jobId));
 }
 
-/** Makes one of a job's timers due now and runs the alarm, standing in for the passage of time. */
-export async function fireTimer(jobId: string, timer: TimerName): Promise<void> {
+/**
+ * Makes one of a job's timers due now and runs the alarm, standing in for the
+ * passage of time. Waits for the timer to exist first: a dispatch arms the
+ * heartbeat only once the backend's answer is in.
+ */
+export async function fireTimer(jobId: string, timer: TimerName, timeoutMs = 5000): Promise<void> {
   const stub = jobStub(jobId);
-  const set = await runInDurableObject(stub, (_, state) => {
-    const rows = state.storage.sql.exec("UPDATE timers SET at = 0 WHERE name = ? RETURNING name", timer).toArray();
-    return rows.length > 0;
-  });
-  expect(set, `timer ${timer} of ${jobId} is not set`).toBe(true);
+  const started = Date.now();
+  const expire = () =>
+    runInDurableObject(stub, (_, state) => {
+      const rows = state.storage.sql.exec("UPDATE timers SET at = 0 WHERE name = ? RETURNING name", timer).toArray();
+      return rows.length > 0;
+    });
+  while (!(await expire())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timer ${timer} of ${jobId} was never set`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   await runInDurableObject(stub, (_, state) => state.storage.setAlarm(Date.now()));
   await runDurableObjectAlarm(stub);
 }
@@ -78,7 +87,10 @@ export async function signedPost(path: string, body: unknown, options: { secret?
   return SELF.fetch(`${BASE}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: raw });
 }
 
-export function sendEvent(jobId: string, event: Omit<BackendEvent, "job_id" | "ts"> & { ts?: number }) {
+/** A backend event without the fields `sendEvent` fills in, kept per event type. */
+type EventDraft = BackendEvent extends infer E ? (E extends BackendEvent ? Omit<E, "job_id" | "ts"> & { ts?: number } : never) : never;
+
+export function sendEvent(jobId: string, event: EventDraft) {
   return signedPost(`/internal/jobs/${jobId}/events`, { job_id: jobId, ts: Date.now(), ...event });
 }
 
@@ -88,6 +100,17 @@ export async function fakeGpuReceived(jobId: string) {
 }
 
 /** The next dispatches of a job (by id, or by its subject's identifier) answer these statuses. */
+/** Waits until the fake GPU intake has received `count` job messages for `jobId`. */
+export async function waitForDispatches(jobId: string, count: number, timeoutMs = 5000) {
+  const started = Date.now();
+  for (;;) {
+    const received = await fakeGpuReceived(jobId);
+    if (received.jobs.length >= count) return received;
+    if (Date.now() - started > timeoutMs) throw new Error(`${jobId}: ${received.jobs.length} of ${count} dispatches arrived`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 export async function scriptFakeGpu(jobIdOrIdentifier: string, statuses: number[]) {
   await fetch(`${testEnv.GPU_BACKEND_URL}/__script/${jobIdOrIdentifier}`, jsonInit("POST", { statuses }));
 }
