@@ -205,6 +205,18 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("reference web app in 
     expect(download.suggestedFilename()).toMatch(/^trn_[0-9a-z]{20}-kohya_lora\.safetensors$/);
     expect(await page.getByRole("button", { name: /LoRA · diffusers/ }).count()).toBe(1);
 
+    // Every form control on every screen has a label, every image a text alternative, every button a name.
+    const unnamed = await page.evaluate(() => [
+      ...[...document.querySelectorAll("input, textarea, select")]
+        .filter((control) => (control as HTMLInputElement).labels?.length === 0 && !control.getAttribute("aria-label"))
+        .map((control) => `control ${control.id || control.outerHTML}`),
+      ...[...document.querySelectorAll("img")].filter((image) => !image.hasAttribute("alt")).map((image) => `img ${image.id}`),
+      ...[...document.querySelectorAll("button")]
+        .filter((button) => !button.textContent?.trim() && !button.getAttribute("aria-label"))
+        .map((button) => `button ${button.outerHTML.slice(0, 80)}`),
+    ]);
+    expect(unnamed).toEqual([]);
+
     // The same screen on a phone.
     await page.setViewportSize({ width: 390, height: 844 });
     await shot("8-generated-phone");
