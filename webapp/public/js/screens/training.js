@@ -139,6 +139,11 @@ export function mountTraining({ onSucceeded }) {
     stream?.stop();
     lossPoints = [];
     stepTimes = [];
+    sampleInfo.clear();
+    const placeholder = document.createElement("li");
+    placeholder.className = "muted";
+    placeholder.textContent = "Samples appear here as training reaches them.";
+    samples.replaceChildren(placeholder);
     hadConnection = false;
     form.hidden = true;
     live.hidden = false;
@@ -200,6 +205,11 @@ export function mountTraining({ onSucceeded }) {
   /** Shows the form for a fresh training of the current subject. */
   function reset() {
     stream?.stop();
+    const subject = app.subject;
+    byId("training-summary").textContent = subject
+      ? `${subject.photos.length} photos ready. The model learns "a photo of ${subject.identifier} ${subject.class_noun}", ` +
+        `with "${subject.identifier}" a rare token that comes to mean ${subject.name}.`
+      : "";
     form.hidden = false;
     live.hidden = true;
     syncAdvanced();
