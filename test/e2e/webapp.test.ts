@@ -2,7 +2,7 @@
  * The reference web app in a real browser: Debian's Chromium, driven by
  * playwright-core, against the real service started by `npm start` (wrangler dev,
  * fake GPU backend). One user's whole path — sign in, create a subject, upload
- * photos through the signed URLs, see a rejected photo explained, train to
+ * photos through the signed URLs, see rejected photos explained, train to
  * `succeeded` with a dropped event stream on the way, generate, see and enlarge
  * the images, download the LoRA — with a screenshot of each screen in
  * `test-artifacts/webapp/`, and every request the page made checked to have
@@ -135,26 +135,39 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("reference web app in 
     await shot("2-subject");
     await page.getByRole("button", { name: "Create subject" }).click();
 
-    // Five photos chosen, a sixth (too small) dropped on the drop zone.
+    // Five photos chosen; three bad ones dropped on the drop zone: too small, a duplicate, and text named .jpg.
     await page.locator("#photo-input").setInputFiles(good);
-    const dataTransfer = await page.evaluateHandle((base64) => {
-      const bytes = Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
-      const transfer = new DataTransfer();
-      transfer.items.add(new File([bytes], "tiny.png", { type: "image/png" }));
-      return transfer;
-    }, tooSmall.toString("base64"));
+    const dataTransfer = await page.evaluateHandle(
+      (files) => {
+        const transfer = new DataTransfer();
+        for (const { name, type, base64 } of files) {
+          transfer.items.add(new File([Uint8Array.from(atob(base64), (char) => char.charCodeAt(0))], name, { type }));
+        }
+        return transfer;
+      },
+      [
+        { name: "tiny.png", type: "image/png", base64: tooSmall.toString("base64") },
+        { name: "copy.jpg", type: "image/jpeg", base64: readFileSync(good[0]).toString("base64") },
+        { name: "notes.jpg", type: "image/jpeg", base64: Buffer.from("not a photo at all").toString("base64") },
+      ],
+    );
     await page.locator("#dropzone").dispatchEvent("drop", { dataTransfer });
-    await expect.poll(() => page.locator("#photo-grid li").count()).toBe(6);
+    await expect.poll(() => page.locator("#photo-grid li").count()).toBe(8);
     await page.getByRole("button", { name: "Upload and check" }).click();
 
-    // Finalize's verdict per photo: the small one rejected with the reason, the others accepted.
-    await page.locator("#photo-report").getByText("1 of 6 photos rejected").waitFor();
-    const tiny = page.locator("#photo-grid li", { hasText: "tiny.png" });
-    expect(await tiny.getAttribute("data-state")).toBe("rejected");
-    expect(await tiny.locator(".photo-status").innerText()).toMatch(/Shortest side 90 px is below the 256 px minimum/);
+    // Finalize's verdict per photo, each rejection with its reason, before anything is trained.
+    await page.locator("#photo-report").getByText("3 of 8 photos rejected").waitFor();
+    const verdict = async (name: string) => {
+      const item = page.locator("#photo-grid li", { hasText: name });
+      return `${await item.getAttribute("data-state")}: ${await item.locator(".photo-status").innerText()}`;
+    };
+    expect(await verdict("tiny.png")).toMatch(/^rejected: .*Shortest side 90 px is below the 256 px minimum/);
+    expect(await verdict("copy.jpg")).toMatch(/^rejected: .*Identical to 01-rex-1\.jpg/);
+    expect(await verdict("notes.jpg")).toMatch(/^rejected: .*Not a JPEG, PNG or WebP file/);
+    expect(await verdict("rex 1.jpg")).toMatch(/^accepted: ✓ accepted 512×512/);
     expect(await page.locator('#photo-grid li[data-state="accepted"]').count()).toBe(5);
     const progress = await page.locator("#photo-grid li progress").evaluateAll((bars) => bars.map((bar) => (bar as HTMLProgressElement).value));
-    expect(progress).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(progress).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
     await shot("3-photos-rejected");
 
     // Without the rejected photo the set passes and the app moves on to training.
