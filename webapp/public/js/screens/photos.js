@@ -71,6 +71,13 @@ export function mountPhotos({ onFinalized }) {
     thumb.alt = file.name;
     thumb.src = URL.createObjectURL(file);
     thumb.decoding = "async";
+    // A file the browser cannot decode still gets a tile, so its verdict has a place to show.
+    thumb.addEventListener("error", () => {
+      const missing = document.createElement("div");
+      missing.className = "no-preview";
+      missing.textContent = "no preview";
+      thumb.replaceWith(missing);
+    });
     const caption = document.createElement("div");
     caption.className = "photo-caption";
     const title = document.createElement("span");
@@ -146,10 +153,14 @@ export function mountPhotos({ onFinalized }) {
   /** @param {PhotoSetReport} verdict */
   function showReport(verdict) {
     const byName = new Map(verdict.photos.map((photo) => [photo.name, photo]));
+    // Messages name photos by storage name ("Identical to 01-rex.jpg"); the user knows them by file name.
+    const fileNames = new Map(uploadable().map((entry) => [entry.name, entry.file.name]));
+    /** @param {string} message */
+    const inUserTerms = (message) => message.replace(/[A-Za-z0-9][A-Za-z0-9._-]*/g, (word) => fileNames.get(word) ?? word);
     for (const entry of uploadable()) {
       const photo = byName.get(entry.name);
       if (!photo) continue;
-      const notes = [...photo.problems, ...photo.warnings].map((issue) => issue.message).join("; ");
+      const notes = [...photo.problems, ...photo.warnings].map((issue) => inUserTerms(issue.message)).join("; ");
       const dimensions = photo.width ? `${photo.width}×${photo.height}` : "";
       if (photo.ok) setState(entry, "accepted", `✓ accepted ${dimensions}${notes ? ` — ${notes}` : ""}`);
       else setState(entry, "rejected", `✗ ${notes || "rejected"}`);
