@@ -239,7 +239,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("reference web app in 
     expect(pageErrors).toEqual([]);
   });
 
-  it("comes back to the saved subject after a reload, and cancels a running training", async () => {
+  it("comes back to the saved subject after a reload, cancels a running training, and asks again for a refused key", async () => {
     const api = async (method: string, path: string, body?: unknown) => {
       const response = await fetch(`${service.url}${path}`, {
         method,
@@ -289,6 +289,12 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("reference web app in 
     await tab.locator('#training-status[data-status="canceled"]').waitFor();
     await tab.getByRole("button", { name: "Train again" }).click();
     expect(await tab.getByRole("button", { name: "Start training" }).isVisible()).toBe(true);
+
+    // A key the service stops accepting leads back to sign-in, with the reason.
+    await tab.evaluate(() => sessionStorage.setItem("dreambooth.apiKey", `dbk_test_${"0".repeat(32)}`));
+    await tab.reload();
+    await tab.locator('[data-screen="sign-in"]:not([hidden])').waitFor();
+    expect(await tab.locator("#sign-in-error").innerText()).toBe("The service no longer accepts this API key. Sign in again.");
     expect(pageErrors).toEqual([]);
     await tab.close();
   });

@@ -73,6 +73,27 @@ describe("following a job's events", () => {
     expect(connectionStates).toEqual(["connecting", "live", "reconnecting", "live", "closed"]);
   });
 
+  it("gives up at once on a 4xx answer instead of retrying forever", async () => {
+    let connections = 0;
+    server = createServer((_request, response) => {
+      connections++;
+      response.writeHead(401, { "content-type": "application/json" }).end('{"error":{"code":"unauthorized","message":"Invalid API key"}}');
+    });
+    await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    const connectionStates: string[] = [];
+    const follower = followEvents({
+      path: `http://127.0.0.1:${port}/v1/trainings/trn_x/events`,
+      apiKey: "dbk_test_revoked",
+      onEvent: () => undefined,
+      onConnection: (state) => connectionStates.push(state),
+      isFinished: () => false,
+    });
+    await follower.done;
+    expect(connections).toBe(1);
+    expect(connectionStates).toEqual(["connecting", "closed"]);
+  });
+
   it("backs off from half a second to at most five", () => {
     expect([0, 1, 2, 3, 4, 10].map(reconnectDelayMs)).toEqual([500, 1000, 2000, 4000, 5000, 5000]);
   });

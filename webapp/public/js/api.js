@@ -6,6 +6,9 @@
  * screen shows the service's own explanation instead of a bare status code.
  */
 
+/** Dispatched on `document` whenever the service answers 401, so the app can ask for a key again. */
+export const UNAUTHORIZED_EVENT = "api:unauthorized";
+
 export class ApiError extends Error {
   /**
    * @param {number} status
@@ -49,6 +52,7 @@ export function createApi(apiKey) {
     const headers = new Headers(init.headers);
     headers.set("authorization", authorization);
     const response = await fetch(path, { ...init, headers });
+    if (response.status === 401) document.dispatchEvent(new CustomEvent(UNAUTHORIZED_EVENT));
     if (!response.ok) throw await errorFrom(response);
     return response;
   }

@@ -4,6 +4,7 @@
  * sign-in without a key, otherwise wherever the saved subject and training ids
  * say the user left off (so a reload mid-training goes back to the live view).
  */
+import { ApiError, UNAUTHORIZED_EVENT } from "./api.js";
 import { mountPhotos } from "./screens/photos.js";
 import { mountResults } from "./screens/results.js";
 import { mountSignIn } from "./screens/sign-in.js";
@@ -11,7 +12,7 @@ import { mountSubject } from "./screens/subject.js";
 import { mountTraining } from "./screens/training.js";
 import { forgetKey, storedKey, takeFragmentKey } from "./session.js";
 import { app, forgetWork, savedIds, setSubject, setTraining, signIn } from "./state.js";
-import { byId, labelSubject, showScreen } from "./ui.js";
+import { byId, labelSubject, showError, showScreen } from "./ui.js";
 
 const photos = mountPhotos({ onFinalized: () => goTraining() });
 const training = mountTraining({ onSucceeded: () => goResults() });
@@ -56,8 +57,9 @@ async function resume() {
       photos.reset();
       return showScreen("photos");
     }
-  } catch {
-    // The saved work is gone (deleted, other key): start fresh.
+  } catch (failure) {
+    // A refused key is handled by the UNAUTHORIZED_EVENT listener; anything else means the saved work is gone.
+    if (failure instanceof ApiError && failure.status === 401) return;
     forgetWork();
   }
   showScreen("subject");
@@ -67,6 +69,15 @@ byId("new-subject").addEventListener("click", () => {
   forgetWork();
   byId("subject-form", HTMLFormElement).reset();
   showScreen("subject");
+});
+
+// A key that stops working mid-session (revoked, or the local service was reset) leads back to sign-in.
+document.addEventListener(UNAUTHORIZED_EVENT, () => {
+  if (!storedKey()) return;
+  forgetKey();
+  byId("sign-out").hidden = true;
+  showScreen("sign-in");
+  showError(byId("sign-in-error"), "The service no longer accepts this API key. Sign in again.");
 });
 
 byId("sign-out").addEventListener("click", () => {

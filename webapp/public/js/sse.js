@@ -5,7 +5,7 @@
  * The service starts every stream with a `state` event holding the whole job, so
  * reconnecting after a dropped connection is enough to catch up: the app resumes
  * from that snapshot, then keeps applying changes. Reconnects back off from half
- * a second to five and stop once the job has ended.
+ * a second to five and stop once the job has ended, or on a 4xx answer.
  */
 
 /** @typedef {{ event: string, data: string, id?: string }} SseMessage */
@@ -79,6 +79,8 @@ export function followEvents({ path, apiKey, onEvent, onConnection, isFinished }
       signal: controller.signal,
       cache: "no-store",
     });
+    // A 4xx (bad key, unknown job) will not get better by retrying; a 5xx or a dropped connection may.
+    if (response.status >= 400 && response.status < 500) controller.abort();
     if (!response.ok || !response.body) throw new Error(`events: ${response.status}`);
     onConnection("live");
     failures = 0;
