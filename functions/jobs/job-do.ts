@@ -37,6 +37,7 @@ import {
   type Limits,
 } from "./transitions.js";
 import { jobView } from "./views.js";
+import { WEBHOOK_TIMEOUT_MS, webhookEventType, webhookRetryDelay } from "./webhooks.js";
 
 type JobEnv = Env & Secrets;
 
@@ -107,7 +108,7 @@ export class JobDO extends DurableObject<JobEnv> {
       const reason = event.type === "failed" ? event.code : event.type;
       await this.startNextAttempt(outcome.record, reason, false);
     } else if (isTerminal(outcome.record.status)) {
-      await this.timers.clear("heartbeat", "dispatch", "poll");
+      await this.ended(outcome.record);
     } else {
       await this.timers.set("heartbeat", now + this.heartbeatMs());
     }
@@ -126,7 +127,7 @@ export class JobDO extends DurableObject<JobEnv> {
       this.save(outcome.record);
       this.log.appendWorker(record.attempt, "canceled", { by: "client" }, Date.now());
     });
-    await this.timers.clear("heartbeat", "dispatch", "poll");
+    await this.ended(outcome.record);
     this.publish(outcome.record, "canceled", null);
     await this.indexStatus(record, outcome.record);
     await this.backendOf(record)
@@ -146,6 +147,7 @@ export class JobDO extends DurableObject<JobEnv> {
     for (const timer of await this.timers.takeDue(Date.now())) {
       if (timer === "dispatch") await this.dispatch();
       else if (timer === "poll") await this.poll();
+      else if (timer === "webhook") await this.deliverWebhook();
       else await this.heartbeatExpired();
     }
     await this.timers.sync();
@@ -177,7 +179,7 @@ export class JobDO extends DurableObject<JobEnv> {
       this.log.appendWorker(next.attempt, `dispatch_${result.outcome}`, result, now);
     });
     if (isTerminal(next.status)) {
-      await this.timers.clear("heartbeat", "dispatch", "poll");
+      await this.ended(next);
     } else if (result.outcome === "accepted") {
       await this.timers.set("heartbeat", now + this.heartbeatMs());
       if (backend.poll) await this.timers.set("poll", now + (backend.pollIntervalMs ?? 5000));
@@ -224,9 +226,39 @@ export class JobDO extends DurableObject<JobEnv> {
       this.save(outcome.record);
       this.log.appendWorker(record.attempt, "heartbeat_timeout", { final: true }, Date.now());
     });
-    await this.timers.clear("heartbeat", "dispatch", "poll");
+    await this.ended(outcome.record);
     this.publish(outcome.record, "failed", outcome.record.error);
     await this.indexStatus(record, outcome.record);
+  }
+
+  /** A job that ended needs no more heartbeat, dispatch or poll, only its webhook call. */
+  private async ended(record: JobRecord): Promise<void> {
+    await this.timers.clear("heartbeat", "dispatch", "poll");
+    if (record.webhook_url) await this.timers.set("webhook", Date.now());
+  }
+
+  private async deliverWebhook(): Promise<void> {
+    const record = this.load();
+    if (!record?.webhook_url) return;
+    const type = webhookEventType(record);
+    let outcome: string;
+    try {
+      const response = await fetch(record.webhook_url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "user-agent": "dreambooth-edge-webhooks" },
+        body: JSON.stringify({ type, job: jobView(record, this.origin()) }),
+        signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+      });
+      await response.body?.cancel();
+      outcome = response.ok ? "delivered" : `status ${response.status}`;
+    } catch (error) {
+      outcome = error instanceof Error ? error.message : String(error);
+    }
+    const delivered = outcome === "delivered";
+    this.log.appendWorker(record.attempt, delivered ? "webhook_delivered" : "webhook_failed", { type, outcome }, Date.now());
+    if (delivered) return;
+    const delay = webhookRetryDelay(this.log.count("webhook_failed"));
+    if (delay !== null) await this.timers.set("webhook", Date.now() + delay);
   }
 
   /** The one backwards move: attempt+1 at `dispatched`, sent out again by the dispatch timer. */

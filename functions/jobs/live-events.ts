@@ -40,10 +40,6 @@ export class LiveEvents {
     this.clients.clear();
   }
 
-  get size(): number {
-    return this.clients.size;
-  }
-
   /** Writes without waiting for the reader; a client that went away is dropped. */
   private send(writer: WritableStreamDefaultWriter<Uint8Array>, event: LiveEvent): void {
     writer.write(formatSse(event)).catch(() => this.clients.delete(writer));
