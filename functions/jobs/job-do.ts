@@ -12,13 +12,13 @@
  * reconnects starts from the stored state.
  */
 import { DurableObject } from "cloudflare:workers";
-import { isTerminal, r2Keys, toHex, type BackendEvent, type JobMessage } from "../../shared/index.js";
+import { isTerminal, r2Keys, type BackendEvent, type JobMessage } from "../../shared/index.js";
 import { accountStore } from "../accounts/account-do.js";
 import { createBackend, isBackendName } from "../backends/index.js";
-import type { ArtifactStore, GpuBackend } from "../backends/types.js";
+import type { GpuBackend } from "../backends/types.js";
 import type { Secrets } from "../secrets.js";
 import { signObjectUrl } from "../storage/signed-urls.js";
-import { artifactKey } from "./artifact-keys.js";
+import { r2ArtifactStore } from "./artifact-store.js";
 import { EventLog, type LogEntry } from "./event-log.js";
 import { LiveEvents } from "./live-events.js";
 import { buildJobMessage } from "./message.js";
@@ -201,7 +201,7 @@ export class JobDO extends DurableObject<JobEnv> {
         message,
         ref: record.backend_ref,
         lastSeq: this.log.lastSeq(record.attempt),
-        store: this.artifactStore(record),
+        store: r2ArtifactStore(this.env.BUCKET, record),
       });
       for (const event of events) await this.ingest(event);
     } finally {
@@ -312,19 +312,6 @@ export class JobDO extends DurableObject<JobEnv> {
       JSON.stringify(manifest),
       { httpMetadata: { contentType: "application/json" } },
     );
-  }
-
-  /** Where a polled backend (the fake) writes what it produces: the keys upload slots would give. */
-  private artifactStore(record: JobRecord): ArtifactStore {
-    const bucket = this.env.BUCKET;
-    return {
-      async put(name, body, contentType) {
-        const key = artifactKey(record, name);
-        if (!key) throw new Error(`job ${record.id} may not write ${name}`);
-        await bucket.put(key, body, { httpMetadata: { contentType } });
-        return { sha256: toHex(await crypto.subtle.digest("SHA-256", body)), size: body.byteLength };
-      },
-    };
   }
 
   private publish(record: JobRecord, event: string, detail: unknown, id?: string): void {
