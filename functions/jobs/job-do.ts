@@ -92,13 +92,15 @@ export class JobDO extends DurableObject<JobEnv> {
   async ingest(event: BackendEvent): Promise<IngestResult> {
     const record = this.load();
     if (!record) return { result: "unknown_job" };
-    if (this.log.has(event.attempt, event.seq)) return { result: "duplicate" };
     const now = Date.now();
     const outcome = applyBackendEvent(record, event, this.limits(), now);
+    const seen = this.log.has(event.attempt, event.seq);
+    // Refusals come before "duplicate", so a stale attempt that retries is still told to stop.
     if (outcome.kind === "ignored") {
-      this.log.appendBackend(event, outcome.reason, now);
+      if (!seen) this.log.appendBackend(event, outcome.reason, now);
       return { result: "ignored", reason: outcome.reason };
     }
+    if (seen) return { result: "duplicate" };
     this.ctx.storage.transactionSync(() => {
       this.log.appendBackend(event, outcome.redispatch ? "redispatch" : "applied", now);
       this.save(outcome.record);

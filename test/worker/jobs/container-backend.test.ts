@@ -89,6 +89,8 @@ describe("container backend (signed push to a local fake GPU intake)", () => {
     const late = await sendEvent(id, { attempt: 1, seq: 2, type: "progress", phase: "training", step: 50, total_steps: 100 });
     expect(late.status).toBe(409);
     expect((await late.json<{ error: { code: string } }>()).error.code).toBe("stale_attempt");
+    const lateAgain = await sendEvent(id, { attempt: 1, seq: 2, type: "progress", phase: "training", step: 50, total_steps: 100 });
+    expect(lateAgain.status).toBe(409);
 
     await fireTimer(id, "heartbeat");
     await waitForDispatches(id, 3);
