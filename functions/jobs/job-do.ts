@@ -54,7 +54,7 @@ export class JobDO extends DurableObject<JobEnv> {
   private readonly sql: SqlStorage;
   private readonly timers: AlarmTimers;
   private readonly log: EventLog;
-  private readonly live = new LiveEvents();
+  private readonly live: LiveEvents;
 
   constructor(ctx: DurableObjectState, env: JobEnv) {
     super(ctx, env);
@@ -64,6 +64,7 @@ export class JobDO extends DurableObject<JobEnv> {
       one INTEGER PRIMARY KEY CHECK (one = 1), record TEXT NOT NULL, origin TEXT NOT NULL, message TEXT)`);
     this.timers = new AlarmTimers(ctx.storage);
     this.log = new EventLog(this.sql);
+    this.live = new LiveEvents(ctx);
   }
 
   /** Creates the job (idempotent: a second call returns the first record) and schedules its dispatch. */
@@ -138,11 +139,23 @@ export class JobDO extends DurableObject<JobEnv> {
     return outcome;
   }
 
-  /** `GET …/events`: Server-Sent Events, current state first. */
-  override async fetch(): Promise<Response> {
+  /** `GET …/events`: Server-Sent Events or a hibernating WebSocket, current state first. */
+  override async fetch(request: Request): Promise<Response> {
     const record = this.load();
     if (!record) return new Response("no such job", { status: 404 });
-    return this.live.open({ event: "state", data: { job: jobView(record, this.origin()) } }, isTerminal(record.status));
+    const state = { event: "state", data: { job: jobView(record, this.origin()) } };
+    return this.live.open(request, state, isTerminal(record.status));
+  }
+
+  /** Watchers only listen; whatever they send is ignored, and a closing socket is closed back. */
+  override async webSocketMessage(): Promise<void> {}
+
+  override async webSocketClose(socket: WebSocket, code: number): Promise<void> {
+    try {
+      socket.close(code === 1005 ? 1000 : code, "bye");
+    } catch {
+      // The runtime already answered the close.
+    }
   }
 
   override async alarm(): Promise<void> {
