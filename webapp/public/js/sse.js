@@ -57,6 +57,22 @@ export function reconnectDelayMs(attempt) {
 }
 
 /**
+ * Waits `delayMs`, or less if the browser says it is back online (a phone leaving a tunnel).
+ * @param {number} delayMs
+ */
+function untilRetry(delayMs) {
+  return new Promise((resolve) => {
+    const retry = () => {
+      clearTimeout(timer);
+      globalThis.removeEventListener?.("online", retry);
+      resolve(undefined);
+    };
+    const timer = setTimeout(retry, delayMs);
+    globalThis.addEventListener?.("online", retry);
+  });
+}
+
+/**
  * @typedef {object} FollowOptions
  * @property {string} path        events URL on this origin
  * @property {string} apiKey
@@ -103,7 +119,7 @@ export function followEvents({ path, apiKey, onEvent, onConnection, isFinished }
       }
       if (isFinished() || controller.signal.aborted) break;
       onConnection("reconnecting");
-      await new Promise((resolve) => setTimeout(resolve, reconnectDelayMs(failures++)));
+      await untilRetry(reconnectDelayMs(failures++));
     }
     onConnection("closed");
   }
