@@ -294,6 +294,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("reference web app in 
     await tab.evaluate(() => sessionStorage.setItem("dreambooth.apiKey", `dbk_test_${"0".repeat(32)}`));
     await tab.reload();
     await tab.locator('[data-screen="sign-in"]:not([hidden])').waitFor();
+    await tab.locator("#sign-in-error:not([hidden])").waitFor();
     expect(await tab.locator("#sign-in-error").innerText()).toBe("The service no longer accepts this API key. Sign in again.");
     expect(pageErrors).toEqual([]);
     await tab.close();
