@@ -1,8 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { expandSubjectPlaceholder } from "../../../shared/index.js";
-import { API_KEY_PATTERN, keyFromFragment } from "../../../webapp/public/js/session.js";
 import { estimateEtaS, expandSubject, formatEta } from "../../../webapp/public/js/format.js";
-import { newApiKey, parseApiKey } from "../../../functions/accounts/api-keys.js";
 
 describe("formatting", () => {
   it("says an ETA in the largest sensible units", () => {
@@ -22,19 +20,5 @@ describe("formatting", () => {
     for (const prompt of ["{subject} on a beach", "two {subject}s and a {subject}", "no placeholder"]) {
       expect(expandSubject(prompt, subject)).toBe(expandSubjectPlaceholder(prompt, subject));
     }
-  });
-});
-
-describe("API key from the start link", () => {
-  it("accepts exactly the keys the service accepts", () => {
-    for (const key of [newApiKey("test"), newApiKey("live")]) {
-      expect(API_KEY_PATTERN.test(key)).toBe(true);
-      expect(keyFromFragment(`#key=${key}`)).toBe(key);
-    }
-    for (const bad of ["dbk_test_short", "dbk_prod_" + "a".repeat(32), "dbk_test_" + "u".repeat(32)]) {
-      expect(API_KEY_PATTERN.test(bad)).toBe(parseApiKey(bad) !== null);
-      expect(keyFromFragment(`#key=${bad}`)).toBeNull();
-    }
-    expect(keyFromFragment("")).toBeNull();
   });
 });

@@ -6,13 +6,12 @@
  * and shown from object URLs.
  */
 import { expandSubject } from "../format.js";
+import { isTerminal } from "../job-status.js";
 import { followEvents } from "../sse.js";
 import { app } from "../state.js";
 import { byId, saveUrl, setBusy, showError } from "../ui.js";
 
 /** @typedef {import("../state.js").GenerationView} GenerationView */
-
-const TERMINAL = new Set(["succeeded", "failed", "canceled"]);
 
 /** Button labels of the weight formats the service serves (functions/jobs/views.ts WEIGHT_FORMATS). */
 const WEIGHT_LABELS = {
@@ -139,7 +138,7 @@ export function mountResults() {
   function untilDone(generation) {
     return new Promise((resolve) => {
       let latest = generation;
-      if (TERMINAL.has(latest.status)) return resolve(latest);
+      if (isTerminal(latest.status)) return resolve(latest);
       const stream = followEvents({
         path: `/v1/generations/${generation.id}/events`,
         apiKey: app.apiKey,
@@ -149,7 +148,7 @@ export function mountResults() {
           status.textContent = latest.status === "generating" ? `generating… step ${latest.progress.step} / ${latest.progress.total_steps}` : `${latest.status}…`;
         },
         onConnection: () => undefined,
-        isFinished: () => TERMINAL.has(latest.status),
+        isFinished: () => isTerminal(latest.status),
       });
       stream.done.then(() => resolve(latest));
     });

@@ -7,14 +7,13 @@
  */
 import { drawLossChart } from "../loss-chart.js";
 import { estimateEtaS, formatEta, formatLoss } from "../format.js";
+import { isTerminal } from "../job-status.js";
 import { followEvents } from "../sse.js";
 import { app, setTraining } from "../state.js";
 import { trainingParams } from "../training-params.js";
 import { byId, setBusy, showError, toast } from "../ui.js";
 
 /** @typedef {import("../state.js").TrainingView} TrainingView */
-
-const TERMINAL = new Set(["succeeded", "failed", "canceled"]);
 
 const CONNECTION_TEXT = {
   connecting: "connecting…",
@@ -70,21 +69,21 @@ export function mountTraining({ onSucceeded }) {
     const { progress, status } = training;
     statusPill.textContent = status;
     statusPill.dataset.status = status;
-    const training_phase = progress.phase === "training";
-    const total = training_phase ? progress.total_steps : Number(training.params.steps ?? progress.total_steps);
-    const step = training_phase ? progress.step : status === "succeeded" || status === "exporting" ? total : 0;
+    const inTrainingPhase = progress.phase === "training";
+    const total = inTrainingPhase ? progress.total_steps : Number(training.params.steps ?? progress.total_steps);
+    const step = inTrainingPhase ? progress.step : status === "succeeded" || status === "exporting" ? total : 0;
     bar.max = Math.max(total, 1);
     bar.value = step;
     stepText.textContent = `step ${step} / ${total}`;
     phaseText.textContent = progress.phase ?? status;
     lossText.textContent = formatLoss(progress.loss);
-    if (training_phase) stepTimes.push({ at: Date.now(), step: progress.step });
-    const eta = progress.eta_s ?? (training_phase ? estimateEtaS(stepTimes, total) : null);
-    etaText.textContent = TERMINAL.has(status) ? "—" : formatEta(eta);
-    if (training_phase && progress.loss !== null) lossPoints.push({ step: progress.step, loss: progress.loss });
+    if (inTrainingPhase) stepTimes.push({ at: Date.now(), step: progress.step });
+    const eta = progress.eta_s ?? (inTrainingPhase ? estimateEtaS(stepTimes, total) : null);
+    etaText.textContent = isTerminal(status) ? "—" : formatEta(eta);
+    if (inTrainingPhase && progress.loss !== null) lossPoints.push({ step: progress.step, loss: progress.loss });
     drawLossChart(chart, lossPoints, total);
     renderSamples(training);
-    cancel.hidden = TERMINAL.has(status);
+    cancel.hidden = isTerminal(status);
     trainAgain.hidden = status !== "failed" && status !== "canceled";
     toGenerate.hidden = status !== "succeeded";
     if (status === "failed") showError(liveError, training.error?.message ?? "The training failed.");
@@ -149,13 +148,13 @@ export function mountTraining({ onSucceeded }) {
     live.hidden = false;
     showError(liveError, null);
     render(training);
-    if (TERMINAL.has(training.status)) return;
+    if (isTerminal(training.status)) return;
     stream = followEvents({
       path: `/v1/trainings/${training.id}/events`,
       apiKey: app.apiKey,
       onEvent,
       onConnection,
-      isFinished: () => TERMINAL.has(app.training?.status ?? ""),
+      isFinished: () => isTerminal(app.training?.status ?? ""),
     });
   }
 
