@@ -14,6 +14,7 @@ import { internal } from "./routes/internal.js";
 import { models } from "./routes/models.js";
 import { subjectPhotos } from "./routes/subject-photos.js";
 import { subjects } from "./routes/subjects.js";
+import { trainingSamples } from "./routes/training-samples.js";
 import { trainings } from "./routes/trainings.js";
 
 export { AccountDO } from "./accounts/account-do.js";
@@ -51,6 +52,7 @@ app.use("/v1/*", requireApiKey);
 app.route("/v1/subjects", subjects);
 app.route("/v1/subjects", subjectPhotos);
 app.route("/v1/trainings", trainings);
+app.route("/v1/trainings", trainingSamples);
 app.route("/v1/generations", generations);
 app.route("/v1/models", models);
 

@@ -191,6 +191,9 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("reference web app in 
     expect(await page.locator("#step-text").innerText()).toBe("step 400 / 400");
     expect(await page.locator("#loss-chart path.loss-line").getAttribute("d")).toMatch(/^M[\d.,]+(L[\d.,]+)+$/);
     expect(await page.locator("#samples li").first().innerText()).toContain("on a beach");
+    await expect
+      .poll(() => page.locator("#samples li img").evaluate((image) => (image as HTMLImageElement).complete && (image as HTMLImageElement).naturalWidth))
+      .toBe(512);
     await shot("5-training-succeeded");
     await page.getByRole("button", { name: "Generate images →" }).click();
 

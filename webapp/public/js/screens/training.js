@@ -50,6 +50,8 @@ export function mountTraining({ onSucceeded }) {
   let stepTimes = [];
   /** @type {Map<string, { prompt: string, seed: number, step: number }>} sample artifact name → what the sample event said */
   const sampleInfo = new Map();
+  /** @type {Map<string, Promise<string>>} sample artifact name → object URL of its image */
+  const sampleUrls = new Map();
   /** @type {{ stop(): void } | null} */
   let stream = null;
   let hadConnection = false;
@@ -75,7 +77,7 @@ export function mountTraining({ onSucceeded }) {
     bar.max = Math.max(total, 1);
     bar.value = step;
     stepText.textContent = `step ${step} / ${total}`;
-    phaseText.textContent = progress.phase ?? status;
+    phaseText.textContent = isTerminal(status) ? status : (progress.phase ?? status);
     lossText.textContent = formatLoss(progress.loss);
     if (inTrainingPhase) stepTimes.push({ at: Date.now(), step: progress.step });
     const eta = progress.eta_s ?? (inTrainingPhase ? estimateEtaS(stepTimes, total) : null);
@@ -89,7 +91,11 @@ export function mountTraining({ onSucceeded }) {
     if (status === "failed") showError(liveError, training.error?.message ?? "The training failed.");
   }
 
-  /** Validation samples as listed on the training, described by the `sample` events seen. @param {TrainingView} training */
+  /**
+   * Validation samples as listed on the training, described by the `sample` events
+   * seen, each image fetched once (with the key) from the samples route.
+   * @param {TrainingView} training
+   */
   function renderSamples(training) {
     const images = training.artifacts.filter((artifact) => artifact.format === "image" && artifact.name.startsWith("samples/"));
     if (images.length === 0) return;
@@ -98,17 +104,34 @@ export function mountTraining({ onSucceeded }) {
         const info = sampleInfo.get(artifact.name);
         const item = document.createElement("li");
         item.className = "sample";
+        const image = document.createElement("img");
+        image.alt = `Validation sample: ${info?.prompt ?? artifact.name}`;
+        image.width = Number(artifact.meta?.width ?? 64);
+        image.height = Number(artifact.meta?.height ?? 64);
+        sampleUrl(training.id, artifact.name).then((url) => (image.src = url), () => image.remove());
+        const text = document.createElement("div");
         const title = document.createElement("strong");
         title.textContent = info ? `step ${info.step}` : artifact.name;
         const prompt = document.createElement("span");
         prompt.textContent = info?.prompt ?? "";
         const seed = document.createElement("span");
         seed.className = "muted";
-        seed.textContent = `seed ${info?.seed ?? artifact.meta?.seed ?? "?"} · ${artifact.meta?.width ?? "?"}×${artifact.meta?.height ?? "?"}`;
-        item.append(title, prompt, seed);
+        seed.textContent = `seed ${info?.seed ?? artifact.meta?.seed ?? "?"} · ${image.width}×${image.height}`;
+        text.append(title, prompt, seed);
+        item.append(image, text);
         return item;
       }),
     );
+  }
+
+  /** @param {string} trainingId @param {string} artifactName `samples/<file>` */
+  function sampleUrl(trainingId, artifactName) {
+    let url = sampleUrls.get(artifactName);
+    if (!url) {
+      url = app.api.blobUrl(`/v1/trainings/${trainingId}/samples/${artifactName.slice("samples/".length)}`);
+      sampleUrls.set(artifactName, url);
+    }
+    return url;
   }
 
   /** @param {string} event @param {any} data */
@@ -139,6 +162,7 @@ export function mountTraining({ onSucceeded }) {
     lossPoints = [];
     stepTimes = [];
     sampleInfo.clear();
+    sampleUrls.clear();
     const placeholder = document.createElement("li");
     placeholder.className = "muted";
     placeholder.textContent = "Samples appear here as training reaches them.";
