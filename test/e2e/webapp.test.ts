@@ -153,6 +153,13 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("reference web app in 
     );
     await page.locator("#dropzone").dispatchEvent("drop", { dataTransfer });
     await expect.poll(() => page.locator("#photo-grid li").count()).toBe(8);
+
+    // The first PUT to storage fails: the photo says so, the error is shown, and trying again works.
+    await page.route("**/files/**", (route) => route.abort("connectionreset"), { times: 1 });
+    await page.getByRole("button", { name: "Upload and check" }).click();
+    await page.locator("#photos-error:not([hidden])").waitFor();
+    expect(await page.locator("#photos-error").innerText()).toMatch(/^upload of 01-rex-1\.jpg failed: network error$/);
+    expect(await page.locator('#photo-grid li[data-state="failed"]').count()).toBe(1);
     await page.getByRole("button", { name: "Upload and check" }).click();
 
     // Finalize's verdict per photo, each rejection with its reason, before anything is trained.

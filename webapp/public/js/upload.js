@@ -49,7 +49,8 @@ function uploadErrorMessage(body) {
 
 /**
  * Runs `task` over `items` with at most `limit` at a time, so twenty photos do
- * not open twenty connections at once on a phone.
+ * not open twenty connections at once on a phone. After a failure no new task
+ * starts (those running finish), and the first failure is what it rejects with.
  * @template T
  * @param {T[]} items
  * @param {number} limit
@@ -57,8 +58,18 @@ function uploadErrorMessage(body) {
  */
 export async function eachWithLimit(items, limit, task) {
   const queue = [...items];
-  const workers = Array.from({ length: Math.min(limit, queue.length) }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await task(item);
-  });
-  await Promise.all(workers);
+  let failed = false;
+  const worker = async () => {
+    for (let item = queue.shift(); item !== undefined && !failed; item = queue.shift()) {
+      try {
+        await task(item);
+      } catch (failure) {
+        failed = true;
+        throw failure;
+      }
+    }
+  };
+  const outcomes = await Promise.allSettled(Array.from({ length: Math.min(limit, queue.length) }, worker));
+  const rejected = outcomes.find((outcome) => outcome.status === "rejected");
+  if (rejected) throw rejected.reason;
 }

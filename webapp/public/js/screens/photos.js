@@ -52,7 +52,8 @@ export function mountPhotos({ onFinalized }) {
     const blocker = setBlocker(uploadable().length);
     uploadButton.disabled = busy || blocker !== null;
     uploadButton.title = blocker ?? "";
-    if (!busy) showError(error, entries.length > 0 ? blocker : null);
+    // Only a blocker is shown from here; errors of an upload stay until the user changes the set.
+    if (!busy && blocker && entries.length > 0) showError(error, blocker);
     dropRejected.hidden = busy || !entries.some((entry) => entry.state === "rejected");
   }
 
@@ -106,6 +107,7 @@ export function mountPhotos({ onFinalized }) {
       URL.revokeObjectURL(thumb.src);
       item.remove();
       entries = entries.filter((other) => other !== entry);
+      showError(error, null);
       refresh();
       (/** @type {HTMLElement | null} */ (grid.querySelector("button.remove")) ?? input).focus();
     });
@@ -121,6 +123,7 @@ export function mountPhotos({ onFinalized }) {
   function addFiles(files) {
     for (const file of files ?? []) addFile(file);
     report.hidden = true;
+    showError(error, null);
     refresh();
   }
 
