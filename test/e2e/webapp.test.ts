@@ -245,6 +245,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("reference web app in 
     await shot("8-generated-phone");
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBeLessThanOrEqual(0);
+    await page.emulateMedia({ colorScheme: "dark" });
+    await shot("8-generated-phone-dark");
 
     expect(pageErrors).toEqual([]);
   });
