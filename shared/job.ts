@@ -109,6 +109,8 @@ export const ARTIFACT_FORMATS = [
   "image",
   "class-images",
   "report",
+  /** The Replicate SDXL trainer's weights tarball (LoRA + pivotal-tuning embeddings), runnable as `replicate_weights`. */
+  "cog-sdxl-lora",
 ] as const;
 
 export const BackendEventSchema = z.discriminatedUnion("type", [

@@ -1,0 +1,123 @@
+/**
+ * A Replicate training or prediction, as a webhook delivers it or `GET` returns
+ * it, turned into our backend events. Replicate sends whole snapshots, not
+ * increments, and may deliver them twice or out of order; so every event's `seq`
+ * is a pure function of what it says (1 = started, 100 + step = progress at that
+ * step, 20 000 + i = the i-th output copied, 30 000 = the end), and the job
+ * object's (attempt, seq) dedupe plus its forward-only state machine make any
+ * delivery order converge on the same record. Pure: the copying of outputs is the caller's.
+ */
+import { z } from "zod";
+import type { ARTIFACT_FORMATS, BackendEvent, JobMessage } from "../../../shared/index.js";
+import { parseLogProgress } from "./log-progress.js";
+
+export const REPLICATE_STATUSES = ["starting", "processing", "succeeded", "failed", "canceled", "aborted"] as const;
+
+export const ReplicateJobSchema = z.looseObject({
+  id: z.string().min(1),
+  status: z.enum(REPLICATE_STATUSES),
+  logs: z.string().nullish(),
+  error: z.unknown().nullish(),
+  output: z.unknown().nullish(),
+});
+export type ReplicateJob = z.infer<typeof ReplicateJobSchema>;
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** An event before the job's id, attempt and timestamp are stamped on. */
+export type EventBody = DistributiveOmit<BackendEvent, "job_id" | "attempt" | "ts">;
+
+export const SEQ = { started: 1, progress: 100, output: 20_000, end: 30_000 } as const;
+
+/** A file Replicate produced, to be copied into R2 before the job may end. */
+export interface OutputFile {
+  seq: number;
+  url: string;
+  name: string;
+  format: (typeof ARTIFACT_FORMATS)[number];
+  content_type: string;
+  meta: Record<string, string | number | boolean>;
+}
+
+export interface SnapshotPlan {
+  events: EventBody[];
+  outputs: OutputFile[];
+  end?: EventBody;
+}
+
+function errorText(error: unknown): string {
+  if (typeof error === "string" && error.trim()) return error.slice(0, 2000);
+  if (error && typeof error === "object") return JSON.stringify(error).slice(0, 2000);
+  return "Replicate reported the job failed without a reason";
+}
+
+function outputFiles(job: ReplicateJob, message: JobMessage): OutputFile[] | null {
+  if (message.kind === "train") {
+    const output = z.object({ weights: z.url(), version: z.string().optional() }).safeParse(job.output);
+    if (!output.success) return null;
+    return [
+      {
+        seq: SEQ.output,
+        url: output.data.weights,
+        name: "artifacts/trained_model.tar",
+        format: "cog-sdxl-lora",
+        content_type: "application/x-tar",
+        meta: output.data.version ? { replicate_version: output.data.version } : {},
+      },
+    ];
+  }
+  const images = z.array(z.url()).min(1).safeParse(typeof job.output === "string" ? [job.output] : job.output);
+  if (!images.success) return null;
+  return images.data.map((url, index) => {
+    const extension = /\.(png|jpe?g|webp)(?:\?|$)/i.exec(url)?.[1]?.toLowerCase().replace("jpg", "jpeg") ?? "png";
+    return {
+      seq: SEQ.output + index,
+      url,
+      name: `images/${index}.${extension === "jpeg" ? "jpg" : extension}`,
+      format: "image",
+      content_type: `image/${extension}`,
+      meta: { index, seed: message.params.seed, width: message.params.width, height: message.params.height },
+    };
+  });
+}
+
+export function planSnapshot(job: ReplicateJob, message: JobMessage): SnapshotPlan {
+  const phase = message.kind === "train" ? "training" : "generating";
+  // Training steps or sampling steps: the total the job's log bars count.
+  const total = message.params.steps;
+  const events: EventBody[] = [];
+  if (job.status === "starting") return { events, outputs: [] };
+  if (job.status === "canceled") return { events, outputs: [], end: { seq: SEQ.end, type: "canceled" } };
+  if (job.status === "aborted") {
+    const message = "Replicate aborted the job before it ran (e.g. it passed its deadline in the queue)";
+    return { events, outputs: [], end: { seq: SEQ.end, type: "failed", code: "replicate_aborted", message, retryable: true } };
+  }
+  events.push({ seq: SEQ.started, type: "started", backend: "replicate", device: "replicate" });
+  if (job.status === "failed") {
+    const end: EventBody = { seq: SEQ.end, type: "failed", code: "replicate_failed", message: errorText(job.error), retryable: false };
+    return { events, outputs: [], end };
+  }
+  const progress = parseLogProgress(job.logs, total);
+  const step = job.status === "succeeded" ? total : (progress?.step ?? 0);
+  events.push({
+    seq: SEQ.progress + step,
+    type: "progress",
+    // Before the trainer's own bar appears it is downloading and captioning the photos.
+    phase: progress || job.status === "succeeded" ? phase : "preparing",
+    step,
+    total_steps: total,
+    ...(progress?.loss !== undefined ? { loss: progress.loss } : {}),
+  });
+  if (job.status === "processing") return { events, outputs: [] };
+  const outputs = outputFiles(job, message);
+  if (!outputs) {
+    const end: EventBody = {
+      seq: SEQ.end,
+      type: "failed",
+      code: "replicate_no_output",
+      message: "Replicate reported success but returned no output we recognise",
+      retryable: false,
+    };
+    return { events, outputs: [], end };
+  }
+  return { events, outputs, end: { seq: SEQ.end, type: "succeeded" } };
+}
