@@ -8,7 +8,7 @@
  * delivery order converge on the same record. Pure: the copying of outputs is the caller's.
  */
 import { z } from "zod";
-import type { ARTIFACT_FORMATS, BackendEvent, JobMessage } from "../../../shared/index.js";
+import type { ARTIFACT_FORMATS, BackendEvent } from "../../../shared/index.js";
 import { parseLogProgress } from "./log-progress.js";
 
 export const REPLICATE_STATUSES = ["starting", "processing", "succeeded", "failed", "canceled", "aborted"] as const;
@@ -38,6 +38,11 @@ export interface OutputFile {
   meta: Record<string, string | number | boolean>;
 }
 
+/** What the plan needs of a job; a job message and a job record both have it. */
+export type JobShape =
+  | { kind: "train"; params: { steps: number } }
+  | { kind: "generate"; params: { steps: number; seed: number; width: number; height: number } };
+
 export interface SnapshotPlan {
   events: EventBody[];
   outputs: OutputFile[];
@@ -50,7 +55,7 @@ function errorText(error: unknown): string {
   return "Replicate reported the job failed without a reason";
 }
 
-function outputFiles(job: ReplicateJob, message: JobMessage): OutputFile[] | null {
+function outputFiles(job: ReplicateJob, message: JobShape): OutputFile[] | null {
   if (message.kind === "train") {
     const output = z.object({ weights: z.url(), version: z.string().optional() }).safeParse(job.output);
     if (!output.success) return null;
@@ -80,7 +85,7 @@ function outputFiles(job: ReplicateJob, message: JobMessage): OutputFile[] | nul
   });
 }
 
-export function planSnapshot(job: ReplicateJob, message: JobMessage): SnapshotPlan {
+export function planSnapshot(job: ReplicateJob, message: JobShape): SnapshotPlan {
   const phase = message.kind === "train" ? "training" : "generating";
   // Training steps or sampling steps: the total the job's log bars count.
   const total = message.params.steps;
