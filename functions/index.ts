@@ -1,7 +1,46 @@
-/** The Worker entry point. */
-import { Hono } from "hono";
+/**
+ * The Worker entry point: the route table. Each resource lives in its own file
+ * under `routes/`; this file only decides the order middleware applies in, where
+ * each router is mounted, and which Durable Object classes the runtime exports.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireApiKey } from "./auth.js";
+import { notFoundHandler, onError } from "./errors.js";
+import { createRouter } from "./router.js";
+import { admin } from "./routes/admin.js";
+import { files } from "./routes/files.js";
+import { subjects } from "./routes/subjects.js";
 
-const app = new Hono<{ Bindings: Env }>();
-app.get("/healthz", (c) => c.json({ ok: true }));
+export { AccountDO } from "./accounts/account-do.js";
+export { ApiKeyDO } from "./accounts/api-key-do.js";
+export { JobDO } from "./jobs/job-do.js";
+
+const app = createRouter();
+app.onError(onError);
+app.notFound(notFoundHandler(() => app.routes));
+
+// Unauthenticated: liveness (also the bare baseline of bench:api) and the API description.
+app.openapi(
+  createRoute({
+    method: "get",
+    path: "/healthz",
+    summary: "Liveness probe",
+    responses: { 200: { description: "Alive", content: { "application/json": { schema: z.object({ ok: z.boolean() }) } } } },
+  }),
+  (c) => c.json({ ok: true }, 200),
+);
+app.doc31("/v1/openapi.json", {
+  openapi: "3.1.0",
+  info: { title: "DreamBooth at the edge", version: "1.0.0" },
+});
+app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "http", scheme: "bearer" });
+app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });
+
+app.route("/admin", admin);
+app.route("/files", files);
+
+// Everything under /v1 below this line needs an API key.
+app.use("/v1/*", requireApiKey);
+app.route("/v1/subjects", subjects);
 
 export default app satisfies ExportedHandler<Env>;

@@ -1,0 +1,217 @@
+/**
+ * One SQLite-backed Durable Object per account: its subjects (with the photo
+ * manifest `finalize` accepted) and an index of its trainings and generations.
+ * Every id a client names is looked up here, inside the caller's own account, so
+ * tenant isolation is structural: another account's id is simply absent (404).
+ * The job objects own job state; this index only records which jobs exist, their
+ * subject/training, and their last known status for listings.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { JobStatus } from "../../shared/index.js";
+import type { PageQuery, Photo, Subject } from "../subjects/schemas.js";
+
+export interface TrainingEntry {
+  id: string;
+  subject_id: string;
+  status: JobStatus;
+  created_at: number;
+}
+
+export interface GenerationEntry {
+  id: string;
+  training_id: string;
+  status: JobStatus;
+  created_at: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  next_cursor: string | null;
+}
+
+type SubjectRow = {
+  seq: number;
+  id: string;
+  name: string;
+  class_noun: string;
+  identifier: string;
+  status: Subject["status"];
+  photos: string;
+  created_at: number;
+  finalized_at: number | null;
+};
+
+type JobRow = { seq: number; id: string; kind: string; parent_id: string; status: JobStatus; created_at: number };
+
+function toSubject(row: SubjectRow): Subject {
+  const { seq: _seq, photos, ...fields } = row;
+  return { ...fields, photos: JSON.parse(photos) as Photo[] };
+}
+
+/** Newest first; the cursor is the `seq` of the last row served. */
+function page<R extends { seq: number }, T>(rows: R[], limit: number, map: (row: R) => T): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items: items.map(map), next_cursor: rows.length > limit && last ? String(last.seq) : null };
+}
+
+export class AccountDO extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    // `seq` (the rowid) orders listings by creation and makes a stable pagination cursor.
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS subjects (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, name TEXT NOT NULL,
+        class_noun TEXT NOT NULL, identifier TEXT NOT NULL, status TEXT NOT NULL,
+        photos TEXT NOT NULL DEFAULT '[]', created_at INTEGER NOT NULL, finalized_at INTEGER);
+      CREATE TABLE IF NOT EXISTS jobs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, kind TEXT NOT NULL,
+        parent_id TEXT NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS jobs_by_parent ON jobs (kind, parent_id);
+    `);
+  }
+
+  createSubject(subject: Pick<Subject, "id" | "name" | "class_noun" | "identifier" | "created_at">): Subject {
+    this.sql.exec(
+      "INSERT INTO subjects (id, name, class_noun, identifier, status, created_at) VALUES (?, ?, ?, ?, 'draft', ?)",
+      subject.id,
+      subject.name,
+      subject.class_noun,
+      subject.identifier,
+      subject.created_at,
+    );
+    return this.getSubject(subject.id)!;
+  }
+
+  getSubject(id: string): Subject | null {
+    const row = this.sql.exec<SubjectRow>("SELECT * FROM subjects WHERE id = ?", id).toArray()[0];
+    return row ? toSubject(row) : null;
+  }
+
+  listSubjects(query: PageQuery): Page<Subject> {
+    const rows = this.sql
+      .exec<SubjectRow>("SELECT * FROM subjects WHERE seq < ? ORDER BY seq DESC LIMIT ?", cursorSeq(query.cursor), query.limit + 1)
+      .toArray();
+    return page(rows, query.limit, toSubject);
+  }
+
+  /** Records the accepted photo set; the subject becomes `ready` for training. */
+  finalizeSubject(id: string, photos: Photo[], now: number): Subject | null {
+    this.sql.exec(
+      "UPDATE subjects SET status = 'ready', photos = ?, finalized_at = ? WHERE id = ?",
+      JSON.stringify(photos),
+      now,
+      id,
+    );
+    return this.getSubject(id);
+  }
+
+  /**
+   * Forgets the subject and every job made from it, returning their ids so the
+   * caller can delete their R2 objects. Generations hang off trainings, so they go too.
+   */
+  deleteSubject(id: string): { trainings: string[]; generations: string[] } | null {
+    if (!this.getSubject(id)) return null;
+    const trainings = this.sql
+      .exec<{ id: string }>("SELECT id FROM jobs WHERE kind = 'training' AND parent_id = ?", id)
+      .toArray()
+      .map((row) => row.id);
+    const generations = trainings.flatMap((trainingId) =>
+      this.sql
+        .exec<{ id: string }>("SELECT id FROM jobs WHERE kind = 'generation' AND parent_id = ?", trainingId)
+        .toArray()
+        .map((row) => row.id),
+    );
+    this.ctx.storage.transactionSync(() => {
+      for (const jobId of [...trainings, ...generations]) this.sql.exec("DELETE FROM jobs WHERE id = ?", jobId);
+      this.sql.exec("DELETE FROM subjects WHERE id = ?", id);
+    });
+    return { trainings, generations };
+  }
+
+  recordTraining(entry: TrainingEntry): void {
+    this.recordJob("training", entry.id, entry.subject_id, entry.status, entry.created_at);
+  }
+
+  recordGeneration(entry: GenerationEntry): void {
+    this.recordJob("generation", entry.id, entry.training_id, entry.status, entry.created_at);
+  }
+
+  /** Keeps the listing's status current; the job object remains the source of truth. */
+  updateJobStatus(id: string, status: JobStatus): void {
+    this.sql.exec("UPDATE jobs SET status = ? WHERE id = ?", status, id);
+  }
+
+  getTraining(id: string): TrainingEntry | null {
+    const row = this.jobRow("training", id);
+    return row ? { id: row.id, subject_id: row.parent_id, status: row.status, created_at: row.created_at } : null;
+  }
+
+  getGeneration(id: string): GenerationEntry | null {
+    const row = this.jobRow("generation", id);
+    return row ? { id: row.id, training_id: row.parent_id, status: row.status, created_at: row.created_at } : null;
+  }
+
+  listTrainings(query: PageQuery & { subject_id?: string }): Page<TrainingEntry> {
+    return page(this.jobRows("training", query, query.subject_id), query.limit, (row) => ({
+      id: row.id,
+      subject_id: row.parent_id,
+      status: row.status,
+      created_at: row.created_at,
+    }));
+  }
+
+  listGenerations(query: PageQuery & { training_id?: string }): Page<GenerationEntry> {
+    return page(this.jobRows("generation", query, query.training_id), query.limit, (row) => ({
+      id: row.id,
+      training_id: row.parent_id,
+      status: row.status,
+      created_at: row.created_at,
+    }));
+  }
+
+  private recordJob(kind: string, id: string, parentId: string, status: JobStatus, createdAt: number): void {
+    // Idempotent, so a retried create never indexes a job twice.
+    this.sql.exec(
+      "INSERT INTO jobs (id, kind, parent_id, status, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status",
+      id,
+      kind,
+      parentId,
+      status,
+      createdAt,
+    );
+  }
+
+  private jobRow(kind: string, id: string): JobRow | undefined {
+    return this.sql.exec<JobRow>("SELECT * FROM jobs WHERE kind = ? AND id = ?", kind, id).toArray()[0];
+  }
+
+  private jobRows(kind: string, query: PageQuery, parentId: string | undefined): JobRow[] {
+    const seq = cursorSeq(query.cursor);
+    return parentId === undefined
+      ? this.sql
+          .exec<JobRow>("SELECT * FROM jobs WHERE kind = ? AND seq < ? ORDER BY seq DESC LIMIT ?", kind, seq, query.limit + 1)
+          .toArray()
+      : this.sql
+          .exec<JobRow>(
+            "SELECT * FROM jobs WHERE kind = ? AND parent_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+            kind,
+            parentId,
+            seq,
+            query.limit + 1,
+          )
+          .toArray();
+  }
+}
+
+function cursorSeq(cursor: string | undefined): number {
+  return cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(cursor);
+}
+
+export function accountStore(env: Env, accountId: string): DurableObjectStub<AccountDO> {
+  return env.ACCOUNTS.get(env.ACCOUNTS.idFromName(accountId));
+}

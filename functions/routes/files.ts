@@ -1,0 +1,57 @@
+/**
+ * `GET|PUT /files/<key>`: the Worker-signed storage URLs of local dev
+ * (`SIGNED_URL_MODE = "worker"`), streaming straight between the client and the R2
+ * binding. The URL's signature is the whole authorization, exactly as with an S3
+ * presigned URL, so no API key is involved. In `r2-presigned` mode the route does
+ * not exist (404): production bytes go to R2 directly.
+ */
+import { ApiError } from "../errors.js";
+import { createRouter } from "../router.js";
+import { requireSecret } from "../secrets.js";
+import { verifyWorkerSignedUrl } from "../storage/signed-urls.js";
+
+function decodeKeyPath(path: string): string {
+  try {
+    return path.split("/").map(decodeURIComponent).join("/");
+  } catch {
+    throw new ApiError(400, "bad_request", "Malformed object key");
+  }
+}
+
+export const files = createRouter();
+
+files.openAPIRegistry.registerPath({
+  method: "put",
+  path: "/files/{key}",
+  tags: ["storage"],
+  summary: "Upload to a Worker-signed URL (local dev); GET with a GET-signed URL downloads",
+  description: "The signature in the query (`expires`, `sig`) authorizes exactly one method, key and Content-Type until it expires.",
+  responses: { 200: { description: "Stored" }, 403: { description: "Bad or expired signature" } },
+});
+
+files.on(["GET", "PUT"], "/:key{.+}", async (c) => {
+  if (c.env.SIGNED_URL_MODE !== "worker") throw new ApiError(404, "not_found", "Worker-signed file URLs are disabled");
+  const key = decodeKeyPath(new URL(c.req.url).pathname.replace(/^\/files\//, ""));
+  const method = c.req.method;
+  const contentType = method === "PUT" ? (c.req.header("content-type") ?? "") : "";
+  const check = await verifyWorkerSignedUrl(requireSecret(c.env, "FILE_URL_SECRET"), {
+    method,
+    key,
+    expires: c.req.query("expires"),
+    sig: c.req.query("sig"),
+    contentType,
+  });
+  if (!check.ok) throw new ApiError(403, "invalid_signature", `Signed URL rejected: ${check.reason}`);
+
+  if (method === "GET") {
+    const object = await c.env.BUCKET.get(key);
+    if (!object) throw new ApiError(404, "not_found", "No such object");
+    const headers = new Headers({ etag: object.httpEtag, "content-length": String(object.size) });
+    object.writeHttpMetadata(headers);
+    return new Response(object.body, { headers });
+  }
+  // R2 needs the length up front to accept a stream; a chunked upload would fail deep inside put().
+  if (!c.req.header("content-length")) throw new ApiError(411, "length_required", "PUT needs a Content-Length");
+  const stored = await c.env.BUCKET.put(key, c.req.raw.body, { httpMetadata: contentType ? { contentType } : undefined });
+  return c.json({ key, size: stored.size, etag: stored.etag }, 200);
+});

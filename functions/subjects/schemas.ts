@@ -1,0 +1,67 @@
+/**
+ * Public shapes of subjects and of the photo report `finalize` returns. The zod
+ * schemas are the types (and the OpenAPI document); the account store and the
+ * routes both use them, so what is stored is what is served.
+ */
+import { z } from "@hono/zod-openapi";
+import { SAFE_FILE_NAME } from "../../shared/index.js";
+
+export const SUBJECT_STATUSES = ["draft", "ready"] as const;
+
+export const PhotoNameSchema = z
+  .string()
+  .regex(SAFE_FILE_NAME, "must be 1–121 characters of A-Z a-z 0-9 . _ - starting with a letter or digit");
+
+export const PHOTO_FORMATS = ["jpeg", "png", "webp"] as const;
+
+/** One accepted photo as recorded at finalize: the manifest a training reads its inputs from. */
+export const PhotoSchema = z
+  .object({
+    name: PhotoNameSchema,
+    format: z.enum(PHOTO_FORMATS),
+    content_type: z.string(),
+    size: z.number().int().nonnegative(),
+    sha256: z.string(),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    warnings: z.array(z.string()),
+  })
+  .openapi("Photo");
+export type Photo = z.infer<typeof PhotoSchema>;
+
+export const SubjectSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    class_noun: z.string(),
+    identifier: z.string(),
+    /** `ready` once `finalize` accepted its photos; trainings need a ready subject. */
+    status: z.enum(SUBJECT_STATUSES),
+    photos: z.array(PhotoSchema),
+    created_at: z.number().int().openapi({ description: "Unix ms" }),
+    finalized_at: z.number().int().nullable(),
+  })
+  .openapi("Subject");
+export type Subject = z.infer<typeof SubjectSchema>;
+
+export const CreateSubjectSchema = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    /** The paper's class noun ("dog", "backpack"); required, a wrong one ruins results (Table 4). */
+    class_noun: z.string().trim().min(1).max(64).regex(/^[\p{L}\p{N} '-]+$/u, "letters, digits, spaces, ' and - only"),
+    identifier: z
+      .string()
+      .min(1)
+      .max(32)
+      .regex(/^[a-z0-9]+$/, "lowercase letters and digits only")
+      .optional()
+      .openapi({ description: "Rare token naming the subject; defaults to one from the rare-token list" }),
+  })
+  .strict()
+  .openapi("CreateSubject");
+
+export const PageQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().regex(/^\d{1,15}$/, "must be a cursor from a previous page").optional(),
+});
+export type PageQuery = z.infer<typeof PageQuerySchema>;

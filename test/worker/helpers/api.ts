@@ -1,0 +1,50 @@
+/** Test helpers that talk to the Worker the way a client does: through `SELF.fetch`. */
+import { env, SELF } from "cloudflare:test";
+import { expect } from "vitest";
+import type { Secrets } from "../../../functions/secrets";
+
+/** The test bindings, including the secrets vitest.worker.config.ts sets. */
+export const testEnv = env as typeof env & Secrets;
+
+export const BASE = "http://dbe.test";
+
+export interface TestAccount {
+  accountId: string;
+  apiKey: string;
+  /** `fetch` with this account's Bearer key. */
+  request(path: string, init?: RequestInit): Promise<Response>;
+}
+
+export async function createAccount(mode: "live" | "test" = "test"): Promise<TestAccount> {
+  const response = await SELF.fetch(`${BASE}/admin/accounts`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${testEnv.ADMIN_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ mode }),
+  });
+  expect(response.status).toBe(201);
+  const created = await response.json<{ account_id: string; api_key: string }>();
+  return {
+    accountId: created.account_id,
+    apiKey: created.api_key,
+    request: (path, init = {}) => {
+      const headers = new Headers(init.headers);
+      headers.set("authorization", `Bearer ${created.api_key}`);
+      return SELF.fetch(`${BASE}${path}`, { ...init, headers });
+    },
+  };
+}
+
+export function jsonInit(method: string, body: unknown): RequestInit {
+  return { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+}
+
+/** Asserts the one error envelope and returns it. */
+export async function expectError(response: Response, status: number, code?: string) {
+  expect(response.status).toBe(status);
+  const body = await response.json<{ error: { code: string; message: string; details?: unknown } }>();
+  expect(Object.keys(body)).toEqual(["error"]);
+  expect(typeof body.error.code).toBe("string");
+  expect(typeof body.error.message).toBe("string");
+  if (code) expect(body.error.code).toBe(code);
+  return body.error;
+}
