@@ -76,7 +76,7 @@ export const GenerateJobSchema = z.object({
   /** The trained weights to apply: a LoRA file or a full diffusers export; absent = base model only. */
   weights: z
     .object({
-      format: z.enum(["diffusers-lora", "diffusers"]),
+      format: z.enum(["diffusers-lora", "diffusers", "cog-sdxl-lora"]),
       method: z.enum(TRAINING_METHODS),
       files: z.array(InputFileSchema).min(1).max(20),
     })

@@ -11,8 +11,33 @@ export interface CopiedObject {
   size: number;
 }
 
+/** A download that failed; `gone` when the file no longer exists (Replicate removed it). */
+export class DownloadError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "DownloadError";
+  }
+
+  get gone(): boolean {
+    return this.status === 404 || this.status === 410;
+  }
+}
+
 function hex(bytes: ArrayBuffer): string {
   return [...new Uint8Array(bytes)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** A small output (an image), whole. */
+export async function downloadBytes(url: string, fetcher: typeof fetch = fetch): Promise<Uint8Array> {
+  const response = await fetcher(url);
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new DownloadError(response.status, `downloading ${url} answered ${response.status}`);
+  }
+  return new Uint8Array(await response.arrayBuffer());
 }
 
 export async function copyUrlToR2(
@@ -25,7 +50,7 @@ export async function copyUrlToR2(
   const response = await fetcher(url);
   if (!response.ok || !response.body) {
     await response.body?.cancel();
-    throw new Error(`downloading ${url} answered ${response.status}`);
+    throw new DownloadError(response.status, `downloading ${url} answered ${response.status}`);
   }
   const length = Number(response.headers.get("content-length"));
   const httpMetadata = { contentType };
