@@ -9,7 +9,12 @@ import { notFoundHandler, onError } from "./errors.js";
 import { createRouter } from "./router.js";
 import { admin } from "./routes/admin.js";
 import { files } from "./routes/files.js";
+import { generations } from "./routes/generations.js";
+import { internal } from "./routes/internal.js";
+import { models } from "./routes/models.js";
+import { subjectPhotos } from "./routes/subject-photos.js";
 import { subjects } from "./routes/subjects.js";
+import { trainings } from "./routes/trainings.js";
 
 export { AccountDO } from "./accounts/account-do.js";
 export { ApiKeyDO } from "./accounts/api-key-do.js";
@@ -38,9 +43,15 @@ app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "
 
 app.route("/admin", admin);
 app.route("/files", files);
+// GPU backends: events and upload slots, authenticated by HMAC signature instead of an API key.
+app.route("/internal", internal);
 
 // Everything under /v1 below this line needs an API key.
 app.use("/v1/*", requireApiKey);
 app.route("/v1/subjects", subjects);
+app.route("/v1/subjects", subjectPhotos);
+app.route("/v1/trainings", trainings);
+app.route("/v1/generations", generations);
+app.route("/v1/models", models);
 
 export default app satisfies ExportedHandler<Env>;

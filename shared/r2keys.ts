@@ -19,6 +19,8 @@ export const r2Keys = {
   generationFile: (accountId: string, generationId: string, name: string) =>
     `accounts/${accountId}/generations/${generationId}/${name}`,
   classImages: (baseModel: string, cacheKey: string) => `class-images/${baseModel}/${cacheKey}.bundle`,
+  /** Written once a bundle is complete (sha256, size); its presence is what makes the cache a hit. */
+  classImagesManifest: (baseModel: string, cacheKey: string) => `class-images/${baseModel}/${cacheKey}.json`,
   baseModelFile: (baseModel: string, path: string) => `models/${baseModel}/${path}`,
 };
 

@@ -20,14 +20,17 @@ function decodeKeyPath(path: string): string {
 
 export const files = createRouter();
 
-files.openAPIRegistry.registerPath({
-  method: "put",
-  path: "/files/{key}",
-  tags: ["storage"],
-  summary: "Upload to a Worker-signed URL (local dev); GET with a GET-signed URL downloads",
-  description: "The signature in the query (`expires`, `sig`) authorizes exactly one method, key and Content-Type until it expires.",
-  responses: { 200: { description: "Stored" }, 403: { description: "Bad or expired signature" } },
-});
+// Documented by hand: a key spans several path segments, which createRoute's `{param}` cannot express.
+for (const method of ["get", "put"] as const) {
+  files.openAPIRegistry.registerPath({
+    method,
+    path: "/{key}",
+    tags: ["storage"],
+    summary: method === "get" ? "Download from a Worker-signed URL (local dev)" : "Upload to a Worker-signed URL (local dev)",
+    description: "The query (`expires`, `sig`) authorizes exactly one method, object key and Content-Type until it expires.",
+    responses: { 200: { description: method === "get" ? "The object" : "Stored" }, 403: { description: "Bad or expired signature" } },
+  });
+}
 
 files.on(["GET", "PUT"], "/:key{.+}", async (c) => {
   if (c.env.SIGNED_URL_MODE !== "worker") throw new ApiError(404, "not_found", "Worker-signed file URLs are disabled");

@@ -14,6 +14,8 @@ export const PhotoNameSchema = z
 
 export const PHOTO_FORMATS = ["jpeg", "png", "webp"] as const;
 
+export const IssueSchema = z.object({ code: z.string(), message: z.string() }).openapi("Issue");
+
 /** One accepted photo as recorded at finalize: the manifest a training reads its inputs from. */
 export const PhotoSchema = z
   .object({
@@ -24,9 +26,28 @@ export const PhotoSchema = z
     sha256: z.string(),
     width: z.number().int().positive(),
     height: z.number().int().positive(),
-    warnings: z.array(z.string()),
+    warnings: z.array(IssueSchema),
   })
   .openapi("Photo");
+
+/** What `finalize` says about one uploaded file, accepted or not. */
+export const PhotoReportSchema = z
+  .object({
+    name: z.string(),
+    ok: z.boolean(),
+    size: z.number().int(),
+    sha256: z.string().optional(),
+    format: z.enum(PHOTO_FORMATS).optional(),
+    width: z.number().int().optional(),
+    height: z.number().int().optional(),
+    problems: z.array(IssueSchema),
+    warnings: z.array(IssueSchema),
+  })
+  .openapi("PhotoReport");
+
+export const PhotoSetReportSchema = z
+  .object({ ok: z.boolean(), problems: z.array(IssueSchema), photos: z.array(PhotoReportSchema) })
+  .openapi("PhotoSetReport");
 export type Photo = z.infer<typeof PhotoSchema>;
 
 export const SubjectSchema = z

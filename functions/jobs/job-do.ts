@@ -1,0 +1,350 @@
+/**
+ * One SQLite-backed Durable Object per training and per generation (addressed by
+ * `idFromName(jobId)`): the job record, its append-only event log, the live-event
+ * fan-out, and one alarm multiplexing the heartbeat, dispatch retries and polls.
+ * The rules live in `transitions.ts`; this class only loads, persists, schedules,
+ * talks to the backend and broadcasts.
+ *
+ * Persist first, then broadcast: a client is only ever told about a state that is
+ * already durable, so no one sees a change that a crash could undo. If the object
+ * dies between the write and the broadcast, nothing is lost either — a redelivered
+ * backend event is recognised as a duplicate by the log, and every client that
+ * reconnects starts from the stored state.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { isTerminal, r2Keys, toHex, type BackendEvent, type JobMessage } from "../../shared/index.js";
+import { accountStore } from "../accounts/account-do.js";
+import { createBackend, isBackendName } from "../backends/index.js";
+import type { ArtifactStore, GpuBackend } from "../backends/types.js";
+import type { Secrets } from "../secrets.js";
+import { signObjectUrl } from "../storage/signed-urls.js";
+import { artifactKey } from "./artifact-keys.js";
+import { EventLog, type LogEntry } from "./event-log.js";
+import { LiveEvents } from "./live-events.js";
+import { buildJobMessage } from "./message.js";
+import { newJobRecord, type JobRecord, type NewJobRecord } from "./record.js";
+import { AlarmTimers } from "./timers.js";
+import {
+  applyBackendEvent,
+  busyBackoffMs,
+  cancel,
+  onDispatchResult,
+  onSilence,
+  redispatch,
+  type CancelOutcome,
+  type DispatchResult,
+  type IgnoreReason,
+  type Limits,
+} from "./transitions.js";
+import { jobView } from "./views.js";
+
+type JobEnv = Env & Secrets;
+
+export type IngestResult =
+  | { result: "applied"; status: JobRecord["status"] }
+  | { result: "duplicate" }
+  | { result: "ignored"; reason: IgnoreReason }
+  | { result: "unknown_job" };
+
+/** Lifetime of the input URLs in a job message: enough to start, not to linger. */
+const INPUT_URL_TTL_S = 3600;
+
+export class JobDO extends DurableObject<JobEnv> {
+  private readonly sql: SqlStorage;
+  private readonly timers: AlarmTimers;
+  private readonly log: EventLog;
+  private readonly live = new LiveEvents();
+
+  constructor(ctx: DurableObjectState, env: JobEnv) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    // One row: the record, the origin its URLs are made on, and the message of the current attempt.
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS job (
+      one INTEGER PRIMARY KEY CHECK (one = 1), record TEXT NOT NULL, origin TEXT NOT NULL, message TEXT)`);
+    this.timers = new AlarmTimers(ctx.storage);
+    this.log = new EventLog(this.sql);
+  }
+
+  /** Creates the job (idempotent: a second call returns the first record) and schedules its dispatch. */
+  async create(init: NewJobRecord, origin: string): Promise<JobRecord> {
+    const existing = this.load();
+    if (existing) return existing;
+    const now = Date.now();
+    const record = newJobRecord(init, now);
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec("INSERT INTO job (one, record, origin) VALUES (1, ?, ?)", JSON.stringify(record), origin);
+      this.log.appendWorker(record.attempt, "created", { backend: record.backend }, now);
+    });
+    await this.timers.set("dispatch", now);
+    return record;
+  }
+
+  get(): JobRecord | null {
+    return this.load();
+  }
+
+  history(): LogEntry[] {
+    return this.log.list();
+  }
+
+  /** Applies one backend event, exactly once per (attempt, seq). */
+  async ingest(event: BackendEvent): Promise<IngestResult> {
+    const record = this.load();
+    if (!record) return { result: "unknown_job" };
+    if (this.log.has(event.attempt, event.seq)) return { result: "duplicate" };
+    const now = Date.now();
+    const outcome = applyBackendEvent(record, event, this.limits(), now);
+    if (outcome.kind === "ignored") {
+      this.log.appendBackend(event, outcome.reason, now);
+      return { result: "ignored", reason: outcome.reason };
+    }
+    this.ctx.storage.transactionSync(() => {
+      this.log.appendBackend(event, outcome.redispatch ? "redispatch" : "applied", now);
+      this.save(outcome.record);
+    });
+    if (event.type === "artifact" && event.name === "class-images") await this.recordClassImages(outcome.record, event);
+    if (outcome.redispatch) {
+      const reason = event.type === "failed" ? event.code : event.type;
+      await this.startNextAttempt(outcome.record, reason, false);
+    } else if (isTerminal(outcome.record.status)) {
+      await this.timers.clear("heartbeat", "dispatch", "poll");
+    } else {
+      await this.timers.set("heartbeat", now + this.heartbeatMs());
+    }
+    const current = this.load()!;
+    this.publish(current, event.type, event, `${event.attempt}-${event.seq}`);
+    await this.indexStatus(record, current);
+    return { result: "applied", status: current.status };
+  }
+
+  async cancel(): Promise<CancelOutcome> {
+    const record = this.load();
+    if (!record) throw new Error("cancel of a job that does not exist");
+    const outcome = cancel(record, Date.now());
+    if (outcome.kind === "already_terminal") return outcome;
+    this.ctx.storage.transactionSync(() => {
+      this.save(outcome.record);
+      this.log.appendWorker(record.attempt, "canceled", { by: "client" }, Date.now());
+    });
+    await this.timers.clear("heartbeat", "dispatch", "poll");
+    this.publish(outcome.record, "canceled", null);
+    await this.indexStatus(record, outcome.record);
+    await this.backendOf(record)
+      .cancel({ job_id: record.id, attempt: record.attempt, ref: record.backend_ref })
+      .catch(() => undefined);
+    return outcome;
+  }
+
+  /** `GET …/events`: Server-Sent Events, current state first. */
+  override async fetch(): Promise<Response> {
+    const record = this.load();
+    if (!record) return new Response("no such job", { status: 404 });
+    return this.live.open({ event: "state", data: { job: jobView(record, this.origin()) } }, isTerminal(record.status));
+  }
+
+  override async alarm(): Promise<void> {
+    for (const timer of await this.timers.takeDue(Date.now())) {
+      if (timer === "dispatch") await this.dispatch();
+      else if (timer === "poll") await this.poll();
+      else await this.heartbeatExpired();
+    }
+  }
+
+  private async dispatch(): Promise<void> {
+    const record = this.load();
+    if (!record || isTerminal(record.status)) return;
+    const backend = this.backendOf(record);
+    let message: JobMessage | null = null;
+    let result: DispatchResult;
+    try {
+      message = await this.buildMessage(record);
+      result = await backend.dispatch(message);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      result = message
+        ? { outcome: "busy" }
+        : { outcome: "rejected", code: "dispatch_failed", message: `Could not build the job message: ${reason}` };
+    }
+    // Reload: while the backend was answering, its first events may already have been applied.
+    const current = this.load()!;
+    if (current.attempt !== record.attempt || isTerminal(current.status)) return;
+    const now = Date.now();
+    const next = onDispatchResult(current, result, now);
+    this.ctx.storage.transactionSync(() => {
+      this.save(next);
+      if (message) this.sql.exec("UPDATE job SET message = ? WHERE one = 1", JSON.stringify(message));
+      this.log.appendWorker(next.attempt, `dispatch_${result.outcome}`, result, now);
+    });
+    if (isTerminal(next.status)) {
+      await this.timers.clear("heartbeat", "dispatch", "poll");
+    } else if (result.outcome === "accepted") {
+      await this.timers.set("heartbeat", now + this.heartbeatMs());
+      if (backend.poll) await this.timers.set("poll", now + (backend.pollIntervalMs ?? 5000));
+    } else if (result.outcome === "busy") {
+      await this.timers.set("dispatch", now + busyBackoffMs(next.busy_retries, result.retryAfterMs));
+    }
+    this.publish(next, `dispatch_${result.outcome}`, result);
+    await this.indexStatus(current, next);
+  }
+
+  private async poll(): Promise<void> {
+    const record = this.load();
+    const message = this.currentMessage();
+    if (!record || !message || isTerminal(record.status) || message.attempt !== record.attempt) return;
+    const backend = this.backendOf(record);
+    if (!backend.poll) return;
+    try {
+      const events = await backend.poll({
+        message,
+        ref: record.backend_ref,
+        lastSeq: this.log.lastSeq(record.attempt),
+        store: this.artifactStore(record),
+      });
+      for (const event of events) await this.ingest(event);
+    } finally {
+      // A failed poll is simply tried again; lasting silence is the heartbeat's business.
+      const after = this.load()!;
+      if (!isTerminal(after.status) && after.attempt === record.attempt) {
+        await this.timers.set("poll", Date.now() + (backend.pollIntervalMs ?? 5000));
+      }
+    }
+  }
+
+  private async heartbeatExpired(): Promise<void> {
+    const record = this.load();
+    if (!record) return;
+    const outcome = onSilence(record, this.limits(), Date.now());
+    if (outcome.kind === "ignored") return;
+    if (outcome.redispatch) {
+      await this.startNextAttempt(outcome.record, "heartbeat_timeout", true);
+      return;
+    }
+    this.ctx.storage.transactionSync(() => {
+      this.save(outcome.record);
+      this.log.appendWorker(record.attempt, "heartbeat_timeout", { final: true }, Date.now());
+    });
+    await this.timers.clear("heartbeat", "dispatch", "poll");
+    this.publish(outcome.record, "failed", outcome.record.error);
+    await this.indexStatus(record, outcome.record);
+  }
+
+  /** The one backwards move: attempt+1 at `dispatched`, sent out again by the dispatch timer. */
+  private async startNextAttempt(record: JobRecord, reason: string, cancelPrevious: boolean): Promise<void> {
+    const next = redispatch(record, Date.now());
+    this.ctx.storage.transactionSync(() => {
+      this.save(next);
+      this.log.appendWorker(next.attempt, "redispatch", { reason, previous_attempt: record.attempt }, Date.now());
+    });
+    await this.timers.clear("heartbeat", "poll");
+    await this.timers.set("dispatch", Date.now());
+    this.publish(next, "redispatch", { reason, attempt: next.attempt });
+    await this.indexStatus(record, next);
+    if (cancelPrevious) {
+      await this.backendOf(record)
+        .cancel({ job_id: record.id, attempt: record.attempt, ref: record.backend_ref })
+        .catch(() => undefined);
+    }
+  }
+
+  private async buildMessage(record: JobRecord): Promise<JobMessage> {
+    const origin = this.origin();
+    const signGet = async (key: string) =>
+      (await signObjectUrl(this.env, origin, { method: "GET", key, expiresInS: INPUT_URL_TTL_S })).url;
+    let cachedClassImages: { url: string; sha256: string } | undefined;
+    if (record.kind === "train" && record.class_images_cache_key) {
+      const key = r2Keys.classImages(record.base_model, record.class_images_cache_key);
+      const manifest = await this.env.BUCKET.get(r2Keys.classImagesManifest(record.base_model, record.class_images_cache_key));
+      if (manifest) {
+        const { sha256 } = await manifest.json<{ sha256: string }>();
+        cachedClassImages = { url: await signGet(key), sha256 };
+      }
+    }
+    return buildJobMessage(record, {
+      callbackUrl: `${origin}/internal/jobs/${record.id}/events`,
+      now: Date.now(),
+      signGet,
+      cachedClassImages,
+    });
+  }
+
+  /**
+   * A finished class-image bundle is recorded next to the shared object, so the
+   * next training with the same cache key gets its URL instead of making it again.
+   */
+  private async recordClassImages(record: JobRecord, event: Extract<BackendEvent, { type: "artifact" }>) {
+    if (record.kind !== "train" || !record.class_images_cache_key) return;
+    const manifest = { sha256: event.sha256, size: event.size, content_type: event.content_type, job_id: record.id };
+    await this.env.BUCKET.put(
+      r2Keys.classImagesManifest(record.base_model, record.class_images_cache_key),
+      JSON.stringify(manifest),
+      { httpMetadata: { contentType: "application/json" } },
+    );
+  }
+
+  /** Where a polled backend (the fake) writes what it produces: the keys upload slots would give. */
+  private artifactStore(record: JobRecord): ArtifactStore {
+    const bucket = this.env.BUCKET;
+    return {
+      async put(name, body, contentType) {
+        const key = artifactKey(record, name);
+        if (!key) throw new Error(`job ${record.id} may not write ${name}`);
+        await bucket.put(key, body, { httpMetadata: { contentType } });
+        return { sha256: toHex(await crypto.subtle.digest("SHA-256", body)), size: body.byteLength };
+      },
+    };
+  }
+
+  private publish(record: JobRecord, event: string, detail: unknown, id?: string): void {
+    this.live.broadcast({ event, data: { job: jobView(record, this.origin()), detail }, id });
+    if (isTerminal(record.status)) this.live.closeAll();
+  }
+
+  /** Keeps the account's job listing in step; the listing is a cache, so a failure here is not fatal. */
+  private async indexStatus(before: JobRecord, after: JobRecord): Promise<void> {
+    if (before.status === after.status) return;
+    await accountStore(this.env, after.account_id)
+      .updateJobStatus(after.id, after.status)
+      .catch((error: unknown) => console.warn("account index update failed", error));
+  }
+
+  private backendOf(record: JobRecord): GpuBackend {
+    if (!isBackendName(record.backend)) {
+      return { name: record.backend, dispatch: async () => unknownBackend(record.backend), cancel: async () => {} };
+    }
+    return createBackend(record.backend, this.env);
+  }
+
+  private limits(): Limits {
+    return { maxAttempts: Number(this.env.MAX_ATTEMPTS) || 3 };
+  }
+
+  private heartbeatMs(): number {
+    return (Number(this.env.HEARTBEAT_TIMEOUT_S) || 600) * 1000;
+  }
+
+  private load(): JobRecord | null {
+    const row = this.sql.exec<{ record: string }>("SELECT record FROM job WHERE one = 1").toArray()[0];
+    return row ? (JSON.parse(row.record) as JobRecord) : null;
+  }
+
+  private save(record: JobRecord): void {
+    this.sql.exec("UPDATE job SET record = ? WHERE one = 1", JSON.stringify(record));
+  }
+
+  private origin(): string {
+    return this.sql.exec<{ origin: string }>("SELECT origin FROM job WHERE one = 1").one().origin;
+  }
+
+  private currentMessage(): JobMessage | null {
+    const row = this.sql.exec<{ message: string | null }>("SELECT message FROM job WHERE one = 1").toArray()[0];
+    return row?.message ? (JSON.parse(row.message) as JobMessage) : null;
+  }
+}
+
+function unknownBackend(name: string): DispatchResult {
+  return { outcome: "rejected", code: "unknown_backend", message: `No backend named ${name}` };
+}
+
+export function jobStore(env: Env, jobId: string): DurableObjectStub<JobDO> {
+  return env.JOBS.get(env.JOBS.idFromName(jobId));
+}

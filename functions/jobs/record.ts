@@ -1,0 +1,126 @@
+/**
+ * What a job's Durable Object remembers about one training or generation: the
+ * request it was created from (with R2 keys, never URLs, because URLs are minted
+ * fresh at each dispatch), where the state machine stands, the latest progress and
+ * the artifacts reported so far. One zod schema is both the stored shape and the type.
+ */
+import { z } from "zod";
+import {
+  ARTIFACT_FORMATS,
+  ArtifactNameSchema,
+  GenerateJobSchema,
+  JOB_PHASES,
+  JOB_STATUSES,
+  TRAINING_METHODS,
+  TrainJobSchema,
+} from "../../shared/index.js";
+
+/** An R2 object the backend will read, referenced by key until a dispatch signs it. */
+export const StoredInputSchema = z.object({
+  name: z.string(),
+  key: z.string(),
+  sha256: z.string(),
+  size: z.number().int().nonnegative(),
+  content_type: z.string().optional(),
+});
+export type StoredInput = z.infer<typeof StoredInputSchema>;
+
+export const ArtifactRecordSchema = z.object({
+  name: ArtifactNameSchema,
+  format: z.enum(ARTIFACT_FORMATS),
+  key: z.string(),
+  sha256: z.string(),
+  size: z.number().int().nonnegative(),
+  content_type: z.string(),
+  meta: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  attempt: z.number().int().min(1),
+});
+export type ArtifactRecord = z.infer<typeof ArtifactRecordSchema>;
+
+export const ProgressSchema = z.object({
+  phase: z.enum(JOB_PHASES).nullable(),
+  step: z.number().int().nonnegative(),
+  total_steps: z.number().int().nonnegative(),
+  loss: z.number().nullable(),
+  eta_s: z.number().nullable(),
+});
+export type Progress = z.infer<typeof ProgressSchema>;
+
+export const JobErrorSchema = z.object({ code: z.string(), message: z.string() });
+export type JobError = z.infer<typeof JobErrorSchema>;
+
+const RecordCommon = {
+  id: z.string(),
+  account_id: z.string(),
+  backend: z.string(),
+  base_model: z.string(),
+  /** Current attempt, starting at 1; only events of this attempt are applied. */
+  attempt: z.number().int().min(1),
+  status: z.enum(JOB_STATUSES),
+  progress: ProgressSchema,
+  error: JobErrorSchema.nullable(),
+  artifacts: z.array(ArtifactRecordSchema),
+  webhook_url: z.string().optional(),
+  /** The backend's own id for the current attempt (e.g. a Replicate prediction id). */
+  backend_ref: z.string().optional(),
+  /** Busy answers in a row from the backend for the current attempt; drives the retry backoff. */
+  busy_retries: z.number().int().nonnegative(),
+  created_at: z.number(),
+  updated_at: z.number(),
+};
+
+export const TrainingRecordSchema = z.object({
+  ...RecordCommon,
+  kind: z.literal("train"),
+  subject: z.object({ id: z.string(), identifier: z.string(), class_noun: z.string() }),
+  params: TrainJobSchema.shape.params,
+  inputs: z.array(StoredInputSchema).min(1),
+  /** Cache key of the class-image bundle this training needs (prior preservation on). */
+  class_images_cache_key: z.string().optional(),
+});
+export type TrainingRecord = z.infer<typeof TrainingRecordSchema>;
+
+export const GenerationRecordSchema = z.object({
+  ...RecordCommon,
+  kind: z.literal("generate"),
+  training_id: z.string().optional(),
+  params: GenerateJobSchema.shape.params,
+  weights: z
+    .object({
+      format: z.enum(["diffusers-lora", "diffusers"]),
+      method: z.enum(TRAINING_METHODS),
+      files: z.array(StoredInputSchema).min(1),
+    })
+    .optional(),
+});
+export type GenerationRecord = z.infer<typeof GenerationRecordSchema>;
+
+export const JobRecordSchema = z.discriminatedUnion("kind", [TrainingRecordSchema, GenerationRecordSchema]);
+export type JobRecord = z.infer<typeof JobRecordSchema>;
+
+/** What a caller supplies to create a job; the object fills in the state-machine fields. */
+export type NewTrainingRecord = Omit<
+  TrainingRecord,
+  "status" | "attempt" | "progress" | "error" | "artifacts" | "busy_retries" | "created_at" | "updated_at" | "backend_ref"
+>;
+export type NewGenerationRecord = Omit<
+  GenerationRecord,
+  "status" | "attempt" | "progress" | "error" | "artifacts" | "busy_retries" | "created_at" | "updated_at" | "backend_ref"
+>;
+export type NewJobRecord = NewTrainingRecord | NewGenerationRecord;
+
+export const EMPTY_PROGRESS: Progress = { phase: null, step: 0, total_steps: 0, loss: null, eta_s: null };
+
+export function newJobRecord(init: NewJobRecord, now: number): JobRecord {
+  return {
+    ...init,
+    status: "queued",
+    attempt: 1,
+    progress: EMPTY_PROGRESS,
+    error: null,
+    artifacts: [],
+    busy_retries: 0,
+    created_at: now,
+    updated_at: now,
+  } as JobRecord;
+}

@@ -1,0 +1,23 @@
+import { SELF } from "cloudflare:test";
+import { expect, it } from "vitest";
+import app from "../../functions/index";
+import { BASE } from "./helpers/api";
+
+/** Hono's `/a/:id{regex}` as OpenAPI's `/a/{id}`. */
+const toOpenApiPath = (path: string) => path.replace(/:(\w+)(\{[^}]*\})?/g, "{$1}");
+
+it("serves an OpenAPI 3.1 document, without a key, that lists every route the Worker answers", async () => {
+  const response = await SELF.fetch(`${BASE}/v1/openapi.json`);
+  expect(response.status).toBe(200);
+  const document = await response.json<{ openapi: string; paths: Record<string, Record<string, unknown>> }>();
+  expect(document.openapi).toBe("3.1.0");
+  const routes = app.routes
+    .filter((route) => route.method !== "ALL" && route.path !== "/v1/openapi.json")
+    .map((route) => `${route.method.toLowerCase()} ${toOpenApiPath(route.path)}`);
+  const documented = Object.entries(document.paths).flatMap(([path, operations]) =>
+    Object.keys(operations).map((method) => `${method} ${path}`),
+  );
+  const undocumented = routes.filter((route) => !documented.includes(route));
+  expect(undocumented).toEqual([]);
+  expect(documented).toEqual(expect.arrayContaining(["post /v1/subjects", "post /v1/subjects/{id}/finalize", "get /healthz"]));
+});
