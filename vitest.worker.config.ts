@@ -1,6 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { FAKE_REPLICATE_TOKEN, FAKE_WEBHOOK_SECRET } from "./test/fakes/replicate-api";
+import type {} from "./test/fakes/replicate-global-setup";
 
 // Worker tests run inside workerd with real (local) R2 and Durable Objects.
 // Secrets get fixed test values here (never real ones); storage URLs use the Worker-signed mode.

@@ -343,7 +343,7 @@ export class FakeReplicate {
   }
 
   private control(method: string, path: string, body: unknown, res: ServerResponse): void {
-    const args = (body ?? {}) as Record<string, never>;
+    const args = (body ?? {}) as Record<string, unknown>;
     if (method === "POST" && path === "/_fake/reset") {
       this.reset();
       return this.json(res, 200, { ok: true });
@@ -356,7 +356,7 @@ export class FakeReplicate {
       });
     }
     if (method === "POST" && path === "/_fake/fail") {
-      this.failures.push({ detail: "Injected failure", times: 1, ...args } as InjectedFailure);
+      this.failures.push({ detail: "Injected failure", times: 1, ...args } as unknown as InjectedFailure);
       return this.json(res, 200, { ok: true });
     }
     if (method === "POST" && path === "/_fake/models") {
@@ -367,7 +367,7 @@ export class FakeReplicate {
     const advance = path.match(/^\/_fake\/jobs\/([^/]+)\/advance$/);
     if (method === "POST" && advance) {
       try {
-        return this.json(res, 200, { webhook: this.advance(advance[1]!, args) });
+        return this.json(res, 200, { webhook: this.advance(advance[1]!, args as Parameters<FakeReplicate["advance"]>[1]) });
       } catch (error) {
         return this.json(res, 404, { detail: String(error) });
       }
@@ -376,7 +376,8 @@ export class FakeReplicate {
     if (method === "POST" && resign) {
       const job = this.jobs.get(resign[1]!);
       if (!job) return this.json(res, 404, { detail: "no such job" });
-      return this.json(res, 200, { webhook: this.webhookFor(job, args.event ?? "logs", args.timestamp) });
+      const { event = "logs", timestamp } = args as { event?: WebhookEvent; timestamp?: number };
+      return this.json(res, 200, { webhook: this.webhookFor(job, event, timestamp) });
     }
     return this.json(res, 404, { detail: "unknown control route" });
   }

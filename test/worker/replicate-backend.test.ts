@@ -134,7 +134,7 @@ async function sha256Hex(bytes: ArrayBuffer | Uint8Array): Promise<string> {
   return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-describe("training on Replicate", () => {
+describe("training on Replicate", { timeout: 30_000 }, () => {
   it("zips the photos, creates the destination, trains, and copies the weights into R2", async () => {
     const account = await createAccount();
     const { subject, training, replicate } = await startTraining(account, { prior_preservation: { enabled: false }, seed: 5 });
@@ -252,7 +252,7 @@ describe("training on Replicate", () => {
   });
 });
 
-describe("Replicate errors", () => {
+describe("Replicate errors", { timeout: 30_000 }, () => {
   const trainerPath = "/v1/models/stability-ai/sdxl/versions/";
 
   it("rides out a 429 burst: the client retries at once, then the job object backs off by retry_after", async () => {
@@ -292,7 +292,7 @@ describe("Replicate errors", () => {
   });
 });
 
-describe("generation on Replicate", () => {
+describe("generation on Replicate", { timeout: 30_000 }, () => {
   it("renders with the R2 copy of the weights and copies the images into R2", async () => {
     const account = await createAccount();
     const { training, replicate } = await startTraining(account, { prior_preservation: { enabled: false } });

@@ -77,7 +77,8 @@ async function startTraining(env: ReplicateEnv, config: Configured, message: Tra
   if (!config.destinationOwner) {
     return { outcome: "rejected", code: "backend_not_configured", message: "REPLICATE_DESTINATION_OWNER is not set" };
   }
-  const mapped = mapTrainingParams(message.params, message.params, message.subject);
+  // The request was checked field by field at creation; what reaches here is what it resolved to.
+  const mapped = mapTrainingParams({}, message.params, message.subject);
   if (!mapped.ok) {
     return { outcome: "rejected", code: "invalid_params", message: mapped.issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ") };
   }
