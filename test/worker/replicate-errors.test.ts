@@ -1,0 +1,154 @@
+/**
+ * How Replicate's refusals reach a job, checked with the real client against the
+ * fake API, plus the pure snapshot→events plan for the statuses the end-to-end
+ * tests do not walk through, and the 503s of a deployment missing its secrets.
+ */
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { replicateClient } from "../../functions/backends/replicate/client";
+import { readReplicateConfig, type ReplicateBindings } from "../../functions/backends/replicate/config";
+import { classifyReplicateError } from "../../functions/backends/replicate/errors";
+import { planSnapshot } from "../../functions/backends/replicate/snapshot";
+import worker from "../../functions/index";
+import { BASE, createAccount, expectError, jsonInit } from "./helpers/api";
+import { makeJpeg } from "./helpers/images";
+
+const bindings = env as typeof env & ReplicateBindings & { REPLICATE_API_BASE_URL: string };
+const FAKE = bindings.REPLICATE_API_BASE_URL.replace(/\/v1$/, "");
+const config = readReplicateConfig(bindings);
+const client = () => replicateClient({ ...config, token: config.token! });
+
+async function injectFailure(failure: Record<string, unknown>) {
+  expect((await fetch(`${FAKE}/_fake/fail`, jsonInit("POST", failure))).status).toBe(200);
+}
+
+async function classified(call: () => Promise<unknown>) {
+  try {
+    await call();
+  } catch (error) {
+    return classifyReplicateError(error);
+  }
+  throw new Error("the call succeeded");
+}
+
+describe("Replicate errors through the real client", () => {
+  it("makes 422 a permanent failure carrying Replicate's detail", async () => {
+    const failure = await classified(() =>
+      client().predictions.create({ version: config.trainerVersion, input: { prompt: "x", not_an_input: 1 } }),
+    );
+    expect(failure).toMatchObject({ retryable: false, status: 422, code: "replicate_invalid_input" });
+    expect(failure.message).toContain("Additional property not_an_input is not allowed");
+  });
+
+  it("makes a bad token a permanent 401", async () => {
+    const failure = await classified(() => replicateClient({ ...config, token: "r8_wrong" }).trainings.get("abc"));
+    expect(failure).toMatchObject({ retryable: false, status: 401, code: "replicate_unauthorized" });
+    expect(failure.message).toMatch(/REPLICATE_API_TOKEN/);
+  });
+
+  it("keeps retry_after from a 429 that outlasts the client's own retries", async () => {
+    await injectFailure({ method: "GET", pathPrefix: "/v1/trainings/throttled", status: 429, times: 6, retryAfterS: 7 });
+    const failure = await classified(() => client().trainings.get("throttled"));
+    expect(failure).toMatchObject({ retryable: true, status: 429, retryAfterMs: 7000 });
+  });
+
+  it("treats 5xx and an unreachable API as retryable", async () => {
+    await injectFailure({ method: "POST", pathPrefix: "/v1/predictions", status: 503, times: 1, detail: "Service Unavailable" });
+    expect(await classified(() => client().predictions.create({ version: config.trainerVersion, input: { prompt: "x" } }))).toMatchObject({
+      retryable: true,
+      status: 503,
+    });
+    const nowhere = replicateClient({ ...config, token: "r8_x", baseUrl: "http://127.0.0.1:9/v1" });
+    expect(await classified(() => nowhere.trainings.get("abc"))).toMatchObject({ retryable: true, status: 0 });
+  });
+});
+
+describe("snapshot plan", () => {
+  const train = { kind: "train", params: { steps: 10 } } as const;
+
+  it("waits while starting, retries an aborted job, and fails a success without output", () => {
+    expect(planSnapshot({ id: "r", status: "starting" }, train)).toEqual({ events: [], outputs: [] });
+    expect(planSnapshot({ id: "r", status: "aborted" }, train).end).toMatchObject({ type: "failed", code: "replicate_aborted", retryable: true });
+    expect(planSnapshot({ id: "r", status: "succeeded", output: null }, train).end).toMatchObject({
+      type: "failed",
+      code: "replicate_no_output",
+      retryable: false,
+    });
+  });
+
+  it("numbers events by what they say, so a later snapshot never reuses an earlier seq", () => {
+    const early = planSnapshot({ id: "r", status: "processing", logs: "30%|███   | 3/10 [00:01<00:02]" }, train);
+    const late = planSnapshot({ id: "r", status: "succeeded", output: { weights: "https://x.test/w.tar", version: "o/m:v" } }, train);
+    expect(early.events.map((event) => event.seq)).toEqual([1, 103]);
+    expect([...late.events, ...late.outputs, late.end!].map((event) => event.seq)).toEqual([1, 110, 20_000, 30_000]);
+  });
+
+  it("names a prediction's images in order with their seed and size", () => {
+    const shape = { kind: "generate", params: { steps: 30, seed: 9, width: 768, height: 512 } } as const;
+    const plan = planSnapshot({ id: "p", status: "succeeded", output: ["https://x.test/a.png", "https://x.test/b.webp"] }, shape);
+    expect(plan.outputs.map((file) => [file.name, file.content_type, file.meta])).toEqual([
+      ["images/0.png", "image/png", { index: 0, seed: 9, width: 768, height: 512 }],
+      ["images/1.webp", "image/webp", { index: 1, seed: 9, width: 768, height: 512 }],
+    ]);
+  });
+});
+
+describe("a deployment missing its Replicate secrets", () => {
+  async function call(request: Request, overrides: Record<string, undefined>) {
+    const ctx = createExecutionContext();
+    const response = await worker.fetch!(request as Request<unknown, IncomingRequestCfProperties>, { ...env, ...overrides }, ctx);
+    await waitOnExecutionContext(ctx);
+    return response;
+  }
+
+  it("answers POST /v1/trainings on Replicate with 503 naming REPLICATE_API_TOKEN", async () => {
+    const account = await createAccount();
+    const created = await account.request("/v1/subjects", jsonInit("POST", { name: "Rex", class_noun: "dog" }));
+    const subject = await created.json<{ id: string }>();
+    for (const [index, shade] of [10, 20, 30].entries()) {
+      await account.request(`/v1/subjects/${subject.id}/images/${index}.jpg`, {
+        method: "PUT",
+        headers: { "content-type": "image/jpeg" },
+        body: makeJpeg(512, 512, shade),
+      });
+    }
+    expect((await account.request(`/v1/subjects/${subject.id}/finalize`, { method: "POST" })).status).toBe(200);
+    const request = new Request(`${BASE}/v1/trainings`, {
+      ...jsonInit("POST", { subject_id: subject.id, backend: "replicate", params: { prior_preservation: { enabled: false } } }),
+      headers: { "content-type": "application/json", authorization: `Bearer ${account.apiKey}` },
+    });
+    const error = await expectError(await call(request, { REPLICATE_API_TOKEN: undefined }), 503, "missing_secret");
+    expect(error.message).toContain("REPLICATE_API_TOKEN");
+  });
+
+  it("answers the webhook with 503 naming REPLICATE_WEBHOOK_SECRET when it cannot verify anything", async () => {
+    const request = new Request(`${BASE}/v1/webhooks/replicate?job=trn_0123456789abcdefghjk&attempt=1`, { method: "POST", body: "{}" });
+    const error = await expectError(
+      await call(request, { REPLICATE_API_TOKEN: undefined, REPLICATE_WEBHOOK_SECRET: undefined }),
+      503,
+      "missing_secret",
+    );
+    expect(error.message).toContain("REPLICATE_WEBHOOK_SECRET");
+  });
+
+  it("fetches the signing secret from Replicate once when only the token is set", async () => {
+    const job = "trn_0123456789abcdefghjk";
+    const before = (await (await fetch(`${FAKE}/_fake/state`)).json<{ requests: { path: string }[] }>()).requests.length;
+    // A delivery for a job that does not exist: verified, accepted, and then ignored.
+    const body = JSON.stringify({ id: "nothing", status: "processing" });
+    const sign = async (id: string) => {
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const secret = bindings.REPLICATE_WEBHOOK_SECRET!;
+      const key = await crypto.subtle.importKey("raw", Uint8Array.from(atob(secret.slice(6)), (c) => c.charCodeAt(0)), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+      const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${body}`)));
+      return { "webhook-id": id, "webhook-timestamp": timestamp, "webhook-signature": `v1,${btoa(String.fromCharCode(...mac))}` };
+    };
+    for (const id of ["msg_secret_fetch_1", "msg_secret_fetch_2"]) {
+      const request = new Request(`${BASE}/v1/webhooks/replicate?job=${job}&attempt=1`, { method: "POST", headers: await sign(id), body });
+      expect((await call(request, { REPLICATE_WEBHOOK_SECRET: undefined })).status).toBe(200);
+    }
+    const after = (await (await fetch(`${FAKE}/_fake/state`)).json<{ requests: { path: string }[] }>()).requests.slice(before);
+    expect(after.filter((request) => request.path === "/v1/webhooks/default/secret")).toHaveLength(1);
+    expect(SELF).toBeDefined();
+  });
+});
