@@ -66,8 +66,17 @@ describe("Replicate errors through the real client", () => {
 describe("snapshot plan", () => {
   const train = { kind: "train", params: { steps: 10 } } as const;
 
-  it("waits while starting, retries an aborted job, and fails a success without output", () => {
-    expect(planSnapshot({ id: "r", status: "starting" }, train)).toEqual({ events: [], outputs: [] });
+  it("says a starting job is alive once per minute of its age, so the heartbeat does not give up on a queue", () => {
+    const created = "2026-01-01T00:00:00.000Z";
+    const at = (minutes: number) => Date.parse(created) + minutes * 60_000 + 5_000;
+    const seqs = [0, 0, 3, 4].map((minutes) => planSnapshot({ id: "r", status: "starting", created_at: created }, train, at(minutes)));
+    expect(seqs.map((plan) => plan.events.map((event) => event.seq))).toEqual([[10_200], [10_200], [10_203], [10_204]]);
+    expect(seqs[0]!.events[0]).toMatchObject({ type: "progress", phase: "preparing", step: 0, total_steps: 10 });
+    expect(seqs[0]!.outputs).toEqual([]);
+    expect(seqs[0]!.end).toBeUndefined();
+  });
+
+  it("retries an aborted job and fails a success without output", () => {
     expect(planSnapshot({ id: "r", status: "aborted" }, train).end).toMatchObject({ type: "failed", code: "replicate_aborted", retryable: true });
     expect(planSnapshot({ id: "r", status: "succeeded", output: null }, train).end).toMatchObject({
       type: "failed",
@@ -77,9 +86,12 @@ describe("snapshot plan", () => {
   });
 
   it("numbers events by what they say, so a later snapshot never reuses an earlier seq", () => {
-    const early = planSnapshot({ id: "r", status: "processing", logs: "30%|███   | 3/10 [00:01<00:02]" }, train);
+    const created = "2026-01-01T00:00:00.000Z";
+    const twoMinutesIn = Date.parse(created) + 125_000;
+    const early = planSnapshot({ id: "r", status: "processing", created_at: created, logs: "30%|███   | 3/10 [00:01<00:02]" }, train, twoMinutesIn);
     const late = planSnapshot({ id: "r", status: "succeeded", output: { weights: "https://x.test/w.tar", version: "o/m:v" } }, train);
-    expect(early.events.map((event) => event.seq)).toEqual([1, 103]);
+    expect(early.events.map((event) => event.seq)).toEqual([1, 103, 10_202]);
+    expect(early.events[2]).toMatchObject({ type: "progress", phase: "training", step: 3 });
     expect([...late.events, ...late.outputs, late.end!].map((event) => event.seq)).toEqual([1, 110, 20_000, 30_000]);
   });
 

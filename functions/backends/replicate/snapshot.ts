@@ -5,7 +5,13 @@
  * is a pure function of what it says (1 = started, 100 + step = progress at that
  * step, 20 000 + i = the i-th output copied, 30 000 = the end), and the job
  * object's (attempt, seq) dedupe plus its forward-only state machine make any
- * delivery order converge on the same record. Pure: the copying of outputs is the caller's.
+ * delivery order converge on the same record.
+ *
+ * A live job also yields one "still alive" progress event per minute of its age
+ * (10 200 + minutes): Replicate may queue or boot for longer than our heartbeat
+ * allows, or print no new step for a while, and without a fresh event the job
+ * object would take the silence for a lost backend and start the job again.
+ * Pure: the copying of outputs is the caller's.
  */
 import { z } from "zod";
 import type { ARTIFACT_FORMATS, BackendEvent } from "../../../shared/index.js";
@@ -19,6 +25,7 @@ export const ReplicateJobSchema = z.looseObject({
   logs: z.string().nullish(),
   error: z.unknown().nullish(),
   output: z.unknown().nullish(),
+  created_at: z.string().nullish(),
 });
 export type ReplicateJob = z.infer<typeof ReplicateJobSchema>;
 
@@ -26,7 +33,16 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 /** An event before the job's id, attempt and timestamp are stamped on. */
 export type EventBody = DistributiveOmit<BackendEvent, "job_id" | "attempt" | "ts">;
 
-export const SEQ = { started: 1, progress: 100, output: 20_000, end: 30_000 } as const;
+export const SEQ = { started: 1, progress: 100, alive: 10_200, output: 20_000, end: 30_000 } as const;
+
+/** Minutes of age the liveness band can count before it would reach the outputs' seqs. */
+const MAX_ALIVE_MINUTES = 9_000;
+
+function aliveSeq(job: ReplicateJob, nowMs: number): number {
+  const created = Date.parse(job.created_at ?? "");
+  const minutes = Number.isNaN(created) ? 0 : Math.floor((nowMs - created) / 60_000);
+  return SEQ.alive + Math.min(MAX_ALIVE_MINUTES, Math.max(0, minutes));
+}
 
 /** A file Replicate produced, to be copied into R2 before the job may end. */
 export interface OutputFile {
@@ -85,12 +101,16 @@ function outputFiles(job: ReplicateJob, message: JobShape): OutputFile[] | null 
   });
 }
 
-export function planSnapshot(job: ReplicateJob, message: JobShape): SnapshotPlan {
+export function planSnapshot(job: ReplicateJob, message: JobShape, nowMs: number = Date.now()): SnapshotPlan {
   const phase = message.kind === "train" ? "training" : "generating";
   // Training steps or sampling steps: the total the job's log bars count.
   const total = message.params.steps;
   const events: EventBody[] = [];
-  if (job.status === "starting") return { events, outputs: [] };
+  if (job.status === "starting") {
+    const waiting = "Replicate is queueing or booting the model";
+    events.push({ seq: aliveSeq(job, nowMs), type: "progress", phase: "preparing", step: 0, total_steps: total, message: waiting });
+    return { events, outputs: [] };
+  }
   if (job.status === "canceled") return { events, outputs: [], end: { seq: SEQ.end, type: "canceled" } };
   if (job.status === "aborted") {
     const message = "Replicate aborted the job before it ran (e.g. it passed its deadline in the queue)";
@@ -103,16 +123,19 @@ export function planSnapshot(job: ReplicateJob, message: JobShape): SnapshotPlan
   }
   const progress = parseLogProgress(job.logs, total);
   const step = job.status === "succeeded" ? total : (progress?.step ?? 0);
-  events.push({
-    seq: SEQ.progress + step,
+  const report = {
     type: "progress",
     // Before the trainer's own bar appears it is downloading and captioning the photos.
     phase: progress || job.status === "succeeded" ? phase : "preparing",
     step,
     total_steps: total,
     ...(progress?.loss !== undefined ? { loss: progress.loss } : {}),
-  });
-  if (job.status === "processing") return { events, outputs: [] };
+  } as const;
+  events.push({ seq: SEQ.progress + step, ...report });
+  if (job.status === "processing") {
+    events.push({ seq: aliveSeq(job, nowMs), ...report });
+    return { events, outputs: [] };
+  }
   const outputs = outputFiles(job, message);
   if (!outputs) {
     const end: EventBody = {

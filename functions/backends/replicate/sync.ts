@@ -13,13 +13,17 @@ import { planSnapshot, type JobShape, type OutputFile, type ReplicateJob } from 
 export interface SyncTarget {
   job_id: string;
   attempt: number;
-  /** Outputs with a `seq` at or below this were copied before and are not fetched again. */
+  /**
+   * Highest `seq` the job object recorded for this attempt: outputs at or below it
+   * were copied before and are not fetched again. Other events are all returned;
+   * the job object drops the ones it has.
+   */
   lastSeq: number;
   copy(file: OutputFile): Promise<{ sha256: string; size: number }>;
 }
 
 export async function eventsFromSnapshot(job: ReplicateJob, shape: JobShape, target: SyncTarget): Promise<BackendEvent[]> {
-  const plan = planSnapshot(job, shape);
+  const plan = planSnapshot(job, shape, Date.now());
   const stamp = { job_id: target.job_id, attempt: target.attempt, ts: Date.now() };
   const events: BackendEvent[] = plan.events.map((body) => ({ ...stamp, ...body }) as BackendEvent);
   for (const file of plan.outputs) {
@@ -49,9 +53,9 @@ export async function eventsFromSnapshot(job: ReplicateJob, shape: JobShape, tar
         message: `Could not copy ${file.name} from Replicate: ${reason}`,
         retryable: false,
       });
-      return events.filter((event) => event.seq > target.lastSeq);
+      return events;
     }
   }
   if (plan.end) events.push({ ...stamp, ...plan.end } as BackendEvent);
-  return events.filter((event) => event.type === "artifact" || event.seq > target.lastSeq);
+  return events;
 }
