@@ -231,6 +231,23 @@ describe("training on Replicate", { timeout: 30_000 }, () => {
     expect((await fakeState()).requests.some((request) => request.method === "GET" && request.path === `/v1/trainings/${replicate.id}`)).toBe(true);
   });
 
+  it("counts a poll that finds the job still queued as a sign of life", async () => {
+    const account = await createAccount();
+    const { training } = await startTraining(account, { prior_preservation: { enabled: false } });
+    const stub = env.JOBS.get(env.JOBS.idFromName(training.id));
+    const heartbeatAt = () =>
+      runInDurableObject(stub, (_instance, state) => state.storage.sql.exec<{ at: number }>("SELECT at FROM timers WHERE name = 'heartbeat'").one().at);
+    const before = await heartbeatAt();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await runInDurableObject(stub, async (_instance, state) => {
+      state.storage.sql.exec("UPDATE timers SET at = ? WHERE name = 'poll'", Date.now());
+      await state.storage.setAlarm(Date.now());
+    });
+    const view = await eventually(() => getTraining(account, training.id), (v) => v.status === "preparing", "preparing while queued");
+    expect(view.progress).toMatchObject({ phase: "preparing", step: 0 });
+    expect(await heartbeatAt()).toBeGreaterThan(before);
+  });
+
   it("fails with the trainer's reason", async () => {
     const account = await createAccount();
     const { training, replicate } = await startTraining(account, { prior_preservation: { enabled: false } });
