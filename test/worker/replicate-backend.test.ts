@@ -341,9 +341,21 @@ describe("generation on Replicate", { timeout: 30_000 }, () => {
       "generated",
     );
     expect(done.images).toHaveLength(2);
+    const tooMany = await account.request("/v1/generations", jsonInit("POST", { training_id: training.id, prompt: "x", num_images: 5 }));
+    expect((await expectError(tooMany, 400, "invalid_params")).message).toContain("num_images");
     const image = await account.request(new URL(done.images[1]!.url).pathname);
     expect(image.status).toBe(200);
     const expected = await (await fetch((prediction!.output as string[] | null)?.[1] ?? `${FAKE}/files/${prediction!.id}/out-1.png`)).arrayBuffer();
     expect(await sha256Hex(await image.arrayBuffer())).toBe(await sha256Hex(expected));
+  });
+
+  it("refuses to render another backend's weights on Replicate (409)", async () => {
+    const account = await createAccount();
+    const subject = await readySubject(account);
+    const created = await account.request("/v1/trainings", jsonInit("POST", { subject_id: subject.id, backend: "fake", params: { steps: 10 } }));
+    const training = await created.json<TrainingView>();
+    await eventually(() => getTraining(account, training.id), (view) => view.status === "succeeded", "fake training", 20_000);
+    const response = await account.request("/v1/generations", jsonInit("POST", { training_id: training.id, backend: "replicate", prompt: "x" }));
+    expect((await expectError(response, 409, "weights_incompatible")).message).toContain("diffusers-lora");
   });
 });

@@ -32,8 +32,16 @@ export function checkReplicateTraining(
 export function checkReplicateGeneration(
   env: { REPLICATE_API_TOKEN?: string },
   params: GenerationParams & { seed: number; width: number; height: number },
+  weights: { format: string } | undefined,
 ): void {
   requireSecret(env, "REPLICATE_API_TOKEN");
+  if (weights && weights.format !== "cog-sdxl-lora") {
+    throw new ApiError(
+      409,
+      "weights_incompatible",
+      `Replicate's SDXL cannot load ${weights.format} weights; generate with the backend that trained them`,
+    );
+  }
   const mapped = mapGenerationParams(params);
   if (!mapped.ok) {
     throw new ApiError(400, "invalid_params", `The Replicate backend cannot honour: ${mapped.issues.map((i) => i.path).join(", ")}`, {
