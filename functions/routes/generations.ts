@@ -131,7 +131,7 @@ export const generations = createRouter()
       },
       weights: weightsOf(training),
     };
-    if (record.backend === "replicate") checkReplicateGeneration(c.env, record.params);
+    if (record.backend === "replicate") checkReplicateGeneration(c.env, record.params, record.weights);
     const created = await jobStore(c.env, record.id).create(record, originOf(c.req.url));
     await accountStore(c.env, accountId).recordGeneration({
       id: created.id,
