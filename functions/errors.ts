@@ -42,19 +42,19 @@ const CODE_BY_STATUS: Partial<Record<number, string>> = {
   415: "unsupported_media_type",
 };
 
-export function errorResponse(c: Context, error: ApiError): Response {
+function sendError(c: Context, error: ApiError): Response {
   const body = { error: { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) } };
   return c.json(body, error.status);
 }
 
 export const onError: ErrorHandler = (err, c) => {
-  if (err instanceof ApiError) return errorResponse(c, err);
+  if (err instanceof ApiError) return sendError(c, err);
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;
-    return errorResponse(c, new ApiError(status, CODE_BY_STATUS[status] ?? "http_error", err.message || "Request failed"));
+    return sendError(c, new ApiError(status, CODE_BY_STATUS[status] ?? "http_error", err.message || "Request failed"));
   }
   console.error("unhandled error", err);
-  return errorResponse(c, new ApiError(500, "internal_error", "Internal error"));
+  return sendError(c, new ApiError(500, "internal_error", "Internal error"));
 };
 
 /** A Hono route pattern (`/v1/subjects/:id`, `/files/:key{.+}`, `*`) as a whole-path regex. */
@@ -85,9 +85,9 @@ export function notFoundHandler(routes: () => readonly { method: string; path: s
     );
     if (allowed.size > 0) {
       c.header("Allow", [...allowed].join(", "));
-      return errorResponse(c, new ApiError(405, "method_not_allowed", `${c.req.method} is not allowed on ${path}`));
+      return sendError(c, new ApiError(405, "method_not_allowed", `${c.req.method} is not allowed on ${path}`));
     }
-    return errorResponse(c, new ApiError(404, "not_found", `No route for ${c.req.method} ${path}`));
+    return sendError(c, new ApiError(404, "not_found", `No route for ${c.req.method} ${path}`));
   };
 }
 

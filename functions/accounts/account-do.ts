@@ -7,7 +7,7 @@
  * subject/training, and their last known status for listings.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { JobStatus } from "../../shared/index.js";
+import { isTerminal, type JobStatus } from "../../shared/index.js";
 import type { PageQuery, Photo, Subject } from "../subjects/schemas.js";
 
 export interface TrainingEntry {
@@ -112,25 +112,27 @@ export class AccountDO extends DurableObject<Env> {
 
   /**
    * Forgets the subject and every job made from it, returning their ids so the
-   * caller can delete their R2 objects. Generations hang off trainings, so they go too.
+   * caller can stop the live ones and delete their R2 objects. Generations hang
+   * off trainings, so they go too.
    */
-  deleteSubject(id: string): { trainings: string[]; generations: string[] } | null {
+  deleteSubject(id: string): { trainings: string[]; generations: string[]; live: string[] } | null {
     if (!this.getSubject(id)) return null;
     const trainings = this.sql
-      .exec<{ id: string }>("SELECT id FROM jobs WHERE kind = 'training' AND parent_id = ?", id)
-      .toArray()
-      .map((row) => row.id);
-    const generations = trainings.flatMap((trainingId) =>
-      this.sql
-        .exec<{ id: string }>("SELECT id FROM jobs WHERE kind = 'generation' AND parent_id = ?", trainingId)
-        .toArray()
-        .map((row) => row.id),
+      .exec<JobRow>("SELECT * FROM jobs WHERE kind = 'training' AND parent_id = ?", id)
+      .toArray();
+    const generations = trainings.flatMap((training) =>
+      this.sql.exec<JobRow>("SELECT * FROM jobs WHERE kind = 'generation' AND parent_id = ?", training.id).toArray(),
     );
+    const jobs = [...trainings, ...generations];
     this.ctx.storage.transactionSync(() => {
-      for (const jobId of [...trainings, ...generations]) this.sql.exec("DELETE FROM jobs WHERE id = ?", jobId);
+      for (const job of jobs) this.sql.exec("DELETE FROM jobs WHERE id = ?", job.id);
       this.sql.exec("DELETE FROM subjects WHERE id = ?", id);
     });
-    return { trainings, generations };
+    return {
+      trainings: trainings.map((job) => job.id),
+      generations: generations.map((job) => job.id),
+      live: jobs.filter((job) => !isTerminal(job.status)).map((job) => job.id),
+    };
   }
 
   recordTraining(entry: TrainingEntry): void {

@@ -148,6 +148,7 @@ export class JobDO extends DurableObject<JobEnv> {
       else if (timer === "poll") await this.poll();
       else await this.heartbeatExpired();
     }
+    await this.timers.sync();
   }
 
   private async dispatch(): Promise<void> {

@@ -54,9 +54,14 @@ export class AlarmTimers {
     return due;
   }
 
-  private async sync(): Promise<void> {
+  /**
+   * Points the platform alarm at the earliest timer. Called after every change and
+   * at the end of each alarm run, since a run consumes the platform alarm even when
+   * it found nothing due (an early or forced run).
+   */
+  async sync(): Promise<void> {
     const at = nextAlarmAt(this.all());
     if (at === null) await this.storage.deleteAlarm();
-    else if ((await this.storage.getAlarm()) !== at) await this.storage.setAlarm(at);
+    else await this.storage.setAlarm(at);
   }
 }

@@ -8,10 +8,11 @@ import { createMiddleware } from "hono/factory";
 import { newId, timingSafeEqual } from "../../shared/index.js";
 import { apiKeyStore } from "../accounts/api-key-do.js";
 import { hashApiKey, KEY_MODES, newApiKey, parseApiKey } from "../accounts/api-keys.js";
-import { ApiError, ErrorEnvelopeSchema } from "../errors.js";
+import { ApiError } from "../errors.js";
 import { createRouter } from "../router.js";
 import { requireSecret } from "../secrets.js";
 import type { AppEnv } from "../types.js";
+import { errorResponse, errorResponses, jsonContent } from "./responses.js";
 
 const requireAdminToken = createMiddleware<AppEnv>(async (c, next) => {
   const token = requireSecret(c.env, "ADMIN_TOKEN");
@@ -40,9 +41,10 @@ const createAccount = createRoute({
   middleware: [requireAdminToken] as const,
   request: { body: { content: { "application/json": { schema: CreateAccountSchema } }, required: true } },
   responses: {
-    201: { description: "Account created", content: { "application/json": { schema: AccountCreatedSchema } } },
-    401: { description: "Bad admin token", content: { "application/json": { schema: ErrorEnvelopeSchema } } },
-    503: { description: "ADMIN_TOKEN not configured", content: { "application/json": { schema: ErrorEnvelopeSchema } } },
+    201: jsonContent(AccountCreatedSchema, "Account created"),
+    400: errorResponses[400],
+    401: errorResponse("Bad admin token"),
+    503: errorResponse("ADMIN_TOKEN not configured"),
   },
 });
 

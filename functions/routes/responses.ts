@@ -4,20 +4,19 @@
  */
 import { ErrorEnvelopeSchema } from "../errors.js";
 
-const envelope = (description: string) => ({
+/** A documented error response: the one envelope, with what this status means here. */
+export const errorResponse = (description: string) => ({
   description,
   content: { "application/json": { schema: ErrorEnvelopeSchema } },
 });
 
 export const errorResponses = {
-  400: envelope("Invalid request; details.issues names each field"),
-  401: envelope("Missing or invalid API key"),
-  404: envelope("No such resource in this account"),
+  400: errorResponse("Invalid request; details.issues names each field"),
+  401: errorResponse("Missing or invalid API key"),
+  404: errorResponse("No such resource in this account"),
 } as const;
 
 export const jsonContent = <T>(schema: T, description: string) => ({
   description,
   content: { "application/json": { schema } },
 });
-
-export { envelope as errorResponse };

@@ -1,13 +1,15 @@
 /**
  * Subjects: the person, pet or object a model is trained on. Create, read, list
  * and delete; photos and finalize live in `subject-photos.ts`. Deleting a subject
- * removes its photos and everything trained or generated from it from R2.
+ * cancels its live jobs and removes its photos and everything trained or
+ * generated from it from R2.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { newId, r2Keys } from "../../shared/index.js";
 import { accountStore } from "../accounts/account-do.js";
 import { JSON_BODY_LIMIT, limitBody } from "../body-limit.js";
 import { ApiError } from "../errors.js";
+import { jobStore } from "../jobs/job-do.js";
 import { createRouter } from "../router.js";
 import { deletePrefix } from "../storage/delete-prefix.js";
 import { findSubject } from "../subjects/lookup.js";
@@ -94,6 +96,8 @@ export const subjects = createRouter()
     const accountId = c.var.accountId;
     const removed = await accountStore(c.env, accountId).deleteSubject(id);
     if (!removed) throw new ApiError(404, "not_found", `No subject ${id}`);
+    // Stop live jobs first, so no backend keeps writing under prefixes about to be emptied.
+    await Promise.all(removed.live.map((jobId) => jobStore(c.env, jobId).cancel()));
     const prefixes = [
       r2Keys.subjectPrefix(accountId, id),
       ...removed.trainings.map((trainingId) => r2Keys.trainingPrefix(accountId, trainingId)),
@@ -101,5 +105,6 @@ export const subjects = createRouter()
     ];
     let removedObjects = 0;
     for (const prefix of prefixes) removedObjects += await deletePrefix(c.env.BUCKET, prefix);
-    return c.json({ id, deleted: true as const, ...removed, removed_objects: removedObjects }, 200);
+    const { trainings, generations } = removed;
+    return c.json({ id, deleted: true as const, trainings, generations, removed_objects: removedObjects }, 200);
   });

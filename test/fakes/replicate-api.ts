@@ -115,6 +115,8 @@ export class FakeReplicate {
       this.handle(req, res).catch((error: unknown) => this.json(res, 500, { detail: String(error), status: 500 }));
     });
     await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+    // The test runner must be able to exit while this server is still listening.
+    this.server.unref();
     this.origin = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this.origin;
   }

@@ -43,3 +43,36 @@ describe("route patterns", () => {
     expect(routePatternRegExp("/v1/*").test("/v1/anything/at/all")).toBe(true);
   });
 });
+
+describe("odd input", () => {
+  it("never yields a 5xx and always answers in the envelope", async () => {
+    const account = await createAccount();
+    const subject = await (
+      await account.request("/v1/subjects", { method: "POST", headers: { "content-type": "application/json" }, body: '{"name":"a","class_noun":"b"}' })
+    ).json<{ id: string }>();
+    const json = { "content-type": "application/json" };
+    const cases: [string, RequestInit][] = [
+      ["/v1/subjects", { method: "POST" }],
+      ["/v1/subjects", { method: "POST", body: "{}" }],
+      ["/v1/subjects", { method: "POST", headers: json, body: "null" }],
+      ["/v1/subjects", { method: "POST", headers: json, body: "[1,2]" }],
+      ["/v1/subjects", { method: "POST", headers: json, body: '{"name":1e999,"class_noun":{"$ne":1}}' }],
+      ["/v1/subjects?limit=abc&cursor=-1", {}],
+      [`/v1/subjects/${"x".repeat(500)}`, {}],
+      ["/v1/subjects/%E0%A4%A", {}],
+      [`/v1/subjects/${subject.id}/images/..%2F..%2Fescape`, { method: "PUT", headers: { "content-type": "image/png" }, body: "x" }],
+      [`/v1/subjects/${subject.id}/images/a.png`, { method: "PUT", headers: { "content-type": "image/png" } }],
+      [`/v1/subjects/${subject.id}/uploads`, { method: "POST", headers: json, body: '{"files":[]}' }],
+      [`/v1/subjects/${subject.id}/uploads`, { method: "POST", headers: json, body: '{"files":[{"name":"a.gif","content_type":"image/gif"}]}' }],
+      [`/v1/subjects/${subject.id}/finalize`, { method: "POST", headers: json, body: "{broken" }],
+      ["/files/%ZZ?expires=1&sig=x", {}],
+      ["/files/a?expires=99999999999999999999&sig=" + "0".repeat(64), {}],
+    ];
+    for (const [path, init] of cases) {
+      const response = await account.request(path, init);
+      expect(response.status, `${init.method ?? "GET"} ${path}`).toBeLessThan(500);
+      if (response.status >= 400) await expectError(response, response.status);
+      else await response.body?.cancel();
+    }
+  });
+});

@@ -180,6 +180,21 @@ describe("DELETE /v1/subjects/:id", () => {
   });
 });
 
+describe("DELETE of a subject with a live training", () => {
+  it("cancels the training before removing its files", async () => {
+    const account = await createAccount();
+    const subject = await createSubject(account);
+    for (let i = 0; i < 3; i++) await putImage(account, subject.id, `${i}.jpg`, makeJpeg(512, 512, i));
+    expect((await account.request(`/v1/subjects/${subject.id}/finalize`, { method: "POST" })).status).toBe(200);
+    const started = await account.request("/v1/trainings", jsonInit("POST", { subject_id: subject.id, backend: "fake" }));
+    expect(started.status).toBe(202);
+    const training = await started.json<{ id: string }>();
+    expect((await account.request(`/v1/subjects/${subject.id}`, { method: "DELETE" })).status).toBe(200);
+    const after = await (await account.request(`/v1/trainings/${training.id}`)).json<{ status: string }>();
+    expect(after.status).toBe("canceled");
+  });
+});
+
 describe("tenant isolation", () => {
   it("answers 404 on every subject route for another account's subject, and touches nothing", async () => {
     const owner = await createAccount();

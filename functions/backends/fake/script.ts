@@ -96,10 +96,12 @@ function trainingStages(job: TrainJob): FakeStage[] {
       },
     ]);
   }
-  const quarters = [1, 2, 3, 4].map((quarter) => Math.max(startStep, Math.round((total * quarter) / 4)));
-  for (const step of quarters) {
+  // Progress at each quarter still ahead of the resumed step, with a checkpoint midway.
+  const steps = [...new Set([1, 2, 3, 4].map((quarter) => Math.round((total * quarter) / 4)))].filter((step) => step > startStep);
+  const checkpointStep = steps[Math.floor((steps.length - 1) / 2)];
+  for (const step of steps) {
     const stage: FakeStage = [progress("training", step, total, { loss: 0.2 / (1 + step / 100) })];
-    if (step === quarters[1]) {
+    if (step === checkpointStep) {
       stage.push({
         kind: "file",
         name: `checkpoints/step-${step}.safetensors`,

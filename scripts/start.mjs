@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: the whole system on this machine, with no outside connections.
+ * On first start it writes `.dev.vars` with a local value for every secret the
+ * Worker reads (never committed), starts each service of `services` below (today
+ * the Worker under `wrangler dev`; the GPU backend joins the list later), seeds one
+ * dev account with a `dbk_test_…` key kept in `.wrangler/dev-api-key`, and prints
+ * the URL and the key. Ctrl-C (or any service exiting) stops every service.
+ */
+import { spawn } from "node:child_process";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const DEV_VARS = join(root, ".dev.vars");
+const DEV_KEY_FILE = join(root, ".wrangler", "dev-api-key");
+
+const token = (bytes = 32) => randomBytes(bytes).toString("hex");
+/** Same alphabet as shared/ids.ts (Crockford base32); 32 characters = 160 bits. */
+const base32 = (length) => [...randomBytes(length)].map((byte) => "0123456789abcdefghjkmnpqrstvwxyz"[byte & 31]).join("");
+
+/** A local value for every variable and secret of design.md's list (plus FILE_URL_SECRET for Worker-signed URLs). */
+function localSecrets() {
+  const discordKey = generateKeyPairSync("ed25519").publicKey.export({ format: "der", type: "spki" }).subarray(12).toString("hex");
+  return {
+    SIGNED_URL_MODE: "worker",
+    BACKEND_SIGNING_SECRET: token(),
+    FILE_URL_SECRET: token(),
+    GPU_BACKEND_URL: "http://127.0.0.1:8788",
+    R2_ACCESS_KEY_ID: `local-${token(8)}`,
+    R2_SECRET_ACCESS_KEY: token(),
+    R2_ACCOUNT_ID: "local",
+    ADMIN_TOKEN: token(),
+    REPLICATE_API_TOKEN: `r8_local_${token(12)}`,
+    REPLICATE_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("base64")}`,
+    DISCORD_APPLICATION_ID: String(1e17 + Math.floor(Math.random() * 1e16)),
+    DISCORD_PUBLIC_KEY: discordKey,
+    DISCORD_BOT_TOKEN: `local.${token(24)}`,
+    SLACK_SIGNING_SECRET: token(16),
+    SLACK_BOT_TOKEN: `xoxb-local-${token(12)}`,
+  };
+}
+
+function parseVars(text) {
+  return Object.fromEntries(
+    text
+      .split("\n")
+      .map((line) => /^\s*([A-Z0-9_]+)\s*=\s*"?(.*?)"?\s*$/.exec(line))
+      .filter(Boolean)
+      .map((match) => [match[1], match[2]]),
+  );
+}
+
+/** Creates `.dev.vars`, or appends the names a newer version of this script added; never overwrites a value. */
+function ensureDevVars() {
+  const existing = existsSync(DEV_VARS) ? parseVars(readFileSync(DEV_VARS, "utf8")) : {};
+  const missing = Object.entries(localSecrets()).filter(([name]) => !(name in existing));
+  if (missing.length > 0) {
+    const header = existsSync(DEV_VARS) ? "" : "# Local-only values written by scripts/start.mjs. Never commit this file.\n";
+    const lines = missing.map(([name, value]) => `${name}="${value}"`).join("\n");
+    writeFileSync(DEV_VARS, `${existsSync(DEV_VARS) ? readFileSync(DEV_VARS, "utf8").replace(/\n?$/, "\n") : header}${lines}\n`);
+    console.log(`[start] wrote ${missing.length} local value(s) to .dev.vars: ${missing.map(([name]) => name).join(", ")}`);
+  }
+  return { ...Object.fromEntries(missing), ...existing };
+}
+
+function isPortFree(port) {
+  return new Promise((resolve) => {
+    const server = createServer().once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+async function freePort(preferred) {
+  if (await isPortFree(preferred)) return preferred;
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Environment for tools that must not reach the network (telemetry, remote fetches, banners). */
+const OFFLINE_ENV = { CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_HIDE_BANNER: "true" };
+
+const children = [];
+let stopping = false;
+
+function stopAll(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+  setTimeout(() => process.exit(code), 1500).unref();
+}
+
+function startService({ name, command, args, env }) {
+  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...OFFLINE_ENV, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const prefix = (stream, out) =>
+    stream.on("data", (chunk) => {
+      for (const line of chunk.toString().split("\n")) if (line.trim()) out.write(`[${name}] ${line}\n`);
+    });
+  prefix(child.stdout, process.stdout);
+  prefix(child.stderr, process.stderr);
+  child.on("exit", (code) => {
+    if (!stopping) {
+      console.error(`[start] ${name} exited (${code}); stopping everything`);
+      stopAll(code ?? 1);
+    }
+  });
+  children.push(child);
+  return child;
+}
+
+async function waitFor(url, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs / 1000}s`);
+}
+
+async function seedDevAccount(baseUrl, adminToken) {
+  mkdirSync(dirname(DEV_KEY_FILE), { recursive: true });
+  if (!existsSync(DEV_KEY_FILE)) writeFileSync(DEV_KEY_FILE, `dbk_test_${base32(32)}\n`);
+  const apiKey = readFileSync(DEV_KEY_FILE, "utf8").trim();
+  const response = await fetch(`${baseUrl}/admin/accounts`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ api_key: apiKey }),
+  });
+  if (response.status !== 201) throw new Error(`seeding the dev account failed: ${response.status} ${await response.text()}`);
+  return { apiKey, accountId: (await response.json()).account_id };
+}
+
+async function main() {
+  process.on("SIGINT", () => stopAll(0));
+  process.on("SIGTERM", () => stopAll(0));
+  const vars = ensureDevVars();
+  const port = await freePort(Number(process.env.PORT ?? 8787));
+  const baseUrl = `http://127.0.0.1:${port}`;
+
+  // Every process of the local system; the GPU backend is added here when it lands.
+  const services = [
+    {
+      name: "worker",
+      command: process.execPath,
+      args: [join(root, "node_modules", "wrangler", "bin", "wrangler.js"), "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", "0"],
+      env: {},
+      ready: `${baseUrl}/healthz`,
+    },
+  ];
+  for (const service of services) startService(service);
+  for (const service of services) await waitFor(service.ready, 90_000);
+
+  const { apiKey, accountId } = await seedDevAccount(baseUrl, vars.ADMIN_TOKEN);
+  console.log(`\n  API:      ${baseUrl}\n  API key:  ${apiKey}\n  account:  ${accountId}\n  OpenAPI:  ${baseUrl}/v1/openapi.json\n`);
+  if (process.env.START_PRINT_JSON) console.log(JSON.stringify({ url: baseUrl, api_key: apiKey, account_id: accountId }));
+}
+
+main().catch((error) => {
+  console.error(`[start] ${error.message}`);
+  stopAll(1);
+});
