@@ -106,14 +106,14 @@ describe("snapshot plan", () => {
 });
 
 describe("a deployment missing its Replicate secrets", () => {
-  async function call(request: Request, overrides: Record<string, undefined>) {
+  async function call(request: Request, overrides: Record<string, string | undefined>) {
     const ctx = createExecutionContext();
     const response = await worker.fetch!(request as Request<unknown, IncomingRequestCfProperties>, { ...env, ...overrides }, ctx);
     await waitOnExecutionContext(ctx);
     return response;
   }
 
-  it("answers POST /v1/trainings on Replicate with 503 naming REPLICATE_API_TOKEN", async () => {
+  it("answers POST /v1/trainings on Replicate with 503 naming the missing or unusable setting", async () => {
     const account = await createAccount();
     const created = await account.request("/v1/subjects", jsonInit("POST", { name: "Rex", class_noun: "dog" }));
     const subject = await created.json<{ id: string }>();
@@ -129,8 +129,12 @@ describe("a deployment missing its Replicate secrets", () => {
       ...jsonInit("POST", { subject_id: subject.id, backend: "replicate", params: { prior_preservation: { enabled: false } } }),
       headers: { "content-type": "application/json", authorization: `Bearer ${account.apiKey}` },
     });
-    const error = await expectError(await call(request, { REPLICATE_API_TOKEN: undefined }), 503, "missing_secret");
+    const error = await expectError(await call(request.clone(), { REPLICATE_API_TOKEN: undefined }), 503, "missing_secret");
     expect(error.message).toContain("REPLICATE_API_TOKEN");
+    const noOwner = await expectError(await call(request.clone(), { REPLICATE_DESTINATION_OWNER: "" }), 503, "misconfigured");
+    expect(noOwner.message).toContain("REPLICATE_DESTINATION_OWNER");
+    const badVersion = await expectError(await call(request.clone(), { REPLICATE_TRAINER_VERSION: "latest" }), 503, "misconfigured");
+    expect(badVersion.message).toContain("REPLICATE_TRAINER_VERSION");
   });
 
   it("answers the webhook with 503 naming REPLICATE_WEBHOOK_SECRET when it cannot verify anything", async () => {

@@ -5,6 +5,7 @@
  * the token and the destination owner must be set to train on Replicate.
  */
 import { z } from "zod";
+import { ApiError } from "../../errors.js";
 
 /**
  * stability-ai/sdxl's trainable version (replicate/cog-sdxl): LoRA or full
@@ -49,10 +50,24 @@ const ConfigSchema = z.object({
 });
 export type ReplicateConfig = z.infer<typeof ConfigSchema>;
 
+/** The binding each config field is read from, to name it in errors. */
+const VARIABLE_OF: Record<string, string> = {
+  token: "REPLICATE_API_TOKEN",
+  webhookSecret: "REPLICATE_WEBHOOK_SECRET",
+  baseUrl: "REPLICATE_API_BASE_URL",
+  trainerModel: "REPLICATE_TRAINER_MODEL",
+  trainerVersion: "REPLICATE_TRAINER_VERSION",
+  destinationOwner: "REPLICATE_DESTINATION_OWNER",
+  destinationHardware: "REPLICATE_DESTINATION_HARDWARE",
+  pollIntervalMs: "REPLICATE_POLL_INTERVAL_S",
+  inputUrlTtlS: "REPLICATE_INPUT_URL_TTL_S",
+};
+
 const blankToUndefined = (value: string | undefined) => (value === undefined || value.trim() === "" ? undefined : value.trim());
 
+/** The config, or a 503 naming each variable that holds an unusable value. */
 export function readReplicateConfig(env: ReplicateBindings): ReplicateConfig {
-  return ConfigSchema.parse({
+  const parsed = ConfigSchema.safeParse({
     token: blankToUndefined(env.REPLICATE_API_TOKEN),
     webhookSecret: blankToUndefined(env.REPLICATE_WEBHOOK_SECRET),
     baseUrl: blankToUndefined(env.REPLICATE_API_BASE_URL),
@@ -63,6 +78,9 @@ export function readReplicateConfig(env: ReplicateBindings): ReplicateConfig {
     pollIntervalMs: blankToUndefined(env.REPLICATE_POLL_INTERVAL_S) && Number(env.REPLICATE_POLL_INTERVAL_S) * 1000,
     inputUrlTtlS: blankToUndefined(env.REPLICATE_INPUT_URL_TTL_S),
   });
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${VARIABLE_OF[String(issue.path[0])] ?? issue.path.join(".")}: ${issue.message}`);
+  throw new ApiError(503, "misconfigured", `Replicate settings are unusable: ${problems.join("; ")}`);
 }
 
 /** The destination model of an account's trainings: one per account, so its versions list that account's subjects. */

@@ -20,7 +20,7 @@ import { classifyReplicateError } from "./errors.js";
 import { ReplicateJobSchema } from "./snapshot.js";
 import { eventsFromSnapshot } from "./sync.js";
 import { mapGenerationParams, mapTrainingParams } from "./trainer-params.js";
-import { accountOfKey, objectKeyOfSignedUrl, trainingZip } from "./training-inputs.js";
+import { accountOfKey, objectKeyOfSignedUrl, trainingZip, type TrainingZip } from "./training-inputs.js";
 
 export type ReplicateEnv = ReplicateBindings & Secrets & Pick<Env, "SIGNED_URL_MODE" | "R2_BUCKET_NAME">;
 
@@ -82,12 +82,18 @@ async function startTraining(env: ReplicateEnv, config: Configured, message: Tra
   if (!mapped.ok) {
     return { outcome: "rejected", code: "invalid_params", message: mapped.issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ") };
   }
-  const zip = await trainingZip(env, {
-    job_id: message.job_id,
-    inputs: message.inputs,
-    origin: new URL(message.callback_url).origin,
-    ttlS: config.inputUrlTtlS,
-  });
+  let zip: TrainingZip;
+  try {
+    zip = await trainingZip(env, {
+      job_id: message.job_id,
+      inputs: message.inputs,
+      origin: new URL(message.callback_url).origin,
+      ttlS: config.inputUrlTtlS,
+    });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return { outcome: "rejected", code: "inputs_unavailable", message: `Could not package the photos: ${reason}` };
+  }
   const destination = `${config.destinationOwner}/${destinationModelName(zip.accountId)}` as const;
   await ensureDestination(config, config.destinationOwner, destinationModelName(zip.accountId));
   const [trainerOwner, trainerName] = config.trainerModel.split("/") as [string, string];
@@ -122,8 +128,22 @@ async function startGeneration(config: Configured, message: GenerateJob): Promis
   return { outcome: "accepted", ref: prediction.id };
 }
 
+/** A backend that refuses every job with why the deployment's Replicate settings are unusable. */
+function misconfigured(message: string): GpuBackend {
+  return {
+    name: "replicate",
+    dispatch: async () => ({ outcome: "rejected", code: "backend_not_configured", message }),
+    cancel: async () => {},
+  };
+}
+
 export function replicateBackend(env: ReplicateEnv): GpuBackend {
-  const config = readReplicateConfig(env);
+  let config: ReplicateConfig;
+  try {
+    config = readReplicateConfig(env);
+  } catch (error) {
+    return misconfigured(error instanceof Error ? error.message : String(error));
+  }
   const configured = (): Configured | null => (config.token ? { ...config, token: config.token } : null);
 
   async function dispatch(message: JobMessage): Promise<DispatchResult> {

@@ -7,6 +7,7 @@
 import type { GenerationParams, ResolvedTrainingParams, SubjectNames, TrainingParamsInput } from "../../../shared/index.js";
 import { ApiError } from "../../errors.js";
 import { requireSecret } from "../../secrets.js";
+import { readReplicateConfig, type ReplicateBindings } from "./config.js";
 import { mapGenerationParams, mapTrainingParams, type ParamIssue } from "./trainer-params.js";
 
 function invalidParams(issues: ParamIssue[]): ApiError {
@@ -18,12 +19,15 @@ function invalidParams(issues: ParamIssue[]): ApiError {
 
 /** The parameters the training will actually run with on Replicate. */
 export function checkReplicateTraining(
-  env: { REPLICATE_API_TOKEN?: string },
+  env: ReplicateBindings,
   requested: TrainingParamsInput,
   resolved: ResolvedTrainingParams,
   subject: SubjectNames,
 ): ResolvedTrainingParams {
   requireSecret(env, "REPLICATE_API_TOKEN");
+  if (!readReplicateConfig(env).destinationOwner) {
+    throw new ApiError(503, "misconfigured", "REPLICATE_DESTINATION_OWNER is not configured on this deployment");
+  }
   const mapped = mapTrainingParams(requested, resolved, subject);
   if (!mapped.ok) throw invalidParams(mapped.issues);
   return mapped.params;
