@@ -79,7 +79,10 @@ export function readReplicateConfig(env: ReplicateBindings): ReplicateConfig {
     inputUrlTtlS: blankToUndefined(env.REPLICATE_INPUT_URL_TTL_S),
   });
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${VARIABLE_OF[String(issue.path[0])] ?? issue.path.join(".")}: ${issue.message}`);
+  const problems = parsed.error.issues.map((issue) => {
+    const field = String(issue.path[0]);
+    return `${VARIABLE_OF[field] ?? field}: ${issue.message}`;
+  });
   throw new ApiError(503, "misconfigured", `Replicate settings are unusable: ${problems.join("; ")}`);
 }
 

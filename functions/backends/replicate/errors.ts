@@ -55,13 +55,15 @@ export function retryAfterMs(headers: Headers, body: Record<string, unknown>): n
 
 export function classifyReplicateError(error: unknown): ReplicateFailure {
   if (!isApiError(error)) {
-    return { retryable: true, status: 0, message: `Replicate unreachable: ${error instanceof Error ? error.message : String(error)}` };
+    const reason = error instanceof Error ? error.message : String(error);
+    return { retryable: true, status: 0, message: `Replicate unreachable: ${reason}` };
   }
   const status = error.response.status;
   const body = responseBody(error.message);
   const detail = typeof body.detail === "string" ? body.detail : `HTTP ${status}`;
   if (status === 429 || status >= 500) {
-    return { retryable: true, status, retryAfterMs: retryAfterMs(error.response.headers, body), message: `Replicate ${status}: ${detail}` };
+    const wait = retryAfterMs(error.response.headers, body);
+    return { retryable: true, status, retryAfterMs: wait, message: `Replicate ${status}: ${detail}` };
   }
   const known = PERMANENT[status] ?? { code: "replicate_error", what: "Replicate refused the request" };
   return { retryable: false, status, code: known.code, message: `${known.what} (${status}): ${detail}` };

@@ -19,7 +19,7 @@ import { copyUrlToR2, downloadBytes } from "./copy-output.js";
 import { classifyReplicateError } from "./errors.js";
 import { ReplicateJobSchema } from "./snapshot.js";
 import { eventsFromSnapshot } from "./sync.js";
-import { mapGenerationParams, mapTrainingParams } from "./trainer-params.js";
+import { mapGenerationParams, mapTrainingParams, type ParamIssue } from "./trainer-params.js";
 import { accountOfKey, objectKeyOfSignedUrl, trainingZip, type TrainingZip } from "./training-inputs.js";
 
 export type ReplicateEnv = ReplicateBindings & Secrets & Pick<Env, "SIGNED_URL_MODE" | "R2_BUCKET_NAME">;
@@ -40,6 +40,10 @@ export function replicateWebhookUrl(callbackUrl: string, jobId: string, attempt:
 /** Where the Replicate id of an attempt is kept, so a retried dispatch finds it instead of starting twice. */
 function dispatchMarkerKey(jobId: string, attempt: number): string {
   return `replicate/dispatches/${jobId}/attempt-${attempt}.json`;
+}
+
+function describeIssues(issues: ParamIssue[]): string {
+  return issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ");
 }
 
 function failure(error: unknown): DispatchResult {
@@ -80,7 +84,7 @@ async function startTraining(env: ReplicateEnv, config: Configured, message: Tra
   // The request was checked field by field at creation; what reaches here is what it resolved to.
   const mapped = mapTrainingParams({}, message.params, message.subject);
   if (!mapped.ok) {
-    return { outcome: "rejected", code: "invalid_params", message: mapped.issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ") };
+    return { outcome: "rejected", code: "invalid_params", message: describeIssues(mapped.issues) };
   }
   let zip: TrainingZip;
   try {
@@ -117,7 +121,7 @@ async function startGeneration(config: Configured, message: GenerateJob): Promis
   }
   const mapped = mapGenerationParams(message.params);
   if (!mapped.ok) {
-    return { outcome: "rejected", code: "invalid_params", message: mapped.issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ") };
+    return { outcome: "rejected", code: "invalid_params", message: describeIssues(mapped.issues) };
   }
   const prediction = await replicateClient(config).predictions.create({
     version: config.trainerVersion,
@@ -171,14 +175,16 @@ export function replicateBackend(env: ReplicateEnv): GpuBackend {
       message.kind === "train" ? await client.trainings.get(ref) : await client.predictions.get(ref),
     );
     // Weights are large, so a training's are streamed into its own prefix; images are small enough for the store.
-    const trainingAccount = message.kind === "train" ? accountOfKey(objectKeyOfSignedUrl(message.inputs[0]!.url, env.R2_BUCKET_NAME)) : null;
+    const trainingAccount =
+      message.kind === "train" ? accountOfKey(objectKeyOfSignedUrl(message.inputs[0]!.url, env.R2_BUCKET_NAME)) : null;
     return eventsFromSnapshot(snapshot, message, {
       job_id: message.job_id,
       attempt: message.attempt,
       lastSeq: request.lastSeq,
       async copy(file) {
         if (trainingAccount) {
-          return copyUrlToR2(env.BUCKET, file.url, r2Keys.trainingFile(trainingAccount, message.job_id, file.name), file.content_type);
+          const key = r2Keys.trainingFile(trainingAccount, message.job_id, file.name);
+          return copyUrlToR2(env.BUCKET, file.url, key, file.content_type);
         }
         return request.store.put(file.name, await downloadBytes(file.url), file.content_type);
       },

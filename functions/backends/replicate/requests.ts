@@ -10,10 +10,10 @@ import { requireSecret } from "../../secrets.js";
 import { readReplicateConfig, type ReplicateBindings } from "./config.js";
 import { mapGenerationParams, mapTrainingParams, type ParamIssue } from "./trainer-params.js";
 
-function invalidParams(issues: ParamIssue[]): ApiError {
+function invalidParams(issues: ParamIssue[], prefix: string): ApiError {
   const fields = issues.map((issue) => issue.path).join(", ");
   return new ApiError(400, "invalid_params", `The Replicate backend cannot honour: ${fields}`, {
-    issues: issues.map((issue) => ({ ...issue, path: `params.${issue.path}` })),
+    issues: issues.map((issue) => ({ ...issue, path: `${prefix}${issue.path}` })),
   });
 }
 
@@ -29,7 +29,7 @@ export function checkReplicateTraining(
     throw new ApiError(503, "misconfigured", "REPLICATE_DESTINATION_OWNER is not configured on this deployment");
   }
   const mapped = mapTrainingParams(requested, resolved, subject);
-  if (!mapped.ok) throw invalidParams(mapped.issues);
+  if (!mapped.ok) throw invalidParams(mapped.issues, "params.");
   return mapped.params;
 }
 
@@ -47,9 +47,5 @@ export function checkReplicateGeneration(
     );
   }
   const mapped = mapGenerationParams(params);
-  if (!mapped.ok) {
-    throw new ApiError(400, "invalid_params", `The Replicate backend cannot honour: ${mapped.issues.map((i) => i.path).join(", ")}`, {
-      issues: mapped.issues,
-    });
-  }
+  if (!mapped.ok) throw invalidParams(mapped.issues, "");
 }

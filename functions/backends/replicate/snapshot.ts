@@ -108,7 +108,8 @@ export function planSnapshot(job: ReplicateJob, message: JobShape, nowMs: number
   const events: EventBody[] = [];
   if (job.status === "starting") {
     const waiting = "Replicate is queueing or booting the model";
-    events.push({ seq: aliveSeq(job, nowMs), type: "progress", phase: "preparing", step: 0, total_steps: total, message: waiting });
+    const seq = aliveSeq(job, nowMs);
+    events.push({ seq, type: "progress", phase: "preparing", step: 0, total_steps: total, message: waiting });
     return { events, outputs: [] };
   }
   if (job.status === "canceled") return { events, outputs: [], end: { seq: SEQ.end, type: "canceled" } };
@@ -118,7 +119,8 @@ export function planSnapshot(job: ReplicateJob, message: JobShape, nowMs: number
   }
   events.push({ seq: SEQ.started, type: "started", backend: "replicate", device: "replicate" });
   if (job.status === "failed") {
-    const end: EventBody = { seq: SEQ.end, type: "failed", code: "replicate_failed", message: errorText(job.error), retryable: false };
+    const reason = errorText(job.error);
+    const end: EventBody = { seq: SEQ.end, type: "failed", code: "replicate_failed", message: reason, retryable: false };
     return { events, outputs: [], end };
   }
   const progress = parseLogProgress(job.logs, total);
