@@ -7,18 +7,17 @@
  */
 import type { BackendEvent } from "../../shared/index.js";
 
-export interface LogEntry {
+export type LogEntry = {
   idx: number;
   source: "backend" | "worker";
   attempt: number;
   seq: number | null;
   type: string;
   outcome: string;
-  body: unknown;
+  /** The event or decision as JSON text, exactly as stored. */
+  body: string;
   at: number;
-}
-
-type LogRow = Omit<LogEntry, "body"> & { body: string };
+};
 
 export class EventLog {
   constructor(private readonly sql: SqlStorage) {
@@ -62,10 +61,11 @@ export class EventLog {
     );
   }
 
+  count(type: string): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM events WHERE type = ?", type).one().n;
+  }
+
   list(): LogEntry[] {
-    return this.sql
-      .exec<LogRow>("SELECT * FROM events ORDER BY idx")
-      .toArray()
-      .map((row) => ({ ...row, body: JSON.parse(row.body) as unknown }));
+    return this.sql.exec<LogEntry>("SELECT * FROM events ORDER BY idx").toArray();
   }
 }

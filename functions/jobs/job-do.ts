@@ -12,13 +12,13 @@
  * reconnects starts from the stored state.
  */
 import { DurableObject } from "cloudflare:workers";
-import { isTerminal, r2Keys, toHex, type BackendEvent, type JobMessage } from "../../shared/index.js";
+import { isTerminal, r2Keys, type BackendEvent, type JobMessage } from "../../shared/index.js";
 import { accountStore } from "../accounts/account-do.js";
 import { createBackend, isBackendName } from "../backends/index.js";
-import type { ArtifactStore, GpuBackend } from "../backends/types.js";
+import type { GpuBackend } from "../backends/types.js";
 import type { Secrets } from "../secrets.js";
 import { signObjectUrl } from "../storage/signed-urls.js";
-import { artifactKey } from "./artifact-keys.js";
+import { r2ArtifactStore } from "./artifact-store.js";
 import { EventLog, type LogEntry } from "./event-log.js";
 import { LiveEvents } from "./live-events.js";
 import { buildJobMessage } from "./message.js";
@@ -37,6 +37,7 @@ import {
   type Limits,
 } from "./transitions.js";
 import { jobView } from "./views.js";
+import { WEBHOOK_TIMEOUT_MS, webhookEventType, webhookRetryDelay } from "./webhooks.js";
 
 type JobEnv = Env & Secrets;
 
@@ -53,7 +54,7 @@ export class JobDO extends DurableObject<JobEnv> {
   private readonly sql: SqlStorage;
   private readonly timers: AlarmTimers;
   private readonly log: EventLog;
-  private readonly live = new LiveEvents();
+  private readonly live: LiveEvents;
 
   constructor(ctx: DurableObjectState, env: JobEnv) {
     super(ctx, env);
@@ -63,6 +64,7 @@ export class JobDO extends DurableObject<JobEnv> {
       one INTEGER PRIMARY KEY CHECK (one = 1), record TEXT NOT NULL, origin TEXT NOT NULL, message TEXT)`);
     this.timers = new AlarmTimers(ctx.storage);
     this.log = new EventLog(this.sql);
+    this.live = new LiveEvents(ctx);
   }
 
   /** Creates the job (idempotent: a second call returns the first record) and schedules its dispatch. */
@@ -91,13 +93,15 @@ export class JobDO extends DurableObject<JobEnv> {
   async ingest(event: BackendEvent): Promise<IngestResult> {
     const record = this.load();
     if (!record) return { result: "unknown_job" };
-    if (this.log.has(event.attempt, event.seq)) return { result: "duplicate" };
     const now = Date.now();
     const outcome = applyBackendEvent(record, event, this.limits(), now);
+    const seen = this.log.has(event.attempt, event.seq);
+    // Refusals come before "duplicate", so a stale attempt that retries is still told to stop.
     if (outcome.kind === "ignored") {
-      this.log.appendBackend(event, outcome.reason, now);
+      if (!seen) this.log.appendBackend(event, outcome.reason, now);
       return { result: "ignored", reason: outcome.reason };
     }
+    if (seen) return { result: "duplicate" };
     this.ctx.storage.transactionSync(() => {
       this.log.appendBackend(event, outcome.redispatch ? "redispatch" : "applied", now);
       this.save(outcome.record);
@@ -107,7 +111,7 @@ export class JobDO extends DurableObject<JobEnv> {
       const reason = event.type === "failed" ? event.code : event.type;
       await this.startNextAttempt(outcome.record, reason, false);
     } else if (isTerminal(outcome.record.status)) {
-      await this.timers.clear("heartbeat", "dispatch", "poll");
+      await this.ended(outcome.record);
     } else {
       await this.timers.set("heartbeat", now + this.heartbeatMs());
     }
@@ -126,7 +130,7 @@ export class JobDO extends DurableObject<JobEnv> {
       this.save(outcome.record);
       this.log.appendWorker(record.attempt, "canceled", { by: "client" }, Date.now());
     });
-    await this.timers.clear("heartbeat", "dispatch", "poll");
+    await this.ended(outcome.record);
     this.publish(outcome.record, "canceled", null);
     await this.indexStatus(record, outcome.record);
     await this.backendOf(record)
@@ -135,17 +139,30 @@ export class JobDO extends DurableObject<JobEnv> {
     return outcome;
   }
 
-  /** `GET …/events`: Server-Sent Events, current state first. */
-  override async fetch(): Promise<Response> {
+  /** `GET …/events`: Server-Sent Events or a hibernating WebSocket, current state first. */
+  override async fetch(request: Request): Promise<Response> {
     const record = this.load();
     if (!record) return new Response("no such job", { status: 404 });
-    return this.live.open({ event: "state", data: { job: jobView(record, this.origin()) } }, isTerminal(record.status));
+    const state = { event: "state", data: { job: jobView(record, this.origin()) } };
+    return this.live.open(request, state, isTerminal(record.status));
+  }
+
+  /** Watchers only listen; whatever they send is ignored, and a closing socket is closed back. */
+  override async webSocketMessage(): Promise<void> {}
+
+  override async webSocketClose(socket: WebSocket, code: number): Promise<void> {
+    try {
+      socket.close(code === 1005 ? 1000 : code, "bye");
+    } catch {
+      // The runtime already answered the close.
+    }
   }
 
   override async alarm(): Promise<void> {
     for (const timer of await this.timers.takeDue(Date.now())) {
       if (timer === "dispatch") await this.dispatch();
       else if (timer === "poll") await this.poll();
+      else if (timer === "webhook") await this.deliverWebhook();
       else await this.heartbeatExpired();
     }
     await this.timers.sync();
@@ -177,7 +194,7 @@ export class JobDO extends DurableObject<JobEnv> {
       this.log.appendWorker(next.attempt, `dispatch_${result.outcome}`, result, now);
     });
     if (isTerminal(next.status)) {
-      await this.timers.clear("heartbeat", "dispatch", "poll");
+      await this.ended(next);
     } else if (result.outcome === "accepted") {
       await this.timers.set("heartbeat", now + this.heartbeatMs());
       if (backend.poll) await this.timers.set("poll", now + (backend.pollIntervalMs ?? 5000));
@@ -199,7 +216,7 @@ export class JobDO extends DurableObject<JobEnv> {
         message,
         ref: record.backend_ref,
         lastSeq: this.log.lastSeq(record.attempt),
-        store: this.artifactStore(record),
+        store: r2ArtifactStore(this.env.BUCKET, record),
       });
       for (const event of events) await this.ingest(event);
     } finally {
@@ -224,9 +241,39 @@ export class JobDO extends DurableObject<JobEnv> {
       this.save(outcome.record);
       this.log.appendWorker(record.attempt, "heartbeat_timeout", { final: true }, Date.now());
     });
-    await this.timers.clear("heartbeat", "dispatch", "poll");
+    await this.ended(outcome.record);
     this.publish(outcome.record, "failed", outcome.record.error);
     await this.indexStatus(record, outcome.record);
+  }
+
+  /** A job that ended needs no more heartbeat, dispatch or poll, only its webhook call. */
+  private async ended(record: JobRecord): Promise<void> {
+    await this.timers.clear("heartbeat", "dispatch", "poll");
+    if (record.webhook_url) await this.timers.set("webhook", Date.now());
+  }
+
+  private async deliverWebhook(): Promise<void> {
+    const record = this.load();
+    if (!record?.webhook_url) return;
+    const type = webhookEventType(record);
+    let outcome: string;
+    try {
+      const response = await fetch(record.webhook_url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "user-agent": "dreambooth-edge-webhooks" },
+        body: JSON.stringify({ type, job: jobView(record, this.origin()) }),
+        signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+      });
+      await response.body?.cancel();
+      outcome = response.ok ? "delivered" : `status ${response.status}`;
+    } catch (error) {
+      outcome = error instanceof Error ? error.message : String(error);
+    }
+    const delivered = outcome === "delivered";
+    this.log.appendWorker(record.attempt, delivered ? "webhook_delivered" : "webhook_failed", { type, outcome }, Date.now());
+    if (delivered) return;
+    const delay = webhookRetryDelay(this.log.count("webhook_failed"));
+    if (delay !== null) await this.timers.set("webhook", Date.now() + delay);
   }
 
   /** The one backwards move: attempt+1 at `dispatched`, sent out again by the dispatch timer. */
@@ -280,19 +327,6 @@ export class JobDO extends DurableObject<JobEnv> {
       JSON.stringify(manifest),
       { httpMetadata: { contentType: "application/json" } },
     );
-  }
-
-  /** Where a polled backend (the fake) writes what it produces: the keys upload slots would give. */
-  private artifactStore(record: JobRecord): ArtifactStore {
-    const bucket = this.env.BUCKET;
-    return {
-      async put(name, body, contentType) {
-        const key = artifactKey(record, name);
-        if (!key) throw new Error(`job ${record.id} may not write ${name}`);
-        await bucket.put(key, body, { httpMetadata: { contentType } });
-        return { sha256: toHex(await crypto.subtle.digest("SHA-256", body)), size: body.byteLength };
-      },
-    };
   }
 
   private publish(record: JobRecord, event: string, detail: unknown, id?: string): void {

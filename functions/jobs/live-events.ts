@@ -1,7 +1,10 @@
 /**
- * Live fan-out of a job's changes as Server-Sent Events. Each client gets the
- * current state first, so one that connects late misses nothing it needs, then
- * every change as it is applied; when the job ends the streams close.
+ * Live fan-out of a job's changes, as Server-Sent Events or over a hibernating
+ * WebSocket (the client's choice: `Upgrade: websocket` picks the socket). Each client
+ * gets the current state first, so one that connects late misses nothing it needs,
+ * then every change as it is applied; when the job ends the connections close.
+ * WebSockets are held by the runtime, not by this object, so a job whose watchers
+ * are all on sockets can be evicted from memory between events and still reach them.
  */
 export interface LiveEvent {
   event: string;
@@ -16,36 +19,62 @@ export function formatSse({ event, data, id }: LiveEvent): Uint8Array {
   return encoder.encode(`${id ? `id: ${id}\n` : ""}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
 }
 
-export class LiveEvents {
-  private readonly clients = new Set<WritableStreamDefaultWriter<Uint8Array>>();
+/** A WebSocket message: the same fields as an SSE event, as one JSON object. */
+export function formatSocketMessage(event: LiveEvent): string {
+  return JSON.stringify(event);
+}
 
-  /** A stream that starts with `first`; it stays open for later broadcasts unless `closeAfterFirst`. */
-  open(first: LiveEvent, closeAfterFirst: boolean): Response {
+export class LiveEvents {
+  private readonly streams = new Set<WritableStreamDefaultWriter<Uint8Array>>();
+
+  constructor(private readonly ctx: DurableObjectState) {}
+
+  /** Answers a watcher's request with `first`, keeping the connection for later broadcasts unless `closeAfterFirst`. */
+  open(request: Request, first: LiveEvent, closeAfterFirst: boolean): Response {
+    return request.headers.get("upgrade")?.toLowerCase() === "websocket"
+      ? this.openSocket(first, closeAfterFirst)
+      : this.openStream(first, closeAfterFirst);
+  }
+
+  broadcast(event: LiveEvent): void {
+    for (const writer of this.streams) this.write(writer, event);
+    const message = formatSocketMessage(event);
+    for (const socket of this.ctx.getWebSockets()) {
+      try {
+        socket.send(message);
+      } catch {
+        // Already closing: the runtime drops it from getWebSockets() on its own.
+      }
+    }
+  }
+
+  closeAll(): void {
+    for (const writer of this.streams) writer.close().catch(() => undefined);
+    this.streams.clear();
+    for (const socket of this.ctx.getWebSockets()) socket.close(1000, "job ended");
+  }
+
+  private openStream(first: LiveEvent, closeAfterFirst: boolean): Response {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const writer = writable.getWriter();
-    this.send(writer, first);
+    this.write(writer, first);
     if (closeAfterFirst) writer.close().catch(() => undefined);
-    else this.clients.add(writer);
+    else this.streams.add(writer);
     return new Response(readable, {
       headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache, no-transform" },
     });
   }
 
-  broadcast(event: LiveEvent): void {
-    for (const writer of this.clients) this.send(writer, event);
-  }
-
-  closeAll(): void {
-    for (const writer of this.clients) writer.close().catch(() => undefined);
-    this.clients.clear();
-  }
-
-  get size(): number {
-    return this.clients.size;
+  private openSocket(first: LiveEvent, closeAfterFirst: boolean): Response {
+    const [client, server] = Object.values(new WebSocketPair());
+    this.ctx.acceptWebSocket(server);
+    server.send(formatSocketMessage(first));
+    if (closeAfterFirst) server.close(1000, "job ended");
+    return new Response(null, { status: 101, webSocket: client });
   }
 
   /** Writes without waiting for the reader; a client that went away is dropped. */
-  private send(writer: WritableStreamDefaultWriter<Uint8Array>, event: LiveEvent): void {
-    writer.write(formatSse(event)).catch(() => this.clients.delete(writer));
+  private write(writer: WritableStreamDefaultWriter<Uint8Array>, event: LiveEvent): void {
+    writer.write(formatSse(event)).catch(() => this.streams.delete(writer));
   }
 }

@@ -98,15 +98,10 @@ export type GenerationRecord = z.infer<typeof GenerationRecordSchema>;
 export const JobRecordSchema = z.discriminatedUnion("kind", [TrainingRecordSchema, GenerationRecordSchema]);
 export type JobRecord = z.infer<typeof JobRecordSchema>;
 
-/** What a caller supplies to create a job; the object fills in the state-machine fields. */
-export type NewTrainingRecord = Omit<
-  TrainingRecord,
-  "status" | "attempt" | "progress" | "error" | "artifacts" | "busy_retries" | "created_at" | "updated_at" | "backend_ref"
->;
-export type NewGenerationRecord = Omit<
-  GenerationRecord,
-  "status" | "attempt" | "progress" | "error" | "artifacts" | "busy_retries" | "created_at" | "updated_at" | "backend_ref"
->;
+/** The fields the state machine owns; a caller creating a job supplies everything else. */
+type StateFields = "status" | "attempt" | "progress" | "error" | "artifacts" | "busy_retries" | "created_at" | "updated_at" | "backend_ref";
+export type NewTrainingRecord = Omit<TrainingRecord, StateFields>;
+export type NewGenerationRecord = Omit<GenerationRecord, StateFields>;
 export type NewJobRecord = NewTrainingRecord | NewGenerationRecord;
 
 export const EMPTY_PROGRESS: Progress = { phase: null, step: 0, total_steps: 0, loss: null, eta_s: null };

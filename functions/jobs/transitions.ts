@@ -33,8 +33,11 @@ export interface Limits {
   maxAttempts: number;
 }
 
-/** Busy answers in a row after which a dispatch gives up. */
-export const MAX_BUSY_RETRIES = 12;
+/**
+ * Busy answers in a row after which a dispatch gives up: about six hours at the
+ * one-minute backoff cap, since one local GPU may be busy with a long training.
+ */
+export const MAX_BUSY_RETRIES = 360;
 
 function touch(record: JobRecord, now: number): JobRecord {
   return { ...record, updated_at: now };

@@ -157,7 +157,7 @@ export const generations = createRouter()
   })
   .openapi(generationEvents, async (c) => {
     const record = await findJob(c.env, c.get("accountId"), "generate", c.req.valid("param").id);
-    return openEventStream(c.env, record.id);
+    return openEventStream(c.env, record.id, c.req.raw);
   })
   .openapi(cancelGeneration, async (c) => {
     const record = await findJob(c.env, c.get("accountId"), "generate", c.req.valid("param").id);

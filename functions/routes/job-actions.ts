@@ -14,12 +14,13 @@ export const security = [{ apiKey: [] }];
 
 export const eventStreamResponse = {
   description:
-    "Server-Sent Events: first `state` with the current job, then one event per change (`progress`, `artifact`, `succeeded`, …), each with `{job, detail}`; the stream ends when the job does",
+    "Server-Sent Events: first `state` with the current job, then one event per change (`progress`, `artifact`, `succeeded`, …), each with `{job, detail}`; the stream ends when the job does. With `Upgrade: websocket` the same events arrive as JSON messages `{event, data, id?}` on a WebSocket.",
   content: { "text/event-stream": { schema: z.string() } },
 };
 
-export function openEventStream(env: Env, jobId: string): Promise<Response> {
-  return jobStore(env, jobId).fetch(`https://job.internal/${jobId}/events`);
+/** Hands the watcher's request (SSE, or a WebSocket upgrade) to the job's object. */
+export function openEventStream(env: Env, jobId: string, request: Request): Promise<Response> {
+  return jobStore(env, jobId).fetch(`https://job.internal/${jobId}/events`, { headers: request.headers });
 }
 
 /** Cancels a live job and returns its record as canceled; a job that already ended is a 409. */

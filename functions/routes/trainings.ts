@@ -158,7 +158,7 @@ export const trainings = createRouter()
   })
   .openapi(trainingEvents, async (c) => {
     const record = await findJob(c.env, c.get("accountId"), "train", c.req.valid("param").id);
-    return openEventStream(c.env, record.id);
+    return openEventStream(c.env, record.id, c.req.raw);
   })
   .openapi(cancelTraining, async (c) => {
     const record = await findJob(c.env, c.get("accountId"), "train", c.req.valid("param").id);

@@ -12,6 +12,7 @@
  */
 import { AwsV4Signer } from "aws4fetch";
 import { timingSafeEqual, toHex } from "../../shared/index.js";
+import { ApiError } from "../errors.js";
 import { requireSecret, type Secrets } from "../secrets.js";
 
 export type SignedMethod = "GET" | "PUT";
@@ -46,10 +47,14 @@ export async function signObjectUrl(
 ): Promise<SignedObjectUrl> {
   const expiresInS = Math.min(Math.max(1, Math.floor(request.expiresInS)), MAX_URL_LIFETIME_S);
   const headers: Record<string, string> = request.contentType ? { "content-type": request.contentType } : {};
-  const url =
-    env.SIGNED_URL_MODE === "worker"
-      ? await workerSignedUrl(requireSecret(env, "FILE_URL_SECRET"), origin, request, nowMs, expiresInS)
-      : await presignedR2Url(env, request, nowMs, expiresInS);
+  let url: string;
+  if (env.SIGNED_URL_MODE === "worker") {
+    url = await workerSignedUrl(requireSecret(env, "FILE_URL_SECRET"), origin, request, nowMs, expiresInS);
+  } else if (env.SIGNED_URL_MODE === "r2-presigned") {
+    url = await presignedR2Url(env, request, nowMs, expiresInS);
+  } else {
+    throw new ApiError(503, "misconfigured", `SIGNED_URL_MODE must be "r2-presigned" or "worker", not "${env.SIGNED_URL_MODE}"`);
+  }
   return { url, method: request.method, headers, expires_at: nowMs + expiresInS * 1000 };
 }
 

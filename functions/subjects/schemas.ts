@@ -69,7 +69,8 @@ export const CreateSubjectSchema = z
   .object({
     name: z.string().trim().min(1).max(100),
     /** The paper's class noun ("dog", "backpack"); required, a wrong one ruins results (Table 4). */
-    class_noun: z.string().trim().min(1).max(64).regex(/^[\p{L}\p{N} '-]+$/u, "letters, digits, spaces, ' and - only"),
+    // It goes into prompts, so no control characters and no braces (`{subject}` is the prompt placeholder).
+    class_noun: z.string().trim().min(1).max(64).regex(/^[^\u0000-\u001f{}]+$/, "no control characters or braces"),
     identifier: z
       .string()
       .min(1)

@@ -6,6 +6,8 @@
  * dispatches of a job (named by job id, or by the subject identifier of a training not yet
  * created) answer 503 (busy) or 400 (refused); `/__received/:job_id` tells
  * a test what arrived. It never sends events: tests play the backend's side themselves.
+ * It doubles as a client's webhook receiver: `POST /__webhook/:key` records the body
+ * (and answers 500 when the key starts with `fail`), `GET /__webhook/:key` lists them.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { CancelJobSchema, JobMessageSchema, verifySignature } from "../../shared/index.js";
@@ -25,6 +27,7 @@ async function readBody(request: IncomingMessage): Promise<string> {
 export async function startFakeGpuBackend(secret: string): Promise<{ url: string; server: Server }> {
   const received = new Map<string, Received>();
   const scripts = new Map<string, number[]>();
+  const webhooks = new Map<string, unknown[]>();
   const entry = (jobId: string) => {
     if (!received.has(jobId)) received.set(jobId, { jobs: [], cancels: [], rejected_signatures: 0 });
     return received.get(jobId)!;
@@ -40,6 +43,13 @@ export async function startFakeGpuBackend(secret: string): Promise<{ url: string
     const [, first, jobId, action] = url.pathname.split("/");
 
     if (first === "__received" && request.method === "GET") return reply(200, entry(jobId));
+    if (first === "__webhook") {
+      const calls = webhooks.get(jobId) ?? [];
+      webhooks.set(jobId, calls);
+      if (request.method === "GET") return reply(200, calls);
+      calls.push(JSON.parse(body));
+      return reply(jobId.startsWith("fail") ? 500 : 200, { ok: true });
+    }
     if (first === "__script" && request.method === "POST") {
       scripts.set(jobId, (JSON.parse(body) as { statuses: number[] }).statuses);
       return reply(200, { ok: true });

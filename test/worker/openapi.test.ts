@@ -21,3 +21,13 @@ it("serves an OpenAPI 3.1 document, without a key, that lists every route the Wo
   expect(undocumented).toEqual([]);
   expect(documented).toEqual(expect.arrayContaining(["post /v1/subjects", "post /v1/subjects/{id}/finalize", "get /healthz"]));
 });
+
+it("writes every zod regex as a bare ECMAScript pattern (no /flags leaking into it)", async () => {
+  const text = await (await SELF.fetch(`${BASE}/v1/openapi.json`)).text();
+  const patterns = [...text.matchAll(/"pattern":"((?:[^"\\]|\\.)*)"/g)].map((match) => JSON.parse(`"${match[1]}"`) as string);
+  expect(patterns.length).toBeGreaterThan(0);
+  for (const pattern of patterns) {
+    expect(pattern, pattern).not.toMatch(/\$\/[a-z]*$/);
+    expect(() => new RegExp(pattern)).not.toThrow();
+  }
+});

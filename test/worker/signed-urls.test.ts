@@ -63,6 +63,13 @@ describe("R2 presigned URLs", () => {
     expect(new URL(signed.url).searchParams.get("X-Amz-Expires")).toBe(String(7 * 24 * 3600));
   });
 
+  it("answers 503 for an unknown SIGNED_URL_MODE", async () => {
+    await expect(signObjectUrl({ ...r2Env, SIGNED_URL_MODE: "s3" }, BASE, { method: "GET", key: "k", expiresInS: 60 })).rejects.toMatchObject({
+      status: 503,
+      message: expect.stringContaining("SIGNED_URL_MODE"),
+    });
+  });
+
   it("answers 503 naming the missing credential", async () => {
     const { R2_SECRET_ACCESS_KEY: _omitted, ...partial } = r2Env;
     await expect(signObjectUrl(partial, BASE, { method: "GET", key: "k", expiresInS: 60 })).rejects.toMatchObject({

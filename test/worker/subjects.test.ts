@@ -34,6 +34,8 @@ describe("POST /v1/subjects", () => {
     );
     const paths = (error.details as { issues: { path: string }[] }).issues.map((issue) => issue.path);
     expect(paths).toEqual(expect.arrayContaining(["name", "class_noun", "identifier"]));
+    const braces = await expectError(await account.request("/v1/subjects", jsonInit("POST", { name: "x", class_noun: "{subject}" })), 400);
+    expect((braces.details as { issues: { path: string }[] }).issues.map((issue) => issue.path)).toEqual(["class_noun"]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createAccount, jsonInit, type TestAccount } from "../helpers/api.js";
-import { fakeGpuReceived, fireTimer, readySubject, scriptFakeGpu, sendEvent, timersOf, waitFor, waitForDispatches } from "../helpers/jobs.js";
+import { fakeGpuReceived, fireTimer, jobStub, readySubject, scriptFakeGpu, sendEvent, timersOf, waitFor, waitForDispatches } from "../helpers/jobs.js";
 
 async function startTraining(account: TestAccount, identifier?: string): Promise<string> {
   const subject = await readySubject(account, { identifier });
@@ -89,6 +89,8 @@ describe("container backend (signed push to a local fake GPU intake)", () => {
     const late = await sendEvent(id, { attempt: 1, seq: 2, type: "progress", phase: "training", step: 50, total_steps: 100 });
     expect(late.status).toBe(409);
     expect((await late.json<{ error: { code: string } }>()).error.code).toBe("stale_attempt");
+    const lateAgain = await sendEvent(id, { attempt: 1, seq: 2, type: "progress", phase: "training", step: 50, total_steps: 100 });
+    expect(lateAgain.status).toBe(409);
 
     await fireTimer(id, "heartbeat");
     await waitForDispatches(id, 3);
@@ -98,6 +100,15 @@ describe("container backend (signed push to a local fake GPU intake)", () => {
     expect(failed.attempt).toBe(3);
     expect(failed.error).toMatchObject({ code: "heartbeat_timeout" });
     expect(await timersOf(id)).toEqual({});
+
+    // The log keeps everything, the refused late event included, in arrival order.
+    const log = await jobStub(id).history();
+    expect(log.filter((entry) => entry.source === "backend").map((entry) => [entry.attempt, entry.seq, entry.type, entry.outcome])).toEqual([
+      [1, 0, "started", "applied"],
+      [1, 1, "artifact", "applied"],
+      [1, 2, "progress", "stale_attempt"],
+    ]);
+    expect(log.filter((entry) => entry.type === "redispatch").map((entry) => entry.attempt)).toEqual([2, 3]);
   });
 
   it("re-dispatches a retryable failure event, and fails on a permanent one", async () => {

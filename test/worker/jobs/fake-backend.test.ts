@@ -2,8 +2,8 @@ import { env } from "cloudflare:test";
 import { imageSize } from "image-size";
 import { describe, expect, it } from "vitest";
 import { r2Keys } from "../../../shared/index.js";
-import { createAccount, jsonInit } from "../helpers/api.js";
-import { readySubject, waitFor } from "../helpers/jobs.js";
+import { createAccount, jsonInit, testEnv } from "../helpers/api.js";
+import { fireTimer, jobStub, readySubject, timersOf, waitFor } from "../helpers/jobs.js";
 
 const PNG_MAGIC = [137, 80, 78, 71];
 
@@ -88,5 +88,37 @@ describe("the fake backend", () => {
       hashes.add([...png].join(","));
     }
     expect(hashes.size).toBe(3);
+  });
+});
+
+describe("webhooks", () => {
+  it("tells the job's webhook_url once the job ends, and retries a failed delivery on the alarm", async () => {
+    const account = await createAccount();
+    const subject = await readySubject(account);
+    const sink = `${testEnv.GPU_BACKEND_URL}/__webhook`;
+    const key = crypto.randomUUID();
+    const body = { subject_id: subject.id, params: { steps: 4, prior_preservation: { enabled: false } } };
+    const ok = await (await account.request("/v1/trainings", jsonInit("POST", { ...body, webhook_url: `${sink}/${key}` }))).json<{ id: string }>();
+    const failing = await (await account.request("/v1/trainings", jsonInit("POST", { ...body, webhook_url: `${sink}/fail-${key}` }))).json<{ id: string }>();
+    await waitFor(account, `/v1/trainings/${ok.id}`, (job) => job.status === "succeeded");
+    await waitFor(account, `/v1/trainings/${failing.id}`, (job) => job.status === "succeeded");
+
+    const deliveries = async (path: string, count: number) => {
+      for (let tries = 0; tries < 200; tries++) {
+        const calls = await (await fetch(`${sink}/${path}`)).json<{ type: string; job: { id: string; status: string } }[]>();
+        if (calls.length >= count) return calls;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      throw new Error(`no webhook at ${path}`);
+    };
+    const [delivered] = await deliveries(key, 1);
+    expect(delivered).toMatchObject({ type: "training.succeeded", job: { id: ok.id, status: "succeeded" } });
+
+    await deliveries(`fail-${key}`, 1);
+    await expect.poll(async () => (await timersOf(failing.id)).webhook).toBeGreaterThan(Date.now() + 5000);
+    await fireTimer(failing.id, "webhook");
+    await deliveries(`fail-${key}`, 2);
+    const log = await jobStub(failing.id).history();
+    expect(log.filter((entry) => entry.type === "webhook_failed")).toHaveLength(2);
   });
 });

@@ -98,6 +98,30 @@ describe("trainings: read, follow, cancel", () => {
     expect(late).toContain('"status":"succeeded"');
   });
 
+  it("offers the same live events over a WebSocket", async () => {
+    const subject = await readySubject(owner);
+    const created = await owner.request("/v1/trainings", jsonInit("POST", { subject_id: subject.id, backend: "container" }));
+    const { id } = await created.json<{ id: string }>();
+    await waitFor(owner, `/v1/trainings/${id}`, (job) => job.status === "dispatched");
+    const upgrade = await owner.request(`/v1/trainings/${id}/events`, { headers: { upgrade: "websocket" } });
+    expect(upgrade.status).toBe(101);
+    const socket = upgrade.webSocket!;
+    const messages: { event: string; data: { job: { status: string } } }[] = [];
+    const closed = new Promise<number>((resolve) => socket.addEventListener("close", (event) => resolve(event.code)));
+    socket.addEventListener("message", (event) => messages.push(JSON.parse(event.data as string)));
+    socket.accept();
+    await expect.poll(() => messages.length).toBe(1);
+    expect(messages[0]).toMatchObject({ event: "state", data: { job: { status: "dispatched" } } });
+    await sendEvent(id, { attempt: 1, seq: 0, type: "progress", phase: "training", step: 1, total_steps: 2 });
+    await sendEvent(id, { attempt: 1, seq: 1, type: "canceled" });
+    expect(await closed).toBe(1000);
+    expect(messages.map((message) => [message.event, message.data.job.status])).toEqual([
+      ["state", "dispatched"],
+      ["progress", "training"],
+      ["canceled", "canceled"],
+    ]);
+  });
+
   it("cancels a live training once; a second cancel is a 409", async () => {
     const response = await owner.request("/v1/trainings", jsonInit("POST", { subject_id: subjectId, backend: "container" }));
     const { id } = await response.json<{ id: string }>();
