@@ -77,7 +77,8 @@ describe("snapshot plan", () => {
   });
 
   it("retries an aborted job and fails a success without output", () => {
-    expect(planSnapshot({ id: "r", status: "aborted" }, train).end).toMatchObject({ type: "failed", code: "replicate_aborted", retryable: true });
+    const aborted = planSnapshot({ id: "r", status: "aborted" }, train).end;
+    expect(aborted).toMatchObject({ type: "failed", code: "replicate_aborted", retryable: true });
     expect(planSnapshot({ id: "r", status: "succeeded", output: null }, train).end).toMatchObject({
       type: "failed",
       code: "replicate_no_output",
@@ -88,7 +89,8 @@ describe("snapshot plan", () => {
   it("numbers events by what they say, so a later snapshot never reuses an earlier seq", () => {
     const created = "2026-01-01T00:00:00.000Z";
     const twoMinutesIn = Date.parse(created) + 125_000;
-    const early = planSnapshot({ id: "r", status: "processing", created_at: created, logs: "30%|███   | 3/10 [00:01<00:02]" }, train, twoMinutesIn);
+    const logs = "30%|███   | 3/10 [00:01<00:02]";
+    const early = planSnapshot({ id: "r", status: "processing", created_at: created, logs }, train, twoMinutesIn);
     const late = planSnapshot({ id: "r", status: "succeeded", output: { weights: "https://x.test/w.tar", version: "o/m:v" } }, train);
     expect(early.events.map((event) => event.seq)).toEqual([1, 103, 10_202]);
     expect(early.events[2]).toMatchObject({ type: "progress", phase: "training", step: 3 });
@@ -155,7 +157,8 @@ describe("a deployment missing its Replicate secrets", () => {
     const sign = async (id: string) => {
       const timestamp = String(Math.floor(Date.now() / 1000));
       const secret = bindings.REPLICATE_WEBHOOK_SECRET!;
-      const key = await crypto.subtle.importKey("raw", Uint8Array.from(atob(secret.slice(6)), (c) => c.charCodeAt(0)), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+      const keyBytes = Uint8Array.from(atob(secret.slice("whsec_".length)), (c) => c.charCodeAt(0));
+      const key = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
       const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${body}`)));
       return { "webhook-id": id, "webhook-timestamp": timestamp, "webhook-signature": `v1,${btoa(String.fromCharCode(...mac))}` };
     };
