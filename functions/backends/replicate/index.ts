@@ -25,12 +25,12 @@ import { accountOfKey, objectKeyOfSignedUrl, trainingZip, type TrainingZip } fro
 export type ReplicateEnv = ReplicateBindings & Secrets & Pick<Env, "SIGNED_URL_MODE" | "R2_BUCKET_NAME">;
 
 /** Every event the trainer can send: progress arrives with the logs. */
-export const WEBHOOK_EVENTS = ["start", "output", "logs", "completed"] as const;
+const WEBHOOK_EVENTS = ["start", "output", "logs", "completed"] as const;
 
 type Configured = ReplicateConfig & { token: string };
 
 /** The webhook Replicate calls for one attempt of one job. */
-export function replicateWebhookUrl(callbackUrl: string, jobId: string, attempt: number): string {
+function replicateWebhookUrl(callbackUrl: string, jobId: string, attempt: number): string {
   const url = new URL("/v1/webhooks/replicate", callbackUrl);
   url.searchParams.set("job", jobId);
   url.searchParams.set("attempt", String(attempt));

@@ -17,7 +17,7 @@ import { z } from "zod";
 import type { ARTIFACT_FORMATS, BackendEvent } from "../../../shared/index.js";
 import { parseLogProgress } from "./log-progress.js";
 
-export const REPLICATE_STATUSES = ["starting", "processing", "succeeded", "failed", "canceled", "aborted"] as const;
+const REPLICATE_STATUSES = ["starting", "processing", "succeeded", "failed", "canceled", "aborted"] as const;
 
 export const ReplicateJobSchema = z.looseObject({
   id: z.string().min(1),
@@ -33,7 +33,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 /** An event before the job's id, attempt and timestamp are stamped on. */
 export type EventBody = DistributiveOmit<BackendEvent, "job_id" | "attempt" | "ts">;
 
-export const SEQ = { started: 1, progress: 100, alive: 10_200, output: 20_000, end: 30_000 } as const;
+const SEQ = { started: 1, progress: 100, alive: 10_200, output: 20_000, end: 30_000 } as const;
 
 /** Minutes of age the liveness band can count before it would reach the outputs' seqs. */
 const MAX_ALIVE_MINUTES = 9_000;

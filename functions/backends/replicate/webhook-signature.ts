@@ -24,7 +24,7 @@ export type WebhookCheck = { ok: true } | { ok: false; reason: WebhookCheckFailu
 const encoder = new TextEncoder();
 
 /** The HMAC key of a `whsec_…` secret: its base64 payload, decoded. */
-export function webhookSecretBytes(secret: string): Uint8Array {
+function webhookSecretBytes(secret: string): Uint8Array {
   const encoded = secret.startsWith("whsec_") ? secret.slice("whsec_".length) : secret;
   return Uint8Array.from(atob(encoded), (char) => char.charCodeAt(0));
 }
