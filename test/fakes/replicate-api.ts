@@ -55,6 +55,8 @@ interface Job {
 interface InjectedFailure {
   method: string;
   pathPrefix: string;
+  /** Only requests whose JSON body contains this text fail, so parallel test files do not trip each other. */
+  bodyIncludes?: string;
   status: number;
   times: number;
   retryAfterS?: number;
@@ -198,7 +200,14 @@ export class FakeReplicate {
     if (url.pathname.startsWith("/files/")) return this.file(url.pathname, res);
 
     this.requests.push({ method, path: url.pathname, body, authorization: req.headers.authorization });
-    const failure = this.failures.find((f) => f.method === method && url.pathname.startsWith(f.pathPrefix) && f.times > 0);
+    const bodyText = JSON.stringify(body ?? null);
+    const failure = this.failures.find(
+      (f) =>
+        f.method === method &&
+        url.pathname.startsWith(f.pathPrefix) &&
+        (f.bodyIncludes === undefined || bodyText.includes(f.bodyIncludes)) &&
+        f.times > 0,
+    );
     if (failure) {
       failure.times--;
       const headers: Record<string, string> = failure.retryAfterS ? { "retry-after": String(failure.retryAfterS) } : {};

@@ -53,8 +53,10 @@ describe("Replicate errors through the real client", () => {
   });
 
   it("treats 5xx and an unreachable API as retryable", async () => {
-    await injectFailure({ method: "POST", pathPrefix: "/v1/predictions", status: 503, times: 1, detail: "Service Unavailable" });
-    expect(await classified(() => client().predictions.create({ version: config.trainerVersion, input: { prompt: "x" } }))).toMatchObject({
+    const marker = "only-this-request-fails";
+    await injectFailure({ method: "POST", pathPrefix: "/v1/predictions", bodyIncludes: marker, status: 503, times: 1 });
+    const create = () => client().predictions.create({ version: config.trainerVersion, input: { prompt: marker } });
+    expect(await classified(create)).toMatchObject({
       retryable: true,
       status: 503,
     });
