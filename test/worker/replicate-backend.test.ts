@@ -81,6 +81,23 @@ interface TrainingView {
 
 const getTraining = async (account: TestAccount, id: string) => (await account.request(`/v1/trainings/${id}`)).json<TrainingView>();
 
+const jobStub = (jobId: string) => env.JOBS.get(env.JOBS.idFromName(jobId));
+
+/** The poll timer is an hour out in tests; bring it to now, as the passing hour would. */
+async function pollNow(jobId: string): Promise<void> {
+  await runInDurableObject(jobStub(jobId), async (_instance, state) => {
+    state.storage.sql.exec("UPDATE timers SET at = ? WHERE name = 'poll'", Date.now());
+    await state.storage.setAlarm(Date.now());
+  });
+}
+
+async function pollTimer(jobId: string): Promise<number | null> {
+  return runInDurableObject(jobStub(jobId), (_instance, state) => {
+    const rows = state.storage.sql.exec<{ at: number }>("SELECT at FROM timers WHERE name = 'poll'").toArray();
+    return rows[0]?.at ?? null;
+  });
+}
+
 const PHOTOS = { "a.jpg": makeJpeg(640, 640, 1), "b.png": makePng(512, 512, 2), "c.jpg": makeJpeg(600, 700, 3) };
 
 async function readySubject(account: TestAccount): Promise<{ id: string; identifier: string }> {
@@ -230,32 +247,40 @@ describe("training on Replicate", { timeout: 30_000 }, () => {
     const { training, replicate } = await startTraining(account, { prior_preservation: { enabled: false } });
     await advance(replicate.id, { status: "processing" });
     await advance(replicate.id, { status: "succeeded" });
-    const stub = env.JOBS.get(env.JOBS.idFromName(training.id));
-    // The poll timer is an hour out in tests; bring it to now, as the passing hour would.
-    await runInDurableObject(stub, async (_instance, state) => {
-      state.storage.sql.exec("UPDATE timers SET at = ? WHERE name = 'poll'", Date.now());
-      await state.storage.setAlarm(Date.now());
-    });
+    await pollNow(training.id);
     const done = await eventually(() => getTraining(account, training.id), (view) => view.status === "succeeded", "succeeded by polling");
     expect(done.artifacts.map((artifact) => artifact.name)).toContain("artifacts/trained_model.tar");
     const polled = (await fakeState()).requests.filter((request) => request.method === "GET" && request.path === `/v1/trainings/${replicate.id}`);
     expect(polled.length).toBeGreaterThan(0);
   });
 
+  it("backs its polls off while Replicate's API fails, then completes", async () => {
+    const account = await createAccount();
+    const { training, replicate } = await startTraining(account, { prior_preservation: { enabled: false } });
+    await advance(replicate.id, { status: "succeeded" });
+    // Six 502s outlast the client's own five retries of a GET.
+    await injectFailure({ method: "GET", pathPrefix: `/v1/trainings/${replicate.id}`, status: 502, times: 6 });
+    const firstPollAt = Date.now();
+    await pollNow(training.id);
+    const interval = 3600_000;
+    const nextPoll = await eventually(() => pollTimer(training.id), (at) => at !== null && at >= firstPollAt + 2 * interval, "backoff");
+    expect(nextPoll!).toBeLessThan(firstPollAt + 3 * interval);
+    expect((await getTraining(account, training.id)).status).toBe("dispatched");
+    await pollNow(training.id);
+    await eventually(() => getTraining(account, training.id), (view) => view.status === "succeeded", "succeeded after the outage");
+  });
+
   it("counts a poll that finds the job still queued as a sign of life", async () => {
     const account = await createAccount();
     const { training } = await startTraining(account, { prior_preservation: { enabled: false } });
-    const stub = env.JOBS.get(env.JOBS.idFromName(training.id));
+    const stub = jobStub(training.id);
     const heartbeatAt = () =>
       runInDurableObject(stub, (_instance, state) =>
         state.storage.sql.exec<{ at: number }>("SELECT at FROM timers WHERE name = 'heartbeat'").one().at,
       );
     const before = await heartbeatAt();
     await new Promise((resolve) => setTimeout(resolve, 20));
-    await runInDurableObject(stub, async (_instance, state) => {
-      state.storage.sql.exec("UPDATE timers SET at = ? WHERE name = 'poll'", Date.now());
-      await state.storage.setAlarm(Date.now());
-    });
+    await pollNow(training.id);
     const view = await eventually(() => getTraining(account, training.id), (v) => v.status === "preparing", "preparing while queued");
     expect(view.progress).toMatchObject({ phase: "preparing", step: 0 });
     expect(await heartbeatAt()).toBeGreaterThan(before);

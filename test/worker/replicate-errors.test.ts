@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { replicateClient } from "../../functions/backends/replicate/client";
 import { readReplicateConfig, type ReplicateBindings } from "../../functions/backends/replicate/config";
 import { classifyReplicateError } from "../../functions/backends/replicate/errors";
+import { pollBackoffMs } from "../../functions/backends/replicate/index";
 import { planSnapshot } from "../../functions/backends/replicate/snapshot";
 import worker from "../../functions/index";
 import { BASE, createAccount, expectError, jsonInit } from "./helpers/api";
@@ -62,6 +63,14 @@ describe("Replicate errors through the real client", () => {
     });
     const nowhere = replicateClient({ ...config, token: "r8_x", baseUrl: "http://127.0.0.1:9/v1" });
     expect(await classified(() => nowhere.trainings.get("abc"))).toMatchObject({ retryable: true, status: 0 });
+  });
+});
+
+describe("poll backoff", () => {
+  it("doubles with each failure in a row up to eight intervals, never under retry_after", () => {
+    expect([1, 2, 3, 4, 9].map((failures) => pollBackoffMs(60_000, failures))).toEqual([120_000, 240_000, 480_000, 480_000, 480_000]);
+    expect(pollBackoffMs(60_000, 0)).toBe(60_000);
+    expect(pollBackoffMs(60_000, 1, 600_000)).toBe(600_000);
   });
 });
 

@@ -37,9 +37,23 @@ function replicateWebhookUrl(callbackUrl: string, jobId: string, attempt: number
   return url.toString();
 }
 
-/** Where the Replicate id of an attempt is kept, so a retried dispatch finds it instead of starting twice. */
+/**
+ * Where the Replicate id of an attempt is kept, so a retried dispatch finds it instead of
+ * starting twice; it also counts the polls in a row that failed, for the backoff.
+ */
 function dispatchMarkerKey(jobId: string, attempt: number): string {
   return `replicate/dispatches/${jobId}/attempt-${attempt}.json`;
+}
+
+interface DispatchMarker {
+  id: string;
+  poll_failures?: number;
+}
+
+/** Failed polls in a row double the wait, up to eight intervals; a `retry_after` is never cut short. */
+export function pollBackoffMs(intervalMs: number, failuresInRow: number, retryAfterMs?: number): number {
+  const backoff = intervalMs * Math.min(8, 2 ** failuresInRow);
+  return Math.max(backoff, retryAfterMs ?? 0);
 }
 
 function describeIssues(issues: ParamIssue[]): string {
@@ -155,7 +169,7 @@ export function replicateBackend(env: ReplicateEnv): GpuBackend {
     if (!ready) return { outcome: "rejected", code: "backend_not_configured", message: "REPLICATE_API_TOKEN is not set" };
     const markerKey = dispatchMarkerKey(message.job_id, message.attempt);
     const earlier = await env.BUCKET.get(markerKey);
-    if (earlier) return { outcome: "accepted", ref: (await earlier.json<{ id: string }>()).id };
+    if (earlier) return { outcome: "accepted", ref: (await earlier.json<DispatchMarker>()).id };
     let result: DispatchResult;
     try {
       result = message.kind === "train" ? await startTraining(env, ready, message) : await startGeneration(ready, message);
@@ -166,14 +180,29 @@ export function replicateBackend(env: ReplicateEnv): GpuBackend {
     return result;
   }
 
+  /** What the job object waits before the next poll; `poll` lengthens it after failures. */
+  let nextPollMs = config.pollIntervalMs;
+
   async function poll(request: PollRequest) {
     const ready = configured();
     if (!ready || !request.ref) return [];
     const client = replicateClient(ready);
     const { message, ref } = request;
-    const snapshot = ReplicateJobSchema.parse(
-      message.kind === "train" ? await client.trainings.get(ref) : await client.predictions.get(ref),
-    );
+    const markerKey = dispatchMarkerKey(message.job_id, message.attempt);
+    const marker = (await (await env.BUCKET.get(markerKey))?.json<DispatchMarker>()) ?? { id: ref };
+    let snapshot;
+    try {
+      snapshot = ReplicateJobSchema.parse(
+        message.kind === "train" ? await client.trainings.get(ref) : await client.predictions.get(ref),
+      );
+    } catch (error) {
+      const failures = (marker.poll_failures ?? 0) + 1;
+      await env.BUCKET.put(markerKey, JSON.stringify({ ...marker, poll_failures: failures }));
+      const classified = classifyReplicateError(error);
+      nextPollMs = pollBackoffMs(config.pollIntervalMs, failures, classified.retryable ? classified.retryAfterMs : undefined);
+      throw error;
+    }
+    if (marker.poll_failures) await env.BUCKET.put(markerKey, JSON.stringify({ id: marker.id }));
     // Weights are large, so a training's are streamed into its own prefix; images are small enough for the store.
     const trainingAccount =
       message.kind === "train" ? accountOfKey(objectKeyOfSignedUrl(message.inputs[0]!.url, env.R2_BUCKET_NAME)) : null;
@@ -193,7 +222,10 @@ export function replicateBackend(env: ReplicateEnv): GpuBackend {
 
   return {
     name: "replicate",
-    pollIntervalMs: config.pollIntervalMs,
+    // Read by the job object right after `poll` (the same backend object), so a failed poll's backoff applies.
+    get pollIntervalMs() {
+      return nextPollMs;
+    },
     dispatch,
     poll,
     async cancel(job) {
