@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { replicateClient } from "../../functions/backends/replicate/client";
 import { readReplicateConfig, type ReplicateBindings } from "../../functions/backends/replicate/config";
 import { classifyReplicateError } from "../../functions/backends/replicate/errors";
-import { pollBackoffMs } from "../../functions/backends/replicate/index";
+import { pollBackoffMs } from "../../functions/backends/replicate/dispatch-marker";
 import { planSnapshot } from "../../functions/backends/replicate/snapshot";
 import worker from "../../functions/index";
 import { BASE, createAccount, expectError, jsonInit } from "./helpers/api";

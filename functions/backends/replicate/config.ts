@@ -85,8 +85,3 @@ export function readReplicateConfig(env: ReplicateBindings): ReplicateConfig {
   });
   throw new ApiError(503, "misconfigured", `Replicate settings are unusable: ${problems.join("; ")}`);
 }
-
-/** The destination model of an account's trainings: one per account, so its versions list that account's subjects. */
-export function destinationModelName(accountId: string): string {
-  return `dreambooth-${accountId.toLowerCase().replace(/[^a-z0-9_.-]/g, "-")}`;
-}

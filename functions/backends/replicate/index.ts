@@ -9,13 +9,14 @@
  * job object retry with backoff; anything else Replicate refuses fails the job
  * with Replicate's own reason.
  */
-import type { ApiError as ReplicateApiError } from "replicate";
 import { r2Keys, type GenerateJob, type JobMessage, type TrainJob } from "../../../shared/index.js";
 import type { Secrets } from "../../secrets.js";
 import type { DispatchResult, GpuBackend, PollRequest } from "../types.js";
 import { replicateClient } from "./client.js";
-import { readReplicateConfig, destinationModelName, type ReplicateBindings, type ReplicateConfig } from "./config.js";
+import { readReplicateConfig, type ReplicateBindings, type ReplicateConfig } from "./config.js";
 import { copyUrlToR2, downloadBytes } from "./copy-output.js";
+import { ensureDestination } from "./destination.js";
+import { pollBackoffMs, readDispatchMarker, writeDispatchMarker } from "./dispatch-marker.js";
 import { classifyReplicateError } from "./errors.js";
 import { ReplicateJobSchema } from "./snapshot.js";
 import { eventsFromSnapshot } from "./sync.js";
@@ -37,25 +38,6 @@ function replicateWebhookUrl(callbackUrl: string, jobId: string, attempt: number
   return url.toString();
 }
 
-/**
- * Where the Replicate id of an attempt is kept, so a retried dispatch finds it instead of
- * starting twice; it also counts the polls in a row that failed, for the backoff.
- */
-function dispatchMarkerKey(jobId: string, attempt: number): string {
-  return `replicate/dispatches/${jobId}/attempt-${attempt}.json`;
-}
-
-interface DispatchMarker {
-  id: string;
-  poll_failures?: number;
-}
-
-/** Failed polls in a row double the wait, up to eight intervals; a `retry_after` is never cut short. */
-export function pollBackoffMs(intervalMs: number, failuresInRow: number, retryAfterMs?: number): number {
-  const backoff = intervalMs * Math.min(8, 2 ** failuresInRow);
-  return Math.max(backoff, retryAfterMs ?? 0);
-}
-
 function describeIssues(issues: ParamIssue[]): string {
   return issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ");
 }
@@ -65,30 +47,6 @@ function failure(error: unknown): DispatchResult {
   return classified.retryable
     ? { outcome: "busy", ...(classified.retryAfterMs ? { retryAfterMs: classified.retryAfterMs } : {}) }
     : { outcome: "rejected", code: classified.code, message: classified.message };
-}
-
-function isNotFound(error: unknown): boolean {
-  return (error as Partial<ReplicateApiError>).response?.status === 404;
-}
-
-async function ensureDestination(config: Configured, owner: string, name: string): Promise<void> {
-  const client = replicateClient(config);
-  try {
-    await client.models.get(owner, name);
-    return;
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
-  }
-  try {
-    await client.models.create(owner, name, {
-      visibility: "private",
-      hardware: config.destinationHardware,
-      description: "DreamBooth subjects trained through dreambooth-edge",
-    });
-  } catch (error) {
-    // Created meanwhile by a concurrent training of the same account.
-    if ((error as Partial<ReplicateApiError>).response?.status !== 409) throw error;
-  }
 }
 
 async function startTraining(env: ReplicateEnv, config: Configured, message: TrainJob): Promise<DispatchResult> {
@@ -112,8 +70,7 @@ async function startTraining(env: ReplicateEnv, config: Configured, message: Tra
     const reason = error instanceof Error ? error.message : String(error);
     return { outcome: "rejected", code: "inputs_unavailable", message: `Could not package the photos: ${reason}` };
   }
-  const destination = `${config.destinationOwner}/${destinationModelName(zip.accountId)}` as const;
-  await ensureDestination(config, config.destinationOwner, destinationModelName(zip.accountId));
+  const destination = await ensureDestination(config, config.destinationOwner, zip.accountId);
   const [trainerOwner, trainerName] = config.trainerModel.split("/") as [string, string];
   const training = await replicateClient(config).trainings.create(trainerOwner, trainerName, config.trainerVersion, {
     destination,
@@ -167,16 +124,15 @@ export function replicateBackend(env: ReplicateEnv): GpuBackend {
   async function dispatch(message: JobMessage): Promise<DispatchResult> {
     const ready = configured();
     if (!ready) return { outcome: "rejected", code: "backend_not_configured", message: "REPLICATE_API_TOKEN is not set" };
-    const markerKey = dispatchMarkerKey(message.job_id, message.attempt);
-    const earlier = await env.BUCKET.get(markerKey);
-    if (earlier) return { outcome: "accepted", ref: (await earlier.json<DispatchMarker>()).id };
+    const earlier = await readDispatchMarker(env.BUCKET, message);
+    if (earlier) return { outcome: "accepted", ref: earlier.id };
     let result: DispatchResult;
     try {
       result = message.kind === "train" ? await startTraining(env, ready, message) : await startGeneration(ready, message);
     } catch (error) {
       return failure(error);
     }
-    if (result.outcome === "accepted") await env.BUCKET.put(markerKey, JSON.stringify({ id: result.ref }));
+    if (result.outcome === "accepted") await writeDispatchMarker(env.BUCKET, message, { id: result.ref! });
     return result;
   }
 
@@ -188,8 +144,7 @@ export function replicateBackend(env: ReplicateEnv): GpuBackend {
     if (!ready || !request.ref) return [];
     const client = replicateClient(ready);
     const { message, ref } = request;
-    const markerKey = dispatchMarkerKey(message.job_id, message.attempt);
-    const marker = (await (await env.BUCKET.get(markerKey))?.json<DispatchMarker>()) ?? { id: ref };
+    const marker = (await readDispatchMarker(env.BUCKET, message)) ?? { id: ref };
     let snapshot;
     try {
       snapshot = ReplicateJobSchema.parse(
@@ -197,12 +152,12 @@ export function replicateBackend(env: ReplicateEnv): GpuBackend {
       );
     } catch (error) {
       const failures = (marker.poll_failures ?? 0) + 1;
-      await env.BUCKET.put(markerKey, JSON.stringify({ ...marker, poll_failures: failures }));
+      await writeDispatchMarker(env.BUCKET, message, { ...marker, poll_failures: failures });
       const classified = classifyReplicateError(error);
       nextPollMs = pollBackoffMs(config.pollIntervalMs, failures, classified.retryable ? classified.retryAfterMs : undefined);
       throw error;
     }
-    if (marker.poll_failures) await env.BUCKET.put(markerKey, JSON.stringify({ id: marker.id }));
+    if (marker.poll_failures) await writeDispatchMarker(env.BUCKET, message, { id: marker.id });
     // Weights are large, so a training's are streamed into its own prefix; images are small enough for the store.
     const trainingAccount =
       message.kind === "train" ? accountOfKey(objectKeyOfSignedUrl(message.inputs[0]!.url, env.R2_BUCKET_NAME)) : null;
