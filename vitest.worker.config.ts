@@ -1,10 +1,13 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { startFakeGpuBackend } from "./test/fakes/gpu-backend.js";
+import { FAKE_REPLICATE_TOKEN, FAKE_WEBHOOK_SECRET, FakeReplicate } from "./test/fakes/replicate-api.js";
 
 const BACKEND_SIGNING_SECRET = "test-backend-signing-secret";
 // A local fake of the GPU service's intake, so the container backend's signed push is tested over real HTTP.
 const fakeGpuBackend = await startFakeGpuBackend(BACKEND_SIGNING_SECRET);
+// A local fake of Replicate's HTTP API, which the real `replicate` client in the Worker talks to.
+const fakeReplicateOrigin = await new FakeReplicate().start();
 
 // Worker tests run inside workerd with real (local) R2 and Durable Objects.
 // Secrets get fixed test values here (never real ones); storage URLs use the Worker-signed mode.
@@ -21,6 +24,12 @@ export default defineConfig({
           GPU_BACKEND_URL: fakeGpuBackend.url,
           // The fake backend's stages 20 ms apart, so a whole training takes well under a second.
           FAKE_BACKEND_STEP_MS: "20",
+          REPLICATE_API_BASE_URL: `${fakeReplicateOrigin}/v1`,
+          REPLICATE_API_TOKEN: FAKE_REPLICATE_TOKEN,
+          REPLICATE_WEBHOOK_SECRET: FAKE_WEBHOOK_SECRET,
+          REPLICATE_DESTINATION_OWNER: "dbe-test",
+          // Webhooks drive the Replicate tests; the polling tests move the poll timer forward themselves.
+          REPLICATE_POLL_INTERVAL_S: "3600",
         },
       },
     }),

@@ -9,6 +9,7 @@ import { notFoundHandler, onError } from "./errors.js";
 import { createRouter } from "./router.js";
 import { admin } from "./routes/admin.js";
 import { files } from "./routes/files.js";
+import { replicateWebhook } from "./routes/replicate-webhook.js";
 import { generations } from "./routes/generations.js";
 import { internal } from "./routes/internal.js";
 import { models } from "./routes/models.js";
@@ -48,6 +49,9 @@ app.route("/files", files);
 app.route("/internal", internal);
 
 // Everything under /v1 below this line needs an API key.
+// Signed by Replicate (Standard Webhooks), not by an API key.
+app.route("/v1/webhooks/replicate", replicateWebhook);
+
 app.use("/v1/*", requireApiKey);
 app.route("/v1/subjects", subjects);
 app.route("/v1/subjects", subjectPhotos);

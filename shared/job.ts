@@ -76,7 +76,7 @@ export const GenerateJobSchema = z.object({
   /** The trained weights to apply: a LoRA file or a full diffusers export; absent = base model only. */
   weights: z
     .object({
-      format: z.enum(["diffusers-lora", "diffusers"]),
+      format: z.enum(["diffusers-lora", "diffusers", "cog-sdxl-lora"]),
       method: z.enum(TRAINING_METHODS),
       files: z.array(InputFileSchema).min(1).max(20),
     })
@@ -109,6 +109,8 @@ export const ARTIFACT_FORMATS = [
   "image",
   "class-images",
   "report",
+  /** The Replicate SDXL trainer's weights tarball (LoRA + pivotal-tuning embeddings), runnable as `replicate_weights`. */
+  "cog-sdxl-lora",
 ] as const;
 
 export const BackendEventSchema = z.discriminatedUnion("type", [

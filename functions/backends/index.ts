@@ -4,10 +4,11 @@
  */
 import { containerBackend } from "./container.js";
 import { fakeBackend } from "./fake/index.js";
+import { replicateBackend } from "./replicate/index.js";
 import type { Secrets } from "../secrets.js";
 import type { GpuBackend } from "./types.js";
 
-export const BACKEND_NAMES = ["fake", "container"] as const;
+export const BACKEND_NAMES = ["fake", "container", "replicate"] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export function isBackendName(name: string): name is BackendName {
@@ -20,5 +21,7 @@ export function createBackend(name: BackendName, env: Env & Secrets): GpuBackend
       return fakeBackend({ stepMs: Number(env.FAKE_BACKEND_STEP_MS) || 300 });
     case "container":
       return containerBackend({ baseUrl: env.GPU_BACKEND_URL, signingSecret: env.BACKEND_SIGNING_SECRET });
+    case "replicate":
+      return replicateBackend(env);
   }
 }

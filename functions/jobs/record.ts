@@ -87,7 +87,7 @@ export const GenerationRecordSchema = z.object({
   params: GenerateJobSchema.shape.params,
   weights: z
     .object({
-      format: z.enum(["diffusers-lora", "diffusers"]),
+      format: GenerateJobSchema.shape.weights.unwrap().shape.format,
       method: z.enum(TRAINING_METHODS),
       files: z.array(StoredInputSchema).min(1),
     })

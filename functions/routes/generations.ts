@@ -9,6 +9,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { expandSubjectPlaceholder, GenerationParamsSchema, newId } from "../../shared/index.js";
 import { accountStore } from "../accounts/account-do.js";
 import { BACKEND_NAMES } from "../backends/index.js";
+import { checkReplicateGeneration } from "../backends/replicate/requests.js";
 import { JSON_BODY_LIMIT, limitBody } from "../body-limit.js";
 import { ApiError } from "../errors.js";
 import { jobStore } from "../jobs/job-do.js";
@@ -27,7 +28,9 @@ export const CreateGenerationSchema = GenerationParamsSchema.extend({
 
 /** The trained weights a generation applies: the diffusers LoRA, or the full export. */
 function weightsOf(training: TrainingRecord): NewGenerationRecord["weights"] {
-  const format = training.params.method === "lora" ? "diffusers-lora" : "diffusers";
+  // Replicate's trainer leaves its own weights bundle, which only Replicate renders with.
+  const replicateTrained = training.artifacts.some((artifact) => artifact.format === "cog-sdxl-lora");
+  const format = replicateTrained ? "cog-sdxl-lora" : training.params.method === "lora" ? "diffusers-lora" : "diffusers";
   const files = training.artifacts
     .filter((artifact) => artifact.format === format)
     .map((artifact) => ({
@@ -128,6 +131,7 @@ export const generations = createRouter()
       },
       weights: weightsOf(training),
     };
+    if (record.backend === "replicate") checkReplicateGeneration(c.env, record.params, record.weights);
     const created = await jobStore(c.env, record.id).create(record, originOf(c.req.url));
     await accountStore(c.env, accountId).recordGeneration({
       id: created.id,

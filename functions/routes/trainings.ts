@@ -5,9 +5,17 @@
  * diffusers scripts filled in), so a record shows exactly what it ran with.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { classImagesCacheKey, newId, r2Keys, resolveTrainingParams, TrainingParamsSchema } from "../../shared/index.js";
+import {
+  classImagesCacheKey,
+  newId,
+  r2Keys,
+  resolveTrainingParams,
+  TrainingParamsSchema,
+  type TrainingParamsInput,
+} from "../../shared/index.js";
 import { accountStore } from "../accounts/account-do.js";
 import { BACKEND_NAMES, isBackendName } from "../backends/index.js";
+import { checkReplicateTraining } from "../backends/replicate/requests.js";
 import { JSON_BODY_LIMIT, limitBody } from "../body-limit.js";
 import { ApiError } from "../errors.js";
 import { BASE_MODEL_NAMES, BASE_MODELS, DEFAULT_BASE_MODEL } from "../jobs/base-models.js";
@@ -100,13 +108,19 @@ export const trainings = createRouter()
       throw new ApiError(409, "subject_not_finalized", `Subject ${subject.id} must be finalized before training`);
     }
     const baseModel = BASE_MODELS[body.base_model];
-    const params = resolveTrainingParams(body.params, subject, baseModel, crypto.getRandomValues(new Uint32Array(1))[0]);
+    const backend = chooseBackend(body.backend, c.env);
+    let params = resolveTrainingParams(body.params, subject, baseModel, crypto.getRandomValues(new Uint32Array(1))[0]);
+    if (backend === "replicate") {
+      // The raw body tells the client's explicit choices from defaults the trainer may replace.
+      const requested = ((await c.req.json()) as { params?: TrainingParamsInput }).params ?? {};
+      params = checkReplicateTraining(c.env, requested, params, subject);
+    }
     const prior = params.prior_preservation;
     const record: NewTrainingRecord = {
       id: newId("training"),
       kind: "train",
       account_id: accountId,
-      backend: chooseBackend(body.backend, c.env),
+      backend,
       base_model: body.base_model,
       subject: { id: subject.id, identifier: subject.identifier, class_noun: subject.class_noun },
       params,
