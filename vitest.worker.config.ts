@@ -21,6 +21,8 @@ export default defineConfig({
           GPU_BACKEND_URL: fakeGpuBackend.url,
           // The fake backend's stages 20 ms apart, so a whole training takes well under a second.
           FAKE_BACKEND_STEP_MS: "20",
+          // Webhook receivers in tests listen on 127.0.0.1.
+          ALLOW_PRIVATE_WEBHOOKS: "true",
         },
       },
     }),
