@@ -1,10 +1,13 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { startFakeGpuBackend } from "./test/fakes/gpu-backend.js";
+import { startWebhookReceiver } from "./test/fakes/webhook-receiver.js";
 
 const BACKEND_SIGNING_SECRET = "test-backend-signing-secret";
 // A local fake of the GPU service's intake, so the container backend's signed push is tested over real HTTP.
 const fakeGpuBackend = await startFakeGpuBackend(BACKEND_SIGNING_SECRET);
+// A customer's webhook endpoint, recording signed deliveries as they arrive.
+const webhookReceiver = await startWebhookReceiver();
 
 // Worker tests run inside workerd with real (local) R2 and Durable Objects.
 // Secrets get fixed test values here (never real ones); storage URLs use the Worker-signed mode.
@@ -23,6 +26,7 @@ export default defineConfig({
           FAKE_BACKEND_STEP_MS: "20",
           // Webhook receivers in tests listen on 127.0.0.1.
           ALLOW_PRIVATE_WEBHOOKS: "true",
+          WEBHOOK_RECEIVER_URL: webhookReceiver.url,
         },
       },
     }),

@@ -18,7 +18,7 @@ export const IDEMPOTENCY_HEADER = "Idempotency-Key";
 const KEY_PATTERN = /^"?([\x21\x23-\x7e]{1,255})"?$/;
 const TRANSIENT = new Set([402, 409, 429]);
 
-async function fingerprint(method: string, path: string, body: string): Promise<string> {
+export async function requestFingerprint(method: string, path: string, body: string): Promise<string> {
   return toHex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${method} ${path}\n${body}`)));
 }
 
@@ -31,7 +31,7 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
   if (Number(c.req.header("content-length") ?? 0) > JSON_BODY_LIMIT) return next();
   const body = await c.req.raw.clone().text();
   const account = accountStore(c.env, c.get("accountId"));
-  const begun = await account.beginIdempotent(key, await fingerprint(c.req.method, new URL(c.req.url).pathname, body));
+  const begun = await account.beginIdempotent(key, await requestFingerprint(c.req.method, new URL(c.req.url).pathname, body));
   if (begun.kind === "mismatch") {
     throw new ApiError(422, "idempotency_key_reused", "This Idempotency-Key was used with a different request");
   }

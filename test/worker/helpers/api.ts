@@ -4,7 +4,7 @@ import { expect } from "vitest";
 import type { Secrets } from "../../../functions/secrets";
 
 /** The test bindings, including the secrets vitest.worker.config.ts sets. */
-export const testEnv = env as typeof env & Secrets;
+export const testEnv = env as typeof env & Secrets & { WEBHOOK_RECEIVER_URL: string };
 
 export const BASE = "http://dbe.test";
 
