@@ -5,16 +5,17 @@
  */
 import { z } from "zod";
 
+export type Plan = { requests_per_s: number; burst: number; concurrent_jobs: number };
+
 export const PLANS = {
   free: { requests_per_s: 2, burst: 5, concurrent_jobs: 1 },
   standard: { requests_per_s: 50, burst: 100, concurrent_jobs: 10 },
   scale: { requests_per_s: 200, burst: 400, concurrent_jobs: 50 },
-} as const;
+} satisfies Record<string, Plan>;
 
 export const PLAN_NAMES = Object.keys(PLANS) as [keyof typeof PLANS, ...(keyof typeof PLANS)[]];
 export const PlanNameSchema = z.enum(PLAN_NAMES);
 export type PlanName = z.infer<typeof PlanNameSchema>;
-export type Plan = (typeof PLANS)[PlanName];
 
 export interface Bucket {
   tokens: number;
