@@ -5,6 +5,8 @@
  * gets that response replayed, status and body; with a different request a 422; while
  * the first is still running a 409. Server errors, 429s and 402s are not stored:
  * they are transient, and the client's retry with the same key should really run.
+ * Nor is an answer marked `Cache-Control: no-store` (a new API key): a secret is
+ * never written down, so a retry of such a request simply runs again.
  */
 import { createMiddleware } from "hono/factory";
 import { toHex } from "../../shared/index.js";
@@ -49,7 +51,7 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
     await next();
   } finally {
     const status = c.res.status;
-    if (status >= 500 || TRANSIENT.has(status)) {
+    if (status >= 500 || TRANSIENT.has(status) || c.res.headers.get("cache-control")?.includes("no-store")) {
       await account.abandonIdempotent(key);
     } else {
       const stored = await c.res.clone().text();

@@ -79,6 +79,8 @@ export const keys = createRouter()
     const mode = body.mode ?? c.get("keyMode");
     if (mode === "live" && c.get("keyMode") === "test") throw new ApiError(403, "forbidden", "A test key cannot create a live key");
     const issued = await issueKey(c.env, c.get("accountId"), { mode, name: body.name });
+    // Never cached, nor kept as an idempotent replay: the key exists in this one answer only.
+    c.header("Cache-Control", "no-store");
     return c.json({ ...issued.key, api_key: issued.api_key }, 201);
   })
   .openapi(listKeys, async (c) => c.json({ items: await accountStore(c.env, c.get("accountId")).listKeys() }, 200))

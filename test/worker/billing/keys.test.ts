@@ -30,6 +30,10 @@ describe("API key management", () => {
       expect(listing).not.toContain(await hashApiKey(secret));
     }
     expect(listing).not.toMatch(/[0-9a-f]{64}/);
+    // A retried create with an Idempotency-Key makes a new key rather than storing this one for replay.
+    const retry = () => account.request("/v1/keys", { ...jsonInit("POST", { name: "retry" }), headers: { "content-type": "application/json", "Idempotency-Key": '"k"' } });
+    const [one, two] = [await (await retry()).json<KeyJson>(), await (await retry()).json<KeyJson>()];
+    expect(two.id).not.toBe(one.id);
     expect(keys.every((key) => !("api_key" in key) && !("hash" in key))).toBe(true);
   });
 
