@@ -167,11 +167,19 @@ export class JobDO extends DurableObject<JobEnv> {
 
   override async alarm(): Promise<void> {
     for (const timer of await this.timers.takeDue(Date.now())) {
-      if (timer === "dispatch") await this.dispatch();
-      else if (timer === "poll") await this.poll();
-      else if (timer === "webhook") await this.deliverWebhooks();
-      else if (timer === "billing") await this.settleCharge();
-      else await this.heartbeatExpired();
+      // Each timer on its own: one that throws must not swallow the others already taken off the table.
+      try {
+        if (timer === "dispatch") await this.dispatch();
+        else if (timer === "poll") await this.poll();
+        else if (timer === "webhook") await this.deliverWebhooks();
+        else if (timer === "billing") await this.settleCharge();
+        else await this.heartbeatExpired();
+      } catch (error) {
+        const record = this.load();
+        const reason = error instanceof Error ? error.message : String(error);
+        if (record) this.log.appendWorker(record.attempt, `${timer}_error`, { error: reason }, Date.now());
+        console.error(`job timer ${timer} failed`, error);
+      }
     }
     await this.timers.sync();
   }

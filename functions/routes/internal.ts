@@ -13,6 +13,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import {
   BackendEventSchema,
+  type BackendEvent,
   isTerminal,
   UploadSlotRequestSchema,
   UploadSlotSchema,
@@ -22,6 +23,7 @@ import { limitBody } from "../body-limit.js";
 import { ApiError } from "../errors.js";
 import { artifactKey } from "../jobs/artifact-keys.js";
 import { jobStore } from "../jobs/job-do.js";
+import type { JobRecord } from "../jobs/record.js";
 import { createRouter } from "../router.js";
 import { requireSecret } from "../secrets.js";
 import { signObjectUrl } from "../storage/signed-urls.js";
@@ -90,6 +92,21 @@ const postUploadSlot = createRoute({
   responses: { 200: jsonContent(UploadSlotSchema, "A signed PUT URL"), ...internalErrors },
 });
 
+/**
+ * An artifact is recorded only once its file is in R2 with the announced size, so a
+ * job never lists a download that would 404. (Its sha256 is the backend's word: R2
+ * cannot hash an object after the fact without reading it whole.)
+ */
+async function expectUploaded(bucket: R2Bucket, record: JobRecord | null, event: Extract<BackendEvent, { type: "artifact" }>) {
+  if (!record) return;
+  const key = artifactKey(record, event.name);
+  const stored = key ? await bucket.head(key) : null;
+  if (key && !stored) throw new ApiError(400, "artifact_not_uploaded", `${event.name} is not uploaded; PUT it to an upload slot first`);
+  if (stored && stored.size !== event.size) {
+    throw new ApiError(400, "artifact_size_mismatch", `${event.name} is ${stored.size} bytes in storage, the event says ${event.size}`);
+  }
+}
+
 function sameJob(pathId: string, bodyId: string): void {
   if (pathId !== bodyId) throw new ApiError(400, "job_mismatch", `Body is for ${bodyId}, path for ${pathId}`);
 }
@@ -99,7 +116,9 @@ export const internal = createRouter()
     const { id } = c.req.valid("param");
     const event = c.req.valid("json");
     sameJob(id, event.job_id);
-    const outcome = await jobStore(c.env, id).ingest(event);
+    const job = jobStore(c.env, id);
+    if (event.type === "artifact") await expectUploaded(c.env.BUCKET, await job.get(), event);
+    const outcome = await job.ingest(event);
     switch (outcome.result) {
       case "unknown_job":
         throw new ApiError(404, "not_found", `No job ${id}`);

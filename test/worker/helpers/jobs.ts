@@ -94,6 +94,16 @@ export function sendEvent(jobId: string, event: EventDraft) {
   return signedPost(`/internal/jobs/${jobId}/events`, { job_id: jobId, ts: Date.now(), ...event });
 }
 
+/** Uploads a file the way a GPU backend does: ask for a slot, then PUT to it. */
+export async function uploadArtifact(jobId: string, attempt: number, name: string, body: string, contentType = "application/octet-stream") {
+  const request = { job_id: jobId, attempt, name, content_type: contentType };
+  const slotResponse = await signedPost(`/internal/jobs/${jobId}/events/uploads`, request);
+  expect(slotResponse.status).toBe(200);
+  const slot = await slotResponse.json<{ url: string; headers: Record<string, string> }>();
+  const put = await SELF.fetch(slot.url, { method: "PUT", headers: { ...slot.headers, "content-length": String(body.length) }, body });
+  expect(put.status).toBe(200);
+}
+
 export async function fakeGpuReceived(jobId: string) {
   const response = await fetch(`${testEnv.GPU_BACKEND_URL}/__received/${jobId}`);
   return response.json<{ jobs: { attempt: number; resume?: { step: number }; class_images?: { url?: string } }[]; cancels: { attempt: number }[]; rejected_signatures: number }>();

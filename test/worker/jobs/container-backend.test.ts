@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createAccount, jsonInit, type TestAccount } from "../helpers/api.js";
-import { fakeGpuReceived, fireTimer, jobStub, readySubject, scriptFakeGpu, sendEvent, timersOf, waitFor, waitForDispatches } from "../helpers/jobs.js";
+import { fakeGpuReceived, fireTimer, jobStub, readySubject, scriptFakeGpu, sendEvent, timersOf, uploadArtifact, waitFor, waitForDispatches } from "../helpers/jobs.js";
 
 async function startTraining(account: TestAccount, identifier?: string): Promise<string> {
   const subject = await readySubject(account, { identifier });
@@ -64,6 +64,7 @@ describe("container backend (signed push to a local fake GPU intake)", () => {
     const id = await startTraining(account);
     await waitFor(account, `/v1/trainings/${id}`, (training) => training.status === "dispatched");
     expect((await sendEvent(id, { attempt: 1, seq: 0, type: "started", backend: "container", device: "H100" })).status).toBe(200);
+    await uploadArtifact(id, 1, "checkpoints/step-40.safetensors", "checkpoint");
     const checkpoint = await sendEvent(id, {
       attempt: 1,
       seq: 1,

@@ -1,7 +1,7 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { BASE, createAccount, expectError, jsonInit, type TestAccount } from "../helpers/api.js";
-import { readySubject, sendEvent, signedPost, waitFor } from "../helpers/jobs.js";
+import { readySubject, sendEvent, signedPost, uploadArtifact, waitFor } from "../helpers/jobs.js";
 
 async function dispatchedTraining(account: TestAccount): Promise<string> {
   const subject = await readySubject(account);
@@ -52,6 +52,23 @@ describe("POST /internal/jobs/:id/events", () => {
     const invalid = await expectError(await sendEvent(id, { attempt: 1, seq: -1, type: "succeeded" } as never), 400);
     expect(JSON.stringify(invalid.details)).toContain("seq");
     await expectError(await signedPost(`/internal/jobs/${id}/events`, { ...started("trn_other"), seq: 5 }), 400, "job_mismatch");
+  });
+});
+
+describe("artifact events", () => {
+  it("are recorded only once the file is in storage with the announced size", async () => {
+    const account = await createAccount();
+    const id = await dispatchedTraining(account);
+    const name = "artifacts/pytorch_lora_weights.safetensors";
+    const artifact = { attempt: 1, type: "artifact", name, format: "diffusers-lora", sha256: "f".repeat(64), content_type: "application/octet-stream" } as const;
+    await expectError(await sendEvent(id, { ...artifact, seq: 0, size: 7 }), 400, "artifact_not_uploaded");
+    await uploadArtifact(id, 1, name, "weights");
+    await expectError(await sendEvent(id, { ...artifact, seq: 0, size: 8 }), 400, "artifact_size_mismatch");
+    expect((await sendEvent(id, { ...artifact, seq: 0, size: 7 })).status).toBe(200);
+    const training = await (await account.request(`/v1/trainings/${id}`)).json<{ artifacts: { name: string; size: number }[] }>();
+    expect(training.artifacts).toEqual([expect.objectContaining({ name, size: 7 })]);
+    const download = await account.request(`/v1/models/${id}/files/diffusers-lora`);
+    expect(await download.text()).toBe("weights");
   });
 });
 
