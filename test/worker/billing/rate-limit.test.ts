@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { hashApiKey } from "../../../functions/accounts/api-keys";
 import { takeToken } from "../../../functions/billing/plans";
-import { adminRequest, expectError, jsonInit } from "../helpers/api";
+import { adminRequest, createAccount, expectError, jsonInit, testEnv } from "../helpers/api";
 import { fundedAccount, trainingBody } from "./helpers";
 
 const plan = { requests_per_s: 2, burst: 3, concurrent_jobs: 1 };
@@ -45,5 +46,22 @@ describe("rate limits", () => {
     expect(error.details).toEqual({ running: 1, limit: 1 });
     expect((await adminRequest(`/accounts/${account.accountId}`, "PATCH", { plan: "standard" })).status).toBe(200);
     expect((await account.request("/v1/trainings", jsonInit("POST", trainingBody(subject.id)))).status).toBe(202);
+  });
+});
+
+describe("global guard", () => {
+  it("turns a key away with 429 once the Rate Limiting binding's window is spent, before its account is asked", async () => {
+    const account = await createAccount();
+    const key = await hashApiKey(account.apiKey);
+    // wrangler.toml allows 1000 per 10 s per key; spend them on the binding itself rather than over HTTP.
+    let allowed = 0;
+    while (allowed < 2000 && (await testEnv.GLOBAL_RATE_LIMITER.limit({ key })).success) allowed++;
+    expect(allowed).toBeLessThanOrEqual(1000);
+    const refused = await account.request("/v1/subjects");
+    expect(refused.headers.get("retry-after")).toBe("10");
+    expect(refused.headers.get("ratelimit-remaining")).toBeNull();
+    await expectError(refused, 429, "rate_limited");
+    const other = await createAccount();
+    expect((await other.request("/v1/subjects")).status).toBe(200);
   });
 });
