@@ -2,12 +2,15 @@ import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { startFakeGpuBackend } from "./test/fakes/gpu-backend.js";
 import { FAKE_REPLICATE_TOKEN, FAKE_WEBHOOK_SECRET, FakeReplicate } from "./test/fakes/replicate-api.js";
+import { startWebhookReceiver } from "./test/fakes/webhook-receiver.js";
 
 const BACKEND_SIGNING_SECRET = "test-backend-signing-secret";
 // A local fake of the GPU service's intake, so the container backend's signed push is tested over real HTTP.
 const fakeGpuBackend = await startFakeGpuBackend(BACKEND_SIGNING_SECRET);
 // A local fake of Replicate's HTTP API, which the real `replicate` client in the Worker talks to.
 const fakeReplicateOrigin = await new FakeReplicate().start();
+// A customer's webhook endpoint, recording signed deliveries as they arrive.
+const webhookReceiver = await startWebhookReceiver();
 
 // Worker tests run inside workerd with real (local) R2 and Durable Objects.
 // Secrets get fixed test values here (never real ones); storage URLs use the Worker-signed mode.
@@ -30,6 +33,9 @@ export default defineConfig({
           REPLICATE_DESTINATION_OWNER: "dbe-test",
           // Webhooks drive the Replicate tests; the polling tests move the poll timer forward themselves.
           REPLICATE_POLL_INTERVAL_S: "3600",
+          // Webhook receivers in tests listen on 127.0.0.1.
+          ALLOW_PRIVATE_WEBHOOKS: "true",
+          WEBHOOK_RECEIVER_URL: webhookReceiver.url,
         },
       },
     }),

@@ -3,6 +3,11 @@
  * `ApiKeyDO`, which says which account it belongs to; the account id then scopes
  * every lookup a handler makes, so another account's ids simply are not found (404).
  * Malformed and unknown keys get the same 401, so the answer reveals nothing.
+ *
+ * Before any object is asked, the Workers Rate Limiting binding (a per-location
+ * counter, no storage round trip) turns away a flood from one key, so a runaway
+ * client cannot monopolise its account's object; the exact per-plan limits come
+ * after, in `rate-limit.ts`.
  */
 import { createMiddleware } from "hono/factory";
 import { apiKeyStore } from "./accounts/api-key-do.js";
@@ -11,15 +16,24 @@ import { ApiError } from "./errors.js";
 import type { AppEnv } from "./types.js";
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
+/** The binding's window (wrangler.toml `[[ratelimits]]`), said in Retry-After when it trips. */
+const GLOBAL_GUARD_PERIOD_S = 10;
 
 export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   const header = c.req.header("authorization");
   if (!header) throw new ApiError(401, "unauthorized", "Missing Authorization: Bearer <api key>");
   const key = BEARER.exec(header)?.[1];
   if (!key || !parseApiKey(key)) throw new ApiError(401, "unauthorized", "Invalid API key");
-  const record = await apiKeyStore(c.env, await hashApiKey(key)).lookup();
+  const keyHash = await hashApiKey(key);
+  const { success } = await c.env.GLOBAL_RATE_LIMITER.limit({ key: keyHash });
+  if (!success) {
+    c.header("Retry-After", String(GLOBAL_GUARD_PERIOD_S));
+    throw new ApiError(429, "rate_limited", "Too many requests with this key; slow down");
+  }
+  const record = await apiKeyStore(c.env, keyHash).lookup();
   if (!record) throw new ApiError(401, "unauthorized", "Invalid API key");
   c.set("accountId", record.account_id);
   c.set("keyMode", record.mode);
+  c.set("keyHash", keyHash);
   await next();
 });

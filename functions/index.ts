@@ -5,18 +5,25 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireApiKey } from "./auth.js";
+import { idempotency } from "./billing/idempotency.js";
+import { withBillingDocs } from "./billing/openapi.js";
+import { enforceRateLimit } from "./billing/rate-limit.js";
 import { notFoundHandler, onError } from "./errors.js";
 import { createRouter } from "./router.js";
+import { account } from "./routes/account.js";
 import { admin } from "./routes/admin.js";
+import { docs } from "./routes/docs.js";
 import { files } from "./routes/files.js";
 import { replicateWebhook } from "./routes/replicate-webhook.js";
 import { generations } from "./routes/generations.js";
 import { internal } from "./routes/internal.js";
+import { keys } from "./routes/keys.js";
 import { models } from "./routes/models.js";
 import { subjectPhotos } from "./routes/subject-photos.js";
 import { subjects } from "./routes/subjects.js";
 import { trainingSamples } from "./routes/training-samples.js";
 import { trainings } from "./routes/trainings.js";
+import { usage } from "./routes/usage.js";
 
 export { AccountDO } from "./accounts/account-do.js";
 export { ApiKeyDO } from "./accounts/api-key-do.js";
@@ -36,23 +43,32 @@ app.openapi(
   }),
   (c) => c.json({ ok: true }, 200),
 );
-app.doc31("/v1/openapi.json", {
-  openapi: "3.1.0",
-  info: { title: "DreamBooth at the edge", version: "1.0.0" },
+app.get("/v1/openapi.json", (c) =>
+  c.json(withBillingDocs(app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "DreamBooth at the edge", version: "1.0.0" } }))),
+);
+app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+  type: "http",
+  scheme: "bearer",
+  description: "An API key, dbk_live_… or dbk_test_…",
 });
-app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "http", scheme: "bearer" });
-app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });
+app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer", description: "ADMIN_TOKEN" });
+app.route("/docs", docs);
 
 app.route("/admin", admin);
 app.route("/files", files);
 // GPU backends: events and upload slots, authenticated by HMAC signature instead of an API key.
 app.route("/internal", internal);
 
-// Everything under /v1 below this line needs an API key.
 // Signed by Replicate (Standard Webhooks), not by an API key.
 app.route("/v1/webhooks/replicate", replicateWebhook);
 
+// Everything under /v1 below this line needs an API key, is rate-limited per key, and may carry an Idempotency-Key.
 app.use("/v1/*", requireApiKey);
+app.use("/v1/*", enforceRateLimit);
+app.use("/v1/*", idempotency);
+app.route("/v1/keys", keys);
+app.route("/v1/usage", usage);
+app.route("/v1/account", account);
 app.route("/v1/subjects", subjects);
 app.route("/v1/subjects", subjectPhotos);
 app.route("/v1/trainings", trainings);

@@ -13,5 +13,7 @@ export type AppEnv = {
     accountId: string;
     /** Whether the request used a live or a test key. */
     keyMode: KeyMode;
+    /** SHA-256 of the Bearer key: names it to the account's rate limiter and key list. */
+    keyHash: string;
   };
 };

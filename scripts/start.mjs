@@ -27,6 +27,8 @@ function localSecrets() {
   const discordKey = generateKeyPairSync("ed25519").publicKey.export({ format: "der", type: "spki" }).subarray(12).toString("hex");
   return {
     SIGNED_URL_MODE: "worker",
+    // Local webhook receivers listen on 127.0.0.1, which production refuses.
+    ALLOW_PRIVATE_WEBHOOKS: "true",
     BACKEND_SIGNING_SECRET: token(),
     FILE_URL_SECRET: token(),
     GPU_BACKEND_URL: "http://127.0.0.1:8788",
@@ -135,7 +137,7 @@ async function seedDevAccount(baseUrl, adminToken) {
   const response = await fetch(`${baseUrl}/admin/accounts`, {
     method: "POST",
     headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-    body: JSON.stringify({ api_key: apiKey }),
+    body: JSON.stringify({ api_key: apiKey, plan: "scale" }),
   });
   if (response.status !== 201) throw new Error(`seeding the dev account failed: ${response.status} ${await response.text()}`);
   return { apiKey, accountId: (await response.json()).account_id };

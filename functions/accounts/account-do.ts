@@ -5,10 +5,22 @@
  * tenant isolation is structural: another account's id is simply absent (404).
  * The job objects own job state; this index only records which jobs exist, their
  * subject/training, and their last known status for listings.
+ *
+ * Billing lives here too, because everything it guards is per account and must be
+ * decided atomically: the key list with each key's rate-limit bucket, the credits
+ * ledger with its reservations, idempotency keys, and the account's settings (plan,
+ * default webhook). One object per account means one thread deciding each of these,
+ * with no cross-object transaction ever needed.
  */
 import { DurableObject } from "cloudflare:workers";
 import { isTerminal, type JobStatus } from "../../shared/index.js";
+import { AccountSettings, type Settings } from "../billing/account-settings.js";
+import { IdempotencyStore, type IdempotencyBegin, type StoredResponse } from "../billing/idempotency-store.js";
+import { Ledger, type LedgerEntry, type Reservation, type ReserveOutcome } from "../billing/ledger.js";
+import type { PlanName } from "../billing/plans.js";
 import type { PageQuery, Photo, Subject } from "../subjects/schemas.js";
+import type { KeyMode } from "./api-keys.js";
+import { KeyRegistry, type Admission, type KeyInfo } from "./key-registry.js";
 
 export interface TrainingEntry {
   id: string;
@@ -56,8 +68,19 @@ function page<R extends { seq: number }, T>(rows: R[], limit: number, map: (row:
   return { items: items.map(map), next_cursor: rows.length > limit && last ? String(last.seq) : null };
 }
 
+export interface Usage {
+  balance: number;
+  reserved: number;
+  reservations: Reservation[];
+  ledger: Page<LedgerEntry>;
+}
+
 export class AccountDO extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private readonly keys: KeyRegistry;
+  private readonly ledger: Ledger;
+  private readonly idempotency: IdempotencyStore;
+  private readonly settings: AccountSettings;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -73,6 +96,70 @@ export class AccountDO extends DurableObject<Env> {
         parent_id TEXT NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS jobs_by_parent ON jobs (kind, parent_id);
     `);
+    this.keys = new KeyRegistry(this.sql);
+    this.ledger = new Ledger(ctx.storage);
+    this.idempotency = new IdempotencyStore(this.sql);
+    this.settings = new AccountSettings(this.sql);
+  }
+
+  accountSettings(): Settings {
+    return this.settings.get();
+  }
+
+  updateSettings(changes: { plan?: PlanName; webhook_url?: string | null }): Settings {
+    return this.settings.update(changes);
+  }
+
+  addKey(entry: { id: string; hash: string; name: string; mode: KeyMode; key: string }): KeyInfo {
+    return this.keys.add(entry, Date.now());
+  }
+
+  listKeys(): KeyInfo[] {
+    return this.keys.list();
+  }
+
+  revokeKey(id: string): string | null {
+    return this.keys.revoke(id, Date.now());
+  }
+
+  /** Auth's second half: the key is not revoked and its bucket has a token. */
+  admit(keyHash: string): Admission {
+    return this.keys.admit(keyHash, this.settings.plan(), Date.now());
+  }
+
+  grantCredits(amount: number, note: string | null): number {
+    return this.ledger.grant(amount, note, Date.now());
+  }
+
+  reserve(job: { id: string; kind: string }, price: number): ReserveOutcome & { webhook_url: string | null } {
+    const outcome = this.ledger.reserve(job, price, this.settings.plan().concurrent_jobs, Date.now());
+    return { ...outcome, webhook_url: this.settings.get().webhook_url };
+  }
+
+  finishJob(jobId: string, outcome: "settle" | "release"): Reservation | null {
+    return this.ledger.finish(jobId, outcome, Date.now());
+  }
+
+  usage(query: PageQuery): Usage {
+    const reservations = this.ledger.activeReservations();
+    return {
+      balance: this.ledger.balance(),
+      reserved: reservations.reduce((sum, reservation) => sum + reservation.amount, 0),
+      reservations,
+      ledger: this.ledger.entries(query.limit, query.cursor),
+    };
+  }
+
+  beginIdempotent(key: string, fingerprint: string): IdempotencyBegin {
+    return this.idempotency.begin(key, fingerprint, Date.now());
+  }
+
+  completeIdempotent(key: string, response: StoredResponse): void {
+    this.idempotency.complete(key, response);
+  }
+
+  abandonIdempotent(key: string): void {
+    this.idempotency.abandon(key);
   }
 
   createSubject(subject: Pick<Subject, "id" | "name" | "class_noun" | "identifier" | "created_at">): Subject {

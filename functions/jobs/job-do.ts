@@ -14,6 +14,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { isTerminal, r2Keys, type BackendEvent, type JobMessage } from "../../shared/index.js";
 import { accountStore } from "../accounts/account-do.js";
+import { finishCharge } from "../billing/charges.js";
+import { allowsPrivateWebhooks } from "../billing/webhook-url.js";
 import { createBackend, isBackendName } from "../backends/index.js";
 import type { GpuBackend } from "../backends/types.js";
 import type { Secrets } from "../secrets.js";
@@ -37,7 +39,8 @@ import {
   type Limits,
 } from "./transitions.js";
 import { jobView } from "./views.js";
-import { WEBHOOK_TIMEOUT_MS, webhookEventType, webhookRetryDelay } from "./webhooks.js";
+import { WebhookOutbox } from "./webhook-outbox.js";
+import { sendWebhook, webhookEventType, webhookPayload } from "./webhooks.js";
 
 type JobEnv = Env & Secrets;
 
@@ -55,6 +58,7 @@ export class JobDO extends DurableObject<JobEnv> {
   private readonly timers: AlarmTimers;
   private readonly log: EventLog;
   private readonly live: LiveEvents;
+  private readonly outbox: WebhookOutbox;
 
   constructor(ctx: DurableObjectState, env: JobEnv) {
     super(ctx, env);
@@ -65,6 +69,7 @@ export class JobDO extends DurableObject<JobEnv> {
     this.timers = new AlarmTimers(ctx.storage);
     this.log = new EventLog(this.sql);
     this.live = new LiveEvents(ctx);
+    this.outbox = new WebhookOutbox(this.sql);
   }
 
   /** Creates the job (idempotent: a second call returns the first record) and schedules its dispatch. */
@@ -81,8 +86,10 @@ export class JobDO extends DurableObject<JobEnv> {
     return record;
   }
 
+  /** The record, with its webhook delivery log attached for the GET routes. */
   get(): JobRecord | null {
-    return this.load();
+    const record = this.load();
+    return record && { ...record, webhook_deliveries: this.outbox.list() };
   }
 
   history(): LogEntry[] {
@@ -111,7 +118,7 @@ export class JobDO extends DurableObject<JobEnv> {
       const reason = event.type === "failed" ? event.code : event.type;
       await this.startNextAttempt(outcome.record, reason, false);
     } else if (isTerminal(outcome.record.status)) {
-      await this.ended(outcome.record);
+      await this.ended();
     } else {
       await this.timers.set("heartbeat", now + this.heartbeatMs());
     }
@@ -130,7 +137,7 @@ export class JobDO extends DurableObject<JobEnv> {
       this.save(outcome.record);
       this.log.appendWorker(record.attempt, "canceled", { by: "client" }, Date.now());
     });
-    await this.ended(outcome.record);
+    await this.ended();
     this.publish(outcome.record, "canceled", null);
     await this.indexStatus(record, outcome.record);
     await this.backendOf(record)
@@ -164,7 +171,8 @@ export class JobDO extends DurableObject<JobEnv> {
       try {
         if (timer === "dispatch") await this.dispatch();
         else if (timer === "poll") await this.poll();
-        else if (timer === "webhook") await this.deliverWebhook();
+        else if (timer === "webhook") await this.deliverWebhooks();
+        else if (timer === "billing") await this.settleCharge();
         else await this.heartbeatExpired();
       } catch (error) {
         const record = this.load();
@@ -202,7 +210,7 @@ export class JobDO extends DurableObject<JobEnv> {
       this.log.appendWorker(next.attempt, `dispatch_${result.outcome}`, result, now);
     });
     if (isTerminal(next.status)) {
-      await this.ended(next);
+      await this.ended();
     } else if (result.outcome === "accepted") {
       await this.timers.set("heartbeat", now + this.heartbeatMs());
       if (backend.poll) await this.timers.set("poll", now + (backend.pollIntervalMs ?? 5000));
@@ -249,39 +257,41 @@ export class JobDO extends DurableObject<JobEnv> {
       this.save(outcome.record);
       this.log.appendWorker(record.attempt, "heartbeat_timeout", { final: true }, Date.now());
     });
-    await this.ended(outcome.record);
+    await this.ended();
     this.publish(outcome.record, "failed", outcome.record.error);
     await this.indexStatus(record, outcome.record);
   }
 
-  /** A job that ended needs no more heartbeat, dispatch or poll, only its webhook call. */
-  private async ended(record: JobRecord): Promise<void> {
+  /** A job that ended needs no more heartbeat, dispatch or poll; its reservation is settled or released. */
+  private async ended(): Promise<void> {
     await this.timers.clear("heartbeat", "dispatch", "poll");
-    if (record.webhook_url) await this.timers.set("webhook", Date.now());
+    await this.settleCharge();
   }
 
-  private async deliverWebhook(): Promise<void> {
+  /** Exactly once per job however often it runs: the account's ledger only moves a reservation still held. */
+  private async settleCharge(): Promise<void> {
+    const record = this.load();
+    if (!record || !isTerminal(record.status)) return;
+    try {
+      await finishCharge(this.env, record);
+    } catch (error) {
+      console.warn("settling the job's charge failed; retrying on the alarm", error);
+      await this.timers.set("billing", Date.now() + 10_000);
+    }
+  }
+
+  private async deliverWebhooks(): Promise<void> {
     const record = this.load();
     if (!record?.webhook_url) return;
-    const type = webhookEventType(record);
-    let outcome: string;
-    try {
-      const response = await fetch(record.webhook_url, {
-        method: "POST",
-        headers: { "content-type": "application/json", "user-agent": "dreambooth-edge-webhooks" },
-        body: JSON.stringify({ type, job: jobView(record, this.origin()) }),
-        signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
-      });
-      await response.body?.cancel();
-      outcome = response.ok ? "delivered" : `status ${response.status}`;
-    } catch (error) {
-      outcome = error instanceof Error ? error.message : String(error);
+    const { webhook_secret } = await accountStore(this.env, record.account_id).accountSettings();
+    for (const message of this.outbox.due(Date.now())) {
+      const { delivered, outcome } = await sendWebhook(record.webhook_url, message, webhook_secret, allowsPrivateWebhooks(this.env));
+      const state = this.outbox.record(message.id, delivered, outcome, Date.now());
+      const event = delivered ? "webhook_delivered" : state === "failed" ? "webhook_gave_up" : "webhook_failed";
+      this.log.appendWorker(record.attempt, event, { id: message.id, type: message.type, outcome }, Date.now());
     }
-    const delivered = outcome === "delivered";
-    this.log.appendWorker(record.attempt, delivered ? "webhook_delivered" : "webhook_failed", { type, outcome }, Date.now());
-    if (delivered) return;
-    const delay = webhookRetryDelay(this.log.count("webhook_failed"));
-    if (delay !== null) await this.timers.set("webhook", Date.now() + delay);
+    const next = this.outbox.nextAttemptAt();
+    if (next !== null) await this.timers.set("webhook", next);
   }
 
   /** The one backwards move: attempt+1 at `dispatched`, sent out again by the dispatch timer. */
@@ -342,9 +352,17 @@ export class JobDO extends DurableObject<JobEnv> {
     if (isTerminal(record.status)) this.live.closeAll();
   }
 
-  /** Keeps the account's job listing in step; the listing is a cache, so a failure here is not fatal. */
+  /**
+   * A status change: queues the customer's webhook and keeps the account's job
+   * listing in step (a cache, so a failure there is not fatal).
+   */
   private async indexStatus(before: JobRecord, after: JobRecord): Promise<void> {
     if (before.status === after.status) return;
+    if (after.webhook_url) {
+      const now = Date.now();
+      this.outbox.enqueue(webhookEventType(after), webhookPayload(webhookEventType(after), jobView(after, this.origin()), now), now);
+      await this.timers.set("webhook", now);
+    }
     await accountStore(this.env, after.account_id)
       .updateJobStatus(after.id, after.status)
       .catch((error: unknown) => console.warn("account index update failed", error));

@@ -14,6 +14,7 @@ import {
   TRAINING_METHODS,
   TrainJobSchema,
 } from "../../shared/index.js";
+import { WebhookDeliverySchema } from "./webhook-outbox.js";
 
 /** An R2 object the backend will read, referenced by key until a dispatch signs it. */
 export const StoredInputSchema = z.object({
@@ -67,6 +68,8 @@ const RecordCommon = {
   busy_retries: z.number().int().nonnegative(),
   created_at: z.number(),
   updated_at: z.number(),
+  /** Not stored in the record: the job's object attaches its delivery log when it is read. */
+  webhook_deliveries: z.array(WebhookDeliverySchema).optional(),
 };
 
 export const TrainingRecordSchema = z.object({
@@ -99,7 +102,7 @@ export const JobRecordSchema = z.discriminatedUnion("kind", [TrainingRecordSchem
 export type JobRecord = z.infer<typeof JobRecordSchema>;
 
 /** The fields the state machine owns; a caller creating a job supplies everything else. */
-type StateFields = "status" | "attempt" | "progress" | "error" | "artifacts" | "busy_retries" | "created_at" | "updated_at" | "backend_ref";
+type StateFields = "webhook_deliveries" | "status" | "attempt" | "progress" | "error" | "artifacts" | "busy_retries" | "created_at" | "updated_at" | "backend_ref";
 export type NewTrainingRecord = Omit<TrainingRecord, StateFields>;
 export type NewGenerationRecord = Omit<GenerationRecord, StateFields>;
 export type NewJobRecord = NewTrainingRecord | NewGenerationRecord;

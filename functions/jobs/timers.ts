@@ -1,11 +1,11 @@
 /**
  * Named timers multiplexed onto a Durable Object's single alarm (the pattern of
- * tldraw's AlarmScheduler). A job needs up to three at once — the heartbeat
+ * tldraw's AlarmScheduler). A job needs several at once — the heartbeat
  * deadline, a dispatch retry after a busy backend, and the next poll of a backend
  * that reports by polling — and the platform gives one alarm, so the timers live
  * in a table and the alarm is always set to the earliest of them.
  */
-export const TIMER_NAMES = ["heartbeat", "dispatch", "poll", "webhook"] as const;
+export const TIMER_NAMES = ["heartbeat", "dispatch", "poll", "webhook", "billing"] as const;
 export type TimerName = (typeof TIMER_NAMES)[number];
 export type Timers = Partial<Record<TimerName, number>>;
 

@@ -17,6 +17,19 @@ export const ProgressViewSchema = z
   })
   .openapi("Progress");
 
+export const WebhookDeliveryViewSchema = z
+  .object({
+    id: z.string().openapi({ description: "The webhook-id header; the same on every retry" }),
+    type: z.string(),
+    state: z.enum(["pending", "delivered", "failed"]),
+    attempts: z.number().int(),
+    last_outcome: z.string().nullable(),
+    next_attempt_at: z.number().nullable().openapi({ description: "Unix ms of the next retry" }),
+    created_at: z.number().int(),
+    updated_at: z.number().int(),
+  })
+  .openapi("WebhookDelivery");
+
 const ErrorViewSchema = z.object({ code: z.string(), message: z.string() });
 
 export const ArtifactViewSchema = z
@@ -42,6 +55,8 @@ const JobViewCommon = {
   error: ErrorViewSchema.optional(),
   created_at: z.number().int().openapi({ description: "Unix ms" }),
   updated_at: z.number().int().openapi({ description: "Unix ms" }),
+  /** Present when the job has a webhook_url: every state change sent there and how it went. */
+  webhook_deliveries: z.array(WebhookDeliveryViewSchema).optional(),
 };
 
 export const TrainingViewSchema = z
@@ -87,6 +102,7 @@ function common(record: JobRecord) {
     ...(record.status === "failed" && record.error ? { error: record.error } : {}),
     created_at: record.created_at,
     updated_at: record.updated_at,
+    ...(record.webhook_url && record.webhook_deliveries ? { webhook_deliveries: record.webhook_deliveries } : {}),
   };
 }
 

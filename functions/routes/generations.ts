@@ -8,6 +8,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { expandSubjectPlaceholder, GenerationParamsSchema, newId } from "../../shared/index.js";
 import { accountStore } from "../accounts/account-do.js";
+import { reserveCharge } from "../billing/charges.js";
 import { BACKEND_NAMES } from "../backends/index.js";
 import { checkReplicateGeneration } from "../backends/replicate/requests.js";
 import { JSON_BODY_LIMIT, limitBody } from "../body-limit.js";
@@ -18,12 +19,13 @@ import type { GenerationRecord, NewGenerationRecord, TrainingRecord } from "../j
 import { generatedImages, generationView, GenerationViewSchema } from "../jobs/views.js";
 import { createRouter } from "../router.js";
 import { cancelJob, eventStreamResponse, JobIdParams, openEventStream, originOf, security } from "./job-actions.js";
-import { errorResponse, errorResponses, jsonContent } from "./responses.js";
+import { chargeResponses, errorResponse, errorResponses, jsonContent } from "./responses.js";
 import { chooseBackend } from "./trainings.js";
 
 export const CreateGenerationSchema = GenerationParamsSchema.extend({
   training_id: z.string().min(1).max(64),
   backend: z.enum(BACKEND_NAMES).optional().openapi({ description: "Defaults to the training's backend" }),
+  webhook_url: z.url({ protocol: /^https?$/ }).max(2000).optional(),
 }).openapi("CreateGeneration");
 
 /** The trained weights a generation applies: the diffusers LoRA, or the full export. */
@@ -58,6 +60,7 @@ const createGeneration = createRoute({
     409: errorResponse("The training has not succeeded"),
     413: errorResponse("Body too large"),
     415: errorResponse("Body is not JSON"),
+    ...chargeResponses,
   },
 });
 
@@ -109,7 +112,7 @@ const cancelGeneration = createRoute({
 
 export const generations = createRouter()
   .openapi(createGeneration, async (c) => {
-    const { training_id, backend, ...request } = c.req.valid("json");
+    const { training_id, backend, webhook_url, ...request } = c.req.valid("json");
     const accountId = c.get("accountId");
     const training = await findJob(c.env, accountId, "train", training_id);
     if (training.status !== "succeeded") {
@@ -130,9 +133,10 @@ export const generations = createRouter()
         height: request.height ?? training.params.resolution,
       },
       weights: weightsOf(training),
+      ...(webhook_url ? { webhook_url } : {}),
     };
     if (record.backend === "replicate") checkReplicateGeneration(c.env, record.params, record.weights);
-    const created = await jobStore(c.env, record.id).create(record, originOf(c.req.url));
+    const created = await jobStore(c.env, record.id).create(await reserveCharge(c, record), originOf(c.req.url));
     await accountStore(c.env, accountId).recordGeneration({
       id: created.id,
       training_id: training.id,

@@ -20,3 +20,9 @@ export const jsonContent = <T>(schema: T, description: string) => ({
   description,
   content: { "application/json": { schema } },
 });
+
+/** What a route that reserves credits may also answer. */
+export const chargeResponses = {
+  402: errorResponse("Not enough credits; details has balance and price"),
+  429: errorResponse("Rate limit or the plan's concurrent jobs reached; see Retry-After"),
+} as const;

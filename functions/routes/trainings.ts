@@ -14,6 +14,7 @@ import {
   type TrainingParamsInput,
 } from "../../shared/index.js";
 import { accountStore } from "../accounts/account-do.js";
+import { reserveCharge } from "../billing/charges.js";
 import { BACKEND_NAMES, isBackendName } from "../backends/index.js";
 import { checkReplicateTraining } from "../backends/replicate/requests.js";
 import { JSON_BODY_LIMIT, limitBody } from "../body-limit.js";
@@ -26,7 +27,7 @@ import { trainingView, TrainingViewSchema } from "../jobs/views.js";
 import { createRouter } from "../router.js";
 import { findSubject } from "../subjects/lookup.js";
 import { cancelJob, eventStreamResponse, JobIdParams, openEventStream, originOf, security } from "./job-actions.js";
-import { errorResponse, errorResponses, jsonContent } from "./responses.js";
+import { chargeResponses, errorResponse, errorResponses, jsonContent } from "./responses.js";
 
 export const CreateTrainingSchema = z
   .object({
@@ -62,6 +63,7 @@ const createTraining = createRoute({
     409: errorResponse("The subject is not finalized"),
     413: errorResponse("Body too large"),
     415: errorResponse("Body is not JSON"),
+    ...chargeResponses,
   },
 });
 
@@ -143,7 +145,7 @@ export const trainings = createRouter()
         : {}),
       ...(body.webhook_url ? { webhook_url: body.webhook_url } : {}),
     };
-    const created = await jobStore(c.env, record.id).create(record, originOf(c.req.url));
+    const created = await jobStore(c.env, record.id).create(await reserveCharge(c, record), originOf(c.req.url));
     await accountStore(c.env, accountId).recordTraining({
       id: created.id,
       subject_id: subject.id,

@@ -15,7 +15,7 @@ describe("API keys", () => {
   });
 
   it("are stored only as hashes: the key's object holds the account, not the key", async () => {
-    const account = await createAccount();
+    const account = await createAccount("test");
     const stub = env.API_KEYS.get(env.API_KEYS.idFromName(await hashApiKey(account.apiKey)));
     const record = await stub.lookup();
     expect(record).toMatchObject({ account_id: account.accountId, mode: "test" });

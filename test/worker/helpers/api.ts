@@ -4,7 +4,7 @@ import { expect } from "vitest";
 import type { Secrets } from "../../../functions/secrets";
 
 /** The test bindings, including the secrets vitest.worker.config.ts sets. */
-export const testEnv = env as typeof env & Secrets;
+export const testEnv = env as typeof env & Secrets & { WEBHOOK_RECEIVER_URL: string };
 
 export const BASE = "http://dbe.test";
 
@@ -15,11 +15,28 @@ export interface TestAccount {
   request(path: string, init?: RequestInit): Promise<Response>;
 }
 
-export async function createAccount(mode: "live" | "test" = "test"): Promise<TestAccount> {
-  const response = await SELF.fetch(`${BASE}/admin/accounts`, {
-    method: "POST",
+/** Sends an operator request with the test ADMIN_TOKEN. */
+export function adminRequest(path: string, method: string, body: unknown): Promise<Response> {
+  return SELF.fetch(`${BASE}/admin${path}`, {
+    method,
     headers: { authorization: `Bearer ${testEnv.ADMIN_TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify({ mode }),
+    body: JSON.stringify(body),
+  });
+}
+
+/**
+ * A fresh account. Live by default, with credits enough for any test, so jobs run
+ * on the backend they name; test keys always run on the fake backend for free.
+ */
+export async function createAccount(
+  mode: "live" | "test" = "live",
+  options: { credits?: number; plan?: "free" | "standard" | "scale" } = {},
+): Promise<TestAccount> {
+  const credits = options.credits ?? (mode === "live" ? 1_000_000 : undefined);
+  const response = await adminRequest("/accounts", "POST", {
+    mode,
+    ...(credits ? { credits } : {}),
+    ...(options.plan ? { plan: options.plan } : {}),
   });
   expect(response.status).toBe(201);
   const created = await response.json<{ account_id: string; api_key: string }>();

@@ -1,0 +1,50 @@
+/**
+ * The one call a create route makes before it starts a job: decide what the job
+ * runs on and costs for this key, reserve that price in the account's ledger
+ * (402 when the balance is short, 429 when the plan's concurrent jobs are all
+ * running), and fill in the account's default webhook. Test keys always run on the
+ * fake backend and cost nothing; their jobs still count toward concurrency.
+ */
+import type { Context } from "hono";
+import { accountStore } from "../accounts/account-do.js";
+import { ApiError } from "../errors.js";
+import type { NewJobRecord } from "../jobs/record.js";
+import type { AppEnv } from "../types.js";
+import { priceOf } from "./pricing.js";
+import { allowsPrivateWebhooks, webhookUrlProblem } from "./webhook-url.js";
+
+export function checkWebhookUrl(env: Env, url: string): void {
+  const problem = webhookUrlProblem(url, allowsPrivateWebhooks(env));
+  if (problem) throw new ApiError(400, "invalid_webhook_url", `webhook_url ${problem}`);
+}
+
+export async function reserveCharge<R extends NewJobRecord>(c: Context<AppEnv>, record: R): Promise<R> {
+  if (record.webhook_url) checkWebhookUrl(c.env, record.webhook_url);
+  const mode = c.get("keyMode");
+  const price = priceOf(record, mode);
+  const outcome = await accountStore(c.env, c.get("accountId")).reserve({ id: record.id, kind: record.kind }, price);
+  if (!outcome.ok && outcome.reason === "insufficient_credits") {
+    throw new ApiError(402, "insufficient_credits", `This job costs ${outcome.price} credits; the balance is ${outcome.balance}`, {
+      balance: outcome.balance,
+      price: outcome.price,
+    });
+  }
+  if (!outcome.ok) {
+    c.header("Retry-After", "30");
+    throw new ApiError(429, "concurrency_limit", `The plan allows ${outcome.limit} running jobs; ${outcome.running} are running`, {
+      running: outcome.running,
+      limit: outcome.limit,
+    });
+  }
+  const webhookUrl = record.webhook_url ?? outcome.webhook_url ?? undefined;
+  return {
+    ...record,
+    ...(mode === "test" ? { backend: "fake" } : {}),
+    ...(webhookUrl ? { webhook_url: webhookUrl } : {}),
+  };
+}
+
+/** Settles a job's reservation when it succeeded, releases it otherwise; a no-op after the first time. */
+export async function finishCharge(env: Env, record: { id: string; account_id: string; status: string }): Promise<void> {
+  await accountStore(env, record.account_id).finishJob(record.id, record.status === "succeeded" ? "settle" : "release");
+}
