@@ -14,7 +14,7 @@ import {
   TRAINING_METHODS,
   TrainJobSchema,
 } from "../../shared/index.js";
-import { WebhookDeliverySchema } from "./webhook-outbox.js";
+import { WebhookDeliverySchema } from "./webhook-delivery.js";
 
 /** An R2 object the backend will read, referenced by key until a dispatch signs it. */
 export const StoredInputSchema = z.object({

@@ -5,21 +5,10 @@
  * exactly what the first try did, under the same `webhook-id`. The rows are also
  * the delivery log the job's GET route shows.
  */
-import { z } from "zod";
 import { randomBase32 } from "../../shared/index.js";
+import type { WebhookDelivery } from "./webhook-delivery.js";
 import { webhookRetryDelay } from "./webhooks.js";
 
-export const WebhookDeliverySchema = z.object({
-  id: z.string(),
-  type: z.string(),
-  state: z.enum(["pending", "delivered", "failed"]),
-  attempts: z.number().int(),
-  last_outcome: z.string().nullable(),
-  next_attempt_at: z.number().nullable(),
-  created_at: z.number(),
-  updated_at: z.number(),
-});
-export type WebhookDelivery = z.infer<typeof WebhookDeliverySchema>;
 
 type Row = WebhookDelivery & { seq: number; payload: string };
 
