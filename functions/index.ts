@@ -5,6 +5,8 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireApiKey } from "./auth.js";
+import { botLinks } from "./bots/link-route.js";
+import { bots } from "./bots/routes.js";
 import { notFoundHandler, onError } from "./errors.js";
 import { createRouter } from "./router.js";
 import { admin } from "./routes/admin.js";
@@ -18,6 +20,7 @@ import { trainings } from "./routes/trainings.js";
 
 export { AccountDO } from "./accounts/account-do.js";
 export { ApiKeyDO } from "./accounts/api-key-do.js";
+export { BotLinkDO } from "./bots/links.js";
 export { JobDO } from "./jobs/job-do.js";
 
 const app = createRouter();
@@ -45,6 +48,8 @@ app.route("/admin", admin);
 app.route("/files", files);
 // GPU backends: events and upload slots, authenticated by HMAC signature instead of an API key.
 app.route("/internal", internal);
+// Discord and Slack: authenticated by the platform's request signature, acting for the linked account.
+app.route("/bots", bots);
 
 // Everything under /v1 below this line needs an API key.
 app.use("/v1/*", requireApiKey);
@@ -53,5 +58,6 @@ app.route("/v1/subjects", subjectPhotos);
 app.route("/v1/trainings", trainings);
 app.route("/v1/generations", generations);
 app.route("/v1/models", models);
+app.route("/v1/bot-links", botLinks);
 
 export default app satisfies ExportedHandler<Env>;

@@ -14,6 +14,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { isTerminal, r2Keys, type BackendEvent, type JobMessage } from "../../shared/index.js";
 import { accountStore } from "../accounts/account-do.js";
+import { notifyChat } from "../bots/notify.js";
 import { createBackend, isBackendName } from "../backends/index.js";
 import type { GpuBackend } from "../backends/types.js";
 import type { Secrets } from "../secrets.js";
@@ -165,6 +166,7 @@ export class JobDO extends DurableObject<JobEnv> {
         if (timer === "dispatch") await this.dispatch();
         else if (timer === "poll") await this.poll();
         else if (timer === "webhook") await this.deliverWebhook();
+        else if (timer === "notify") await this.deliverChatNotice();
         else await this.heartbeatExpired();
       } catch (error) {
         const record = this.load();
@@ -254,10 +256,29 @@ export class JobDO extends DurableObject<JobEnv> {
     await this.indexStatus(record, outcome.record);
   }
 
-  /** A job that ended needs no more heartbeat, dispatch or poll, only its webhook call. */
+  /** A job that ended needs no more heartbeat, dispatch or poll, only its webhook call and chat notice. */
   private async ended(record: JobRecord): Promise<void> {
     await this.timers.clear("heartbeat", "dispatch", "poll");
     if (record.webhook_url) await this.timers.set("webhook", Date.now());
+    if (record.notify) await this.timers.set("notify", Date.now());
+  }
+
+  /** Tells the Discord or Slack channel the job was started from that it ended; retried like a webhook. */
+  private async deliverChatNotice(): Promise<void> {
+    const record = this.load();
+    if (!record?.notify) return;
+    let outcome: string;
+    try {
+      await notifyChat(this.env, record, this.origin());
+      outcome = "delivered";
+    } catch (error) {
+      outcome = error instanceof Error ? error.message : String(error);
+    }
+    const delivered = outcome === "delivered";
+    this.log.appendWorker(record.attempt, delivered ? "notify_delivered" : "notify_failed", { outcome }, Date.now());
+    if (delivered) return;
+    const delay = webhookRetryDelay(this.log.count("notify_failed"));
+    if (delay !== null) await this.timers.set("notify", Date.now() + delay);
   }
 
   private async deliverWebhook(): Promise<void> {

@@ -14,6 +14,7 @@ import { ApiError } from "../errors.js";
 import { jobStore } from "../jobs/job-do.js";
 import { findJob } from "../jobs/lookup.js";
 import type { GenerationRecord, NewGenerationRecord, TrainingRecord } from "../jobs/record.js";
+import type { ChatTarget } from "../bots/chat-target.js";
 import { generatedImages, generationView, GenerationViewSchema } from "../jobs/views.js";
 import { createRouter } from "../router.js";
 import { cancelJob, eventStreamResponse, JobIdParams, openEventStream, originOf, security } from "./job-actions.js";
@@ -39,6 +40,46 @@ function weightsOf(training: TrainingRecord): NewGenerationRecord["weights"] {
     }));
   if (files.length === 0) throw new ApiError(409, "training_not_ready", `Training ${training.id} has no ${format} weights`);
   return { format, method: training.params.method, files };
+}
+
+/** Starts a generation from a succeeded training; shared by the API route and the chat bots (`notify`). */
+export async function startGeneration(
+  env: Env,
+  accountId: string,
+  body: z.infer<typeof CreateGenerationSchema>,
+  origin: string,
+  notify?: ChatTarget,
+): Promise<GenerationRecord> {
+  const { training_id, backend, ...request } = body;
+  const training = await findJob(env, accountId, "train", training_id);
+  if (training.status !== "succeeded") {
+    throw new ApiError(409, "training_not_ready", `Training ${training.id} is ${training.status}, not succeeded`);
+  }
+  const record: NewGenerationRecord = {
+    id: newId("generation"),
+    kind: "generate",
+    account_id: accountId,
+    backend: chooseBackend(backend ?? training.backend, env),
+    base_model: training.base_model,
+    training_id: training.id,
+    params: {
+      ...request,
+      prompt: expandSubjectPlaceholder(request.prompt, training.subject),
+      seed: request.seed ?? crypto.getRandomValues(new Uint32Array(1))[0],
+      width: request.width ?? training.params.resolution,
+      height: request.height ?? training.params.resolution,
+    },
+    weights: weightsOf(training),
+    ...(notify ? { notify } : {}),
+  };
+  const created = await jobStore(env, record.id).create(record, origin);
+  await accountStore(env, accountId).recordGeneration({
+    id: created.id,
+    training_id: training.id,
+    status: created.status,
+    created_at: created.created_at,
+  });
+  return created as GenerationRecord;
 }
 
 const createGeneration = createRoute({
@@ -106,36 +147,8 @@ const cancelGeneration = createRoute({
 
 export const generations = createRouter()
   .openapi(createGeneration, async (c) => {
-    const { training_id, backend, ...request } = c.req.valid("json");
-    const accountId = c.get("accountId");
-    const training = await findJob(c.env, accountId, "train", training_id);
-    if (training.status !== "succeeded") {
-      throw new ApiError(409, "training_not_ready", `Training ${training.id} is ${training.status}, not succeeded`);
-    }
-    const record: NewGenerationRecord = {
-      id: newId("generation"),
-      kind: "generate",
-      account_id: accountId,
-      backend: chooseBackend(backend ?? training.backend, c.env),
-      base_model: training.base_model,
-      training_id: training.id,
-      params: {
-        ...request,
-        prompt: expandSubjectPlaceholder(request.prompt, training.subject),
-        seed: request.seed ?? crypto.getRandomValues(new Uint32Array(1))[0],
-        width: request.width ?? training.params.resolution,
-        height: request.height ?? training.params.resolution,
-      },
-      weights: weightsOf(training),
-    };
-    const created = await jobStore(c.env, record.id).create(record, originOf(c.req.url));
-    await accountStore(c.env, accountId).recordGeneration({
-      id: created.id,
-      training_id: training.id,
-      status: created.status,
-      created_at: created.created_at,
-    });
-    return c.json(generationView(created as GenerationRecord, originOf(c.req.url)), 202);
+    const origin = originOf(c.req.url);
+    return c.json(generationView(await startGeneration(c.env, c.get("accountId"), c.req.valid("json"), origin), origin), 202);
   })
   .openapi(getGeneration, async (c) => {
     const record = await findJob(c.env, c.get("accountId"), "generate", c.req.valid("param").id);

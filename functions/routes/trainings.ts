@@ -14,6 +14,7 @@ import { BASE_MODEL_NAMES, BASE_MODELS, DEFAULT_BASE_MODEL } from "../jobs/base-
 import { jobStore } from "../jobs/job-do.js";
 import { findJob } from "../jobs/lookup.js";
 import type { NewTrainingRecord, TrainingRecord } from "../jobs/record.js";
+import type { ChatTarget } from "../bots/chat-target.js";
 import { trainingView, TrainingViewSchema } from "../jobs/views.js";
 import { createRouter } from "../router.js";
 import { findSubject } from "../subjects/lookup.js";
@@ -38,6 +39,62 @@ export function chooseBackend(requested: string | undefined, env: Env): string {
     throw new ApiError(503, "misconfigured", `DEFAULT_BACKEND "${backend}" is not one of ${BACKEND_NAMES.join(", ")}`);
   }
   return backend;
+}
+
+/**
+ * Starts a training of a finalized subject. The API route and the chat bots both
+ * call this; `notify` is where a bot wants to hear that the job ended.
+ */
+export async function startTraining(
+  env: Env,
+  accountId: string,
+  body: z.infer<typeof CreateTrainingSchema>,
+  origin: string,
+  notify?: ChatTarget,
+): Promise<TrainingRecord> {
+  const subject = await findSubject(env, accountId, body.subject_id);
+  if (subject.status !== "ready") {
+    throw new ApiError(409, "subject_not_finalized", `Subject ${subject.id} must be finalized before training`);
+  }
+  const baseModel = BASE_MODELS[body.base_model];
+  const params = resolveTrainingParams(body.params, subject, baseModel, crypto.getRandomValues(new Uint32Array(1))[0]);
+  const prior = params.prior_preservation;
+  const record: NewTrainingRecord = {
+    id: newId("training"),
+    kind: "train",
+    account_id: accountId,
+    backend: chooseBackend(body.backend, env),
+    base_model: body.base_model,
+    subject: { id: subject.id, identifier: subject.identifier, class_noun: subject.class_noun },
+    params,
+    inputs: subject.photos.map((photo) => ({
+      name: photo.name,
+      key: r2Keys.photo(accountId, subject.id, photo.name),
+      sha256: photo.sha256,
+      size: photo.size,
+      content_type: photo.content_type,
+    })),
+    ...(prior.enabled
+      ? {
+          class_images_cache_key: await classImagesCacheKey({
+            baseModel: body.base_model,
+            classPrompt: prior.class_prompt,
+            count: prior.num_class_images,
+            resolution: params.resolution,
+          }),
+        }
+      : {}),
+    ...(body.webhook_url ? { webhook_url: body.webhook_url } : {}),
+    ...(notify ? { notify } : {}),
+  };
+  const created = await jobStore(env, record.id).create(record, origin);
+  await accountStore(env, accountId).recordTraining({
+    id: created.id,
+    subject_id: subject.id,
+    status: created.status,
+    created_at: created.created_at,
+  });
+  return created as TrainingRecord;
 }
 
 const createTraining = createRoute({
@@ -93,50 +150,8 @@ const cancelTraining = createRoute({
 
 export const trainings = createRouter()
   .openapi(createTraining, async (c) => {
-    const body = c.req.valid("json");
-    const accountId = c.get("accountId");
-    const subject = await findSubject(c.env, accountId, body.subject_id);
-    if (subject.status !== "ready") {
-      throw new ApiError(409, "subject_not_finalized", `Subject ${subject.id} must be finalized before training`);
-    }
-    const baseModel = BASE_MODELS[body.base_model];
-    const params = resolveTrainingParams(body.params, subject, baseModel, crypto.getRandomValues(new Uint32Array(1))[0]);
-    const prior = params.prior_preservation;
-    const record: NewTrainingRecord = {
-      id: newId("training"),
-      kind: "train",
-      account_id: accountId,
-      backend: chooseBackend(body.backend, c.env),
-      base_model: body.base_model,
-      subject: { id: subject.id, identifier: subject.identifier, class_noun: subject.class_noun },
-      params,
-      inputs: subject.photos.map((photo) => ({
-        name: photo.name,
-        key: r2Keys.photo(accountId, subject.id, photo.name),
-        sha256: photo.sha256,
-        size: photo.size,
-        content_type: photo.content_type,
-      })),
-      ...(prior.enabled
-        ? {
-            class_images_cache_key: await classImagesCacheKey({
-              baseModel: body.base_model,
-              classPrompt: prior.class_prompt,
-              count: prior.num_class_images,
-              resolution: params.resolution,
-            }),
-          }
-        : {}),
-      ...(body.webhook_url ? { webhook_url: body.webhook_url } : {}),
-    };
-    const created = await jobStore(c.env, record.id).create(record, originOf(c.req.url));
-    await accountStore(c.env, accountId).recordTraining({
-      id: created.id,
-      subject_id: subject.id,
-      status: created.status,
-      created_at: created.created_at,
-    });
-    return c.json(trainingView(created as TrainingRecord, originOf(c.req.url)), 202);
+    const origin = originOf(c.req.url);
+    return c.json(trainingView(await startTraining(c.env, c.get("accountId"), c.req.valid("json"), origin), origin), 202);
   })
   .openapi(getTraining, async (c) => {
     const record = await findJob(c.env, c.get("accountId"), "train", c.req.valid("param").id);
