@@ -1,10 +1,20 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { startFakeChatPlatforms } from "./test/fakes/chat-platforms.js";
 import { startFakeGpuBackend } from "./test/fakes/gpu-backend.js";
 
 const BACKEND_SIGNING_SECRET = "test-backend-signing-secret";
 // A local fake of the GPU service's intake, so the container backend's signed push is tested over real HTTP.
 const fakeGpuBackend = await startFakeGpuBackend(BACKEND_SIGNING_SECRET);
+
+// Local fakes of the Discord and Slack APIs, and a Discord application key pair made for this run:
+// the Worker gets the public key, the tests the private one to sign interactions as Discord does.
+const DISCORD_BOT_TOKEN = "test-discord-bot-token";
+const SLACK_BOT_TOKEN = "xoxb-test-slack-bot-token";
+const fakeChat = await startFakeChatPlatforms({ discordBotToken: DISCORD_BOT_TOKEN, slackBotToken: SLACK_BOT_TOKEN });
+const discordKeys = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
+const discordPublicKey = Buffer.from(await crypto.subtle.exportKey("raw", discordKeys.publicKey)).toString("hex");
+const discordPrivateKey = Buffer.from(await crypto.subtle.exportKey("pkcs8", discordKeys.privateKey)).toString("base64");
 
 // Worker tests run inside workerd with real (local) R2 and Durable Objects.
 // Secrets get fixed test values here (never real ones); storage URLs use the Worker-signed mode.
@@ -21,6 +31,16 @@ export default defineConfig({
           GPU_BACKEND_URL: fakeGpuBackend.url,
           // The fake backend's stages 20 ms apart, so a whole training takes well under a second.
           FAKE_BACKEND_STEP_MS: "20",
+          DISCORD_API_BASE: `${fakeChat.url}/discord/api`,
+          DISCORD_APPLICATION_ID: "test-discord-app",
+          DISCORD_PUBLIC_KEY: discordPublicKey,
+          DISCORD_BOT_TOKEN,
+          SLACK_API_BASE: `${fakeChat.url}/slack/api`,
+          SLACK_SIGNING_SECRET: "test-slack-signing-secret",
+          SLACK_BOT_TOKEN,
+          // Test-only: where the tests reach the fakes, and the key to sign Discord interactions with.
+          TEST_CHAT_FAKE_URL: fakeChat.url,
+          TEST_DISCORD_PRIVATE_KEY_PKCS8: discordPrivateKey,
         },
       },
     }),
