@@ -112,7 +112,7 @@ export async function allSubjects(env: Env, accountId: string): Promise<Subject[
 
 /**
  * The subject a prompt is about: the one named by `subjectName`, else the one whose
- * name appears in the prompt; the prompt comes back with `{subject}` in place of the
+ * name appears in the prompt, else (for a bare `{subject}`) the newest finalized one; the prompt comes back with `{subject}` in place of the
  * name, so it expands to the trained identifier.
  */
 export function resolvePromptSubject(
@@ -123,7 +123,11 @@ export function resolvePromptSubject(
   const byName = (name: string) => subjects.find((subject) => subject.name.toLowerCase() === name.trim().toLowerCase());
   const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   const mention = (subject: Subject) => new RegExp(`(?<![\\p{L}\\p{N}])${escape(subject.name)}(?![\\p{L}\\p{N}])`, "iu");
-  const subject = subjectName ? byName(subjectName) : subjects.find((candidate) => mention(candidate).test(prompt));
+  // A bare `{subject}` means the newest finalized subject; a name in the prompt picks that one.
+  const subject = subjectName
+    ? byName(subjectName)
+    : (subjects.find((candidate) => mention(candidate).test(prompt)) ??
+      (prompt.includes("{subject}") ? subjects.find((candidate) => candidate.status === "ready") : undefined));
   if (!subject) {
     const known = subjects.map((candidate) => candidate.name).join(", ") || "none yet — train one with /dreambooth train";
     throw new BotError(

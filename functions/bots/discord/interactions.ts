@@ -82,7 +82,7 @@ function attachedPhotos(interaction: Interaction, subcommand: Subcommand): ChatF
 export async function discordInteractions(c: Context<AppEnv>): Promise<Response> {
   const publicKey = requireSecret(c.env, "DISCORD_PUBLIC_KEY");
   const config = discordConfig(c.env);
-  const raw = await c.req.text();
+  const raw = new TextDecoder().decode(await c.req.arrayBuffer());
   const signed = await verifyDiscordSignature(publicKey, c.req.header("x-signature-ed25519"), c.req.header("x-signature-timestamp"), raw);
   if (!signed) throw new ApiError(401, "invalid_signature", "Missing or invalid Discord request signature");
   let json: unknown;

@@ -32,7 +32,7 @@ export async function verifySlackSignature(
 /** The raw body of a request Slack really sent; 503 without the secret, 401 for a bad signature. */
 export async function verifiedSlackBody(c: Context<AppEnv>): Promise<string> {
   const secret = requireSecret(c.env, "SLACK_SIGNING_SECRET");
-  const raw = await c.req.text();
+  const raw = new TextDecoder().decode(await c.req.arrayBuffer());
   const signed = await verifySlackSignature(secret, c.req.header("x-slack-signature"), c.req.header("x-slack-request-timestamp"), raw);
   if (!signed) throw new ApiError(401, "invalid_signature", "Missing, stale or invalid Slack request signature");
   return raw;

@@ -129,7 +129,7 @@ describe("Discord /dreambooth train and imagine", () => {
     const subjects = await (await account.request("/v1/subjects")).json<{ items: { name: string; photos: { name: string }[] }[] }>();
     expect(subjects.items[0].name).toBe("Rex");
     expect(subjects.items[0].photos.map((photo) => photo.name)).toEqual(["1-rex_10.png", "2-rex_20.png", "3-rex_30.png", "4-rex_40.png"]);
-  });
+  }, 20_000);
 
   it("names each bad attachment and creates no subject", async () => {
     const account = await createAccount();
@@ -175,7 +175,7 @@ describe("Discord /dreambooth train and imagine", () => {
     const generationId = /`(gen_[0-9a-z]+)`/.exec(contentOf(withFiles))![1];
     const generation = await (await account.request(`/v1/generations/${generationId}`)).json<{ params: { prompt: string } }>();
     expect(generation.params.prompt).toBe(`${subject.identifier} dog on the beach`);
-  });
+  }, 20_000);
 
   it("says plainly when the prompt names no subject", async () => {
     const account = await createAccount();
