@@ -35,7 +35,8 @@ export class BotError extends Error {}
 
 /** A photo name the subject store accepts, kept recognisable and unique by its position. */
 export function photoNameFor(index: number, original: string): string {
-  const cleaned = original.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^[._-]+/, "").slice(0, 100);
+  // The numeric prefix satisfies SAFE_FILE_NAME's first character; the extension is kept at the end.
+  const cleaned = original.replace(/[^A-Za-z0-9._-]/g, "_").slice(-100);
   return `${index + 1}-${cleaned || "photo"}`;
 }
 
