@@ -5,7 +5,7 @@
  * whose `attachments` match the files), and record every call for the tests:
  *
  * - Discord (`/discord/api`): `PATCH /webhooks/:app/:token/messages/@original`,
- *   `POST /channels/:id/messages` (needs `Authorization: Bot <token>`); attachment
+ *   `POST /webhooks/:app/:token` (follow-up), `POST /channels/:id/messages` (needs `Authorization: Bot <token>`); attachment
  *   downloads from `/discord/cdn/:name` (a test uploads them first).
  * - Slack (`/slack/api`): `conversations.history`, `chat.postMessage`,
  *   `files.getUploadURLExternal`, `files.completeUploadExternal` (bearer bot token),
@@ -78,9 +78,10 @@ export async function startFakeChatPlatforms(tokens: { discordBotToken: string; 
     // Discord.
     const discordEdit = /^\/discord\/api\/webhooks\/([^/]+)\/([^/]+)\/messages\/@original$/.exec(path);
     const discordChannel = /^\/discord\/api\/channels\/([^/]+)\/messages$/.exec(path);
-    if (discordEdit || discordChannel) {
+    const discordFollowUp = /^\/discord\/api\/webhooks\/([^/]+)\/([^/]+)$/.exec(path);
+    if (discordEdit || discordChannel || discordFollowUp) {
       if (discordChannel && request.headers.authorization !== `Bot ${tokens.discordBotToken}`) return reply(401, { message: "401: Unauthorized", code: 0 });
-      if ((discordEdit && request.method !== "PATCH") || (discordChannel && request.method !== "POST")) return reply(405, { message: "405: Method Not Allowed" });
+      if ((discordEdit && request.method !== "PATCH") || (!discordEdit && request.method !== "POST")) return reply(405, { message: "405: Method Not Allowed" });
       let payload: unknown;
       let sent: RecordedFile[] = [];
       if (contentType.startsWith("multipart/form-data")) {
@@ -93,7 +94,9 @@ export async function startFakeChatPlatforms(tokens: { discordBotToken: string; 
       } else if (contentType.startsWith("application/json")) {
         payload = JSON.parse(body.toString("utf8"));
       } else return reply(400, { message: "Cannot send an empty message", code: 50006 });
-      record("discord", discordEdit ? "edit_original" : "channel_message", discordEdit ? discordEdit[2] : discordChannel![1], payload, sent);
+      if (discordEdit) record("discord", "edit_original", discordEdit[2], payload, sent);
+      else if (discordFollowUp) record("discord", "followup", discordFollowUp[2], payload, sent);
+      else record("discord", "channel_message", discordChannel![1], payload, sent);
       return reply(200, { id: String(calls.length), ...(payload as object) });
     }
     if (path.startsWith("/discord/cdn/") || path.startsWith("/slack/files/")) {

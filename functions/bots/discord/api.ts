@@ -1,7 +1,7 @@
 /**
  * The few Discord REST calls the bot makes: edit the deferred reply of an
- * interaction (its token is valid for 15 minutes) and post to a channel with the
- * bot token (for news that comes later). Files travel as Discord documents it:
+ * interaction or add a follow-up (its token is valid for 15 minutes), and post to a
+ * channel with the bot token (for news that comes later). Files travel as Discord documents it:
  * multipart with `payload_json` plus `files[n]`, each listed in `attachments`.
  */
 import { requireSecret, type Secrets } from "../../secrets.js";
@@ -51,6 +51,11 @@ async function send(url: string, method: string, message: DiscordMessage, files:
 export function editOriginal(config: DiscordConfig, token: string, message: DiscordMessage, files: OutgoingFile[] = []): Promise<void> {
   const url = `${config.apiBase}/webhooks/${config.applicationId}/${token}/messages/@original`;
   return send(url, "PATCH", message, files);
+}
+
+/** A new message in the interaction's channel (public unless flagged ephemeral), while its token lives. */
+export function followUp(config: DiscordConfig, token: string, message: DiscordMessage, files: OutgoingFile[] = []): Promise<void> {
+  return send(`${config.apiBase}/webhooks/${config.applicationId}/${token}`, "POST", message, files);
 }
 
 export function postChannelMessage(config: DiscordConfig, channelId: string, message: DiscordMessage, files: OutgoingFile[] = []): Promise<void> {

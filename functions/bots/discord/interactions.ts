@@ -1,9 +1,10 @@
 /**
  * `POST /bots/discord/interactions`: Discord's interactions endpoint. Every request
  * is signature-checked first (401 otherwise), PING answers PONG, and `/dreambooth`
- * subcommands answer within Discord's 3 seconds with a deferred reply (type 5)
- * while the real work — downloads, photo checks, starting jobs — runs after the
- * response (`waitUntil`) and edits that reply. What happens after the interaction
+ * subcommands answer within Discord's 3 seconds with a deferred ephemeral reply
+ * (type 5) while the real work — downloads, photo checks, starting jobs — runs
+ * after the response (`waitUntil`) and edits that reply with progress, or with
+ * what went wrong, for the invoking user only. What happens after the interaction
  * token expires (a training's end, images) is posted by the job itself (`notify`).
  */
 import type { Context } from "hono";
@@ -21,7 +22,8 @@ import { verifyDiscordSignature } from "./verify.js";
 const INTERACTION = { PING: 1, APPLICATION_COMMAND: 2 } as const;
 const RESPONSE = { PONG: 1, CHANNEL_MESSAGE: 4, DEFERRED_CHANNEL_MESSAGE: 5 } as const;
 const EPHEMERAL = 64;
-/** The "Manage Server" permission bit: linking a server to an account is an admin act. */
+/** "Administrator" and "Manage Server" permission bits: linking a server to an account is an admin act. */
+const ADMINISTRATOR = 1n << 3n;
 const MANAGE_GUILD = 1n << 5n;
 
 const LeafOptionSchema = z.object({ name: z.string(), type: z.number().int(), value: z.union([z.string(), z.number(), z.boolean()]) });
@@ -116,13 +118,12 @@ export async function discordInteractions(c: Context<AppEnv>): Promise<Response>
   };
   const work = runCommand(c.env, config, { interaction, subcommand, accountId, notify, origin: originOf(c.req.url) });
   c.executionCtx.waitUntil(work);
-  const ephemeral = subcommand.name === "status" || subcommand.name === "subjects";
-  return c.json({ type: RESPONSE.DEFERRED_CHANNEL_MESSAGE, ...(ephemeral ? { data: { flags: EPHEMERAL } } : {}) });
+  return c.json({ type: RESPONSE.DEFERRED_CHANNEL_MESSAGE, data: { flags: EPHEMERAL } });
 }
 
 async function linkGuild(env: Env, interaction: Interaction, guildId: string, subcommand: Subcommand): Promise<string> {
   const permissions = BigInt(interaction.member?.permissions ?? "0");
-  if ((permissions & MANAGE_GUILD) === 0n) return "Only members with the Manage Server permission can link this server.";
+  if ((permissions & (ADMINISTRATOR | MANAGE_GUILD)) === 0n) return "Only members with the Manage Server permission can link this server.";
   const code = LinkCodeSchema.safeParse(String(optionValue(subcommand, "code") ?? ""));
   if (!code.success) return "That doesn't look like a link code (8 letters and digits from `POST /v1/bot-links`).";
   const accountId = await redeemLinkCode(env, "discord", guildId, code.data);

@@ -1,5 +1,6 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { notifyDiscord } from "../../../functions/bots/discord/notify";
 import app from "../../../functions/index";
 import { BASE, createAccount, expectError, jsonInit } from "../helpers/api";
 import { makePng } from "../helpers/images";
@@ -114,7 +115,7 @@ describe("Discord /dreambooth train and imagine", () => {
         channelId: channel,
       }),
     );
-    expect(await response.json()).toEqual({ type: 5 });
+    expect(await response.json()).toEqual({ type: 5, data: { flags: 64 } });
     const answeredAfterMs = Date.now() - started;
     expect(answeredAfterMs).toBeLessThan(1000);
     expect((await fakeCalls(token)).some((call) => contentOf(call).includes("Training"))).toBe(false);
@@ -163,15 +164,16 @@ describe("Discord /dreambooth train and imagine", () => {
     const response = await discordPost(
       command(guild, "imagine", [{ name: "prompt", type: 3, value: "rex on the beach" }, { name: "count", type: 4, value: 2 }], { token }),
     );
-    expect(await response.json()).toEqual({ type: 5 });
+    expect(await response.json()).toEqual({ type: 5, data: { flags: 64 } });
+    expect(contentOf(await waitForCall(token, (call) => call.kind === "edit_original"))).toContain("Imagining 2 images of **Rex**");
     const withFiles = await waitForCall(token, (call) => call.files.length > 0);
-    expect(withFiles.kind).toBe("edit_original");
+    expect(withFiles.kind).toBe("followup");
     expect(withFiles.files.map((file) => file.field)).toEqual(["files[0]", "files[1]"]);
     for (const file of withFiles.files) {
       expect(file.head).toBe(PNG_MAGIC);
       expect(file.content_type).toBe("image/png");
     }
-    expect(contentOf(withFiles)).toContain("2 images of **Rex**");
+    expect(contentOf(withFiles)).toContain("<@u-alice> 2 images of **Rex**");
     const generationId = /`(gen_[0-9a-z]+)`/.exec(contentOf(withFiles))![1];
     const generation = await (await account.request(`/v1/generations/${generationId}`)).json<{ params: { prompt: string } }>();
     expect(generation.params.prompt).toBe(`${subject.identifier} dog on the beach`);
@@ -188,4 +190,16 @@ describe("Discord /dreambooth train and imagine", () => {
     expect(contentOf(answer)).toContain("put {subject} or a subject's name in the prompt");
     expect(contentOf(answer)).toContain("Rex");
   });
+});
+
+it("posts images with the bot token once the interaction token has expired", async () => {
+  const channel = uniqueId("c");
+  const token = uniqueId("tok");
+  const png = new Uint8Array(makePng(64, 64, 5));
+  const target = { platform: "discord" as const, channel_id: channel, interaction_token: token, interaction_at: Date.now() - 20 * 60 * 1000, user_id: "u-bob" };
+  await notifyDiscord(env, target, { kind: "generate", succeeded: true, text: "1 image of **Rex**", files: [{ filename: "gen-0.png", bytes: png, contentType: "image/png" }] });
+  const posted = await waitForCall(channel, (call) => call.kind === "channel_message");
+  expect(contentOf(posted)).toBe("<@u-bob> 1 image of **Rex**");
+  expect(posted.files).toEqual([expect.objectContaining({ field: "files[0]", filename: "gen-0.png", size: png.length, head: PNG_MAGIC })]);
+  expect(await fakeCalls(token)).toEqual([]);
 });
