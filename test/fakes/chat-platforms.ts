@@ -12,7 +12,8 @@
  *   the upload URL it hands out, private file downloads at `/slack/files/:name`,
  *   and `response_url`s at `/slack/response/:key`.
  * - Test controls: `PUT /__files/:name?delay_ms=` stores a downloadable file,
- *   `PUT /__slack/history/:channel` sets a channel's messages, `GET /__calls` lists calls.
+ *   `PUT /__slack/history/:channel` sets a channel's messages, `PUT /__slack/fail-once/:channel`
+ *   makes the next `chat.postMessage` there fail, `GET /__calls` lists calls.
  */
 import { createServer, type IncomingMessage } from "node:http";
 import type { RecordedCall, RecordedFile } from "./chat-calls.js";
@@ -49,6 +50,7 @@ export async function startFakeChatPlatforms(tokens: { discordBotToken: string; 
   const files = new Map<string, { bytes: Buffer; delayMs: number }>();
   const histories = new Map<string, unknown[]>();
   const uploads = new Map<string, RecordedFile[]>();
+  const failOnce = new Set<string>();
   let nextFileId = 1;
   let base = "";
 
@@ -71,6 +73,10 @@ export async function startFakeChatPlatforms(tokens: { discordBotToken: string; 
     }
     if (path.startsWith("/__slack/history/") && request.method === "PUT") {
       histories.set(path.slice("/__slack/history/".length), JSON.parse(body.toString("utf8")));
+      return reply(200, { ok: true });
+    }
+    if (path.startsWith("/__slack/fail-once/") && request.method === "PUT") {
+      failOnce.add(path.slice("/__slack/fail-once/".length));
       return reply(200, { ok: true });
     }
     if (path === "/__calls") return reply(200, calls);
@@ -127,6 +133,7 @@ export async function startFakeChatPlatforms(tokens: { discordBotToken: string; 
         case "conversations.history":
           return reply(200, { ok: true, messages: histories.get(params.channel) ?? [], has_more: false });
         case "chat.postMessage":
+          if (failOnce.delete(params.channel)) return reply(200, { ok: false, error: "ratelimited" });
           record("slack", "chat.postMessage", params.channel, params);
           return reply(200, { ok: true, channel: params.channel, ts: `${Date.now() / 1000}` });
         case "files.getUploadURLExternal": {

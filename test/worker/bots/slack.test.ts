@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import app from "../../../functions/index";
 import { BASE, createAccount, expectError, jsonInit, type TestAccount } from "../helpers/api";
 import { makePng } from "../helpers/images";
-import { readySubject, waitFor } from "../helpers/jobs";
+import { fireTimer, readySubject, timersOf, waitFor } from "../helpers/jobs";
 import { fakeCalls, FAKE_URL, linkCode, putFakeFile, setSlackHistory, signSlack, slackPost, slashCommand, uniqueId, waitForCall } from "./chat-helpers";
 
 const textOf = (call: { body: unknown }) => String((call.body as { text?: string; initial_comment?: string }).text ?? (call.body as { initial_comment?: string }).initial_comment ?? "");
@@ -131,3 +131,29 @@ describe("Slack /dreambooth", () => {
     expect(textOf(answer)).toContain("none yet — train one with /dreambooth train");
   });
 });
+
+it("retries a job-end notice Slack refused, on the job's alarm", async () => {
+  const account = await createAccount();
+  const team = await linkedTeam(account);
+  const channel = uniqueId("C");
+  const now = Math.floor(Date.now() / 1000);
+  const photos = await Promise.all([1, 2, 3].map((shade) => sharedFile(`p${shade}.png`, makePng(512, 512, shade))));
+  await setSlackHistory(channel, [{ type: "message", user: "U1", ts: `${now}.1`, files: photos }]);
+  expect((await fetch(`${FAKE_URL}/__slack/fail-once/${channel}`, { method: "PUT" })).status).toBe(200);
+  const responseKey = uniqueId("r");
+  await slackPost("commands", slashCommand({ team, channel, user: "U1", text: "train dog Rex", responseKey }));
+  const answer = await waitForCall(responseKey, (call) => textOf(call).includes("Training *Rex*"));
+  const trainingId = /`(trn_[0-9a-z]+)`/.exec(textOf(answer))![1];
+  await waitFor(account, `/v1/trainings/${trainingId}`, (job) => job.status === "succeeded");
+  // The first notice failed: a retry is armed about 10 s out and nothing was posted yet.
+  const started = Date.now();
+  for (;;) {
+    const timers = await timersOf(trainingId);
+    if (timers.notify && timers.notify > Date.now() + 5000) break;
+    if (Date.now() - started > 5000) throw new Error(`no notify retry armed: ${JSON.stringify(timers)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  expect(await fakeCalls(channel)).toEqual([]);
+  await fireTimer(trainingId, "notify");
+  expect(textOf(await waitForCall(channel, (call) => call.kind === "chat.postMessage"))).toContain("Training of *Rex* finished");
+}, 20_000);
