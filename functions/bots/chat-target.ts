@@ -1,9 +1,9 @@
 /**
  * Where a chat bot wants to hear that a job ended: a Discord channel (and, while
- * it is still valid, the interaction whose reply can be edited) or a Slack
- * channel/thread. Stored on the job record so the job's own Durable Object can
- * deliver the news on its terminal state, long after the chat request returned
- * and the interaction token or `response_url` expired.
+ * it is still valid, the interaction whose reply can be followed up) or a Slack
+ * channel (slash commands cannot be run inside a thread). Stored on the job record
+ * so the job's own Durable Object can deliver the news on its terminal state, long
+ * after the chat request returned and the interaction token or `response_url` expired.
  */
 import { z } from "zod";
 
@@ -20,7 +20,6 @@ export const ChatTargetSchema = z.discriminatedUnion("platform", [
     platform: z.literal("slack"),
     team_id: z.string(),
     channel_id: z.string(),
-    thread_ts: z.string().optional(),
     user_id: z.string().optional(),
   }),
 ]);

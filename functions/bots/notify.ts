@@ -53,7 +53,7 @@ async function imageFiles(env: Env, record: JobRecord): Promise<OutgoingFile[]> 
 }
 
 /** Throws when the platform refused or could not be reached, so the job's timer retries. */
-export async function notifyChat(env: Env & Secrets, record: JobRecord, _origin: string): Promise<void> {
+export async function notifyChat(env: Env & Secrets, record: JobRecord): Promise<void> {
   const target = record.notify;
   if (!target) return;
   const name = await subjectName(env, record);

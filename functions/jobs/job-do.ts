@@ -269,7 +269,7 @@ export class JobDO extends DurableObject<JobEnv> {
     if (!record?.notify) return;
     let outcome: string;
     try {
-      await notifyChat(this.env, record, this.origin());
+      await notifyChat(this.env, record);
       outcome = "delivered";
     } catch (error) {
       outcome = error instanceof Error ? error.message : String(error);

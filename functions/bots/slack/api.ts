@@ -64,8 +64,8 @@ export function downloadFile(config: SlackConfig, url: string): Promise<Response
   return fetch(url, { headers: { authorization: `Bearer ${config.botToken}` } });
 }
 
-export async function postMessage(config: SlackConfig, channelId: string, text: string, threadTs?: string): Promise<void> {
-  await call(config, "chat.postMessage", { channel: channelId, text, ...(threadTs ? { thread_ts: threadTs } : {}) }, OkSchema);
+export async function postMessage(config: SlackConfig, channelId: string, text: string): Promise<void> {
+  await call(config, "chat.postMessage", { channel: channelId, text }, OkSchema);
 }
 
 const UploadUrlSchema = z.object({ upload_url: z.url(), file_id: z.string() });
@@ -76,7 +76,6 @@ export async function uploadFiles(
   channelId: string,
   files: OutgoingFile[],
   comment: string,
-  threadTs?: string,
 ): Promise<void> {
   const uploaded: { id: string; title: string }[] = [];
   for (const file of files) {
@@ -91,7 +90,7 @@ export async function uploadFiles(
   await call(
     config,
     "files.completeUploadExternal",
-    { files: JSON.stringify(uploaded), channel_id: channelId, initial_comment: comment, ...(threadTs ? { thread_ts: threadTs } : {}) },
+    { files: JSON.stringify(uploaded), channel_id: channelId, initial_comment: comment },
     OkSchema,
   );
 }

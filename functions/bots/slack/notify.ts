@@ -1,5 +1,5 @@
 /**
- * Posts a job's news to the Slack channel (and thread) a command came from, with
+ * Posts a job's news to the Slack channel a command came from, with
  * the bot token: `response_url` has expired by the time a training ends, so images
  * are uploaded with the external upload flow and text is a `chat.postMessage`.
  */
@@ -16,6 +16,6 @@ export function slackMarkdown(text: string): string {
 export async function notifySlack(env: Env & Secrets, target: Extract<ChatTarget, { platform: "slack" }>, news: JobNews): Promise<void> {
   const config = slackConfig(env);
   const text = `${target.user_id ? `<@${target.user_id}> ` : ""}${slackMarkdown(news.text)}`;
-  if (news.files.length > 0) await uploadFiles(config, target.channel_id, news.files, text, target.thread_ts);
-  else await postMessage(config, target.channel_id, text, target.thread_ts);
+  if (news.files.length > 0) await uploadFiles(config, target.channel_id, news.files, text);
+  else await postMessage(config, target.channel_id, text);
 }
