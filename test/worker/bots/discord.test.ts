@@ -87,6 +87,11 @@ describe("Discord linking", () => {
     // The code is spent: another server cannot reuse it.
     expect((await link("32", uniqueId("g"))).data.content).toContain("unknown, already used or expired");
 
+    // Administrator alone is enough too.
+    const adminCode = await linkCode(account);
+    const byAdmin = await discordPost(command(uniqueId("g"), "link", [{ name: "code", type: 3, value: adminCode }], { permissions: "8" }));
+    expect((await byAdmin.json<{ data: { content: string } }>()).data.content).toContain("now linked");
+
     // The linked server now acts for this account: it sees this account's subjects.
     await readySubject(account);
     const token = uniqueId("tok");
