@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { startFakeChatPlatforms } from "./test/fakes/chat-platforms.js";
 import { startFakeGpuBackend } from "./test/fakes/gpu-backend.js";
 import { FAKE_REPLICATE_TOKEN, FAKE_WEBHOOK_SECRET, FakeReplicate } from "./test/fakes/replicate-api.js";
 import { startWebhookReceiver } from "./test/fakes/webhook-receiver.js";
@@ -11,6 +12,15 @@ const fakeGpuBackend = await startFakeGpuBackend(BACKEND_SIGNING_SECRET);
 const fakeReplicateOrigin = await new FakeReplicate().start();
 // A customer's webhook endpoint, recording signed deliveries as they arrive.
 const webhookReceiver = await startWebhookReceiver();
+
+// Local fakes of the Discord and Slack APIs, and a Discord application key pair made for this run:
+// the Worker gets the public key, the tests the private one to sign interactions as Discord does.
+const DISCORD_BOT_TOKEN = "test-discord-bot-token";
+const SLACK_BOT_TOKEN = "xoxb-test-slack-bot-token";
+const fakeChat = await startFakeChatPlatforms({ discordBotToken: DISCORD_BOT_TOKEN, slackBotToken: SLACK_BOT_TOKEN });
+const discordKeys = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
+const discordPublicKey = Buffer.from(await crypto.subtle.exportKey("raw", discordKeys.publicKey)).toString("hex");
+const discordPrivateKey = Buffer.from(await crypto.subtle.exportKey("pkcs8", discordKeys.privateKey)).toString("base64");
 
 // Worker tests run inside workerd with real (local) R2 and Durable Objects.
 // Secrets get fixed test values here (never real ones); storage URLs use the Worker-signed mode.
@@ -36,6 +46,16 @@ export default defineConfig({
           // Webhook receivers in tests listen on 127.0.0.1.
           ALLOW_PRIVATE_WEBHOOKS: "true",
           WEBHOOK_RECEIVER_URL: webhookReceiver.url,
+          DISCORD_API_BASE: `${fakeChat.url}/discord/api`,
+          DISCORD_APPLICATION_ID: "test-discord-app",
+          DISCORD_PUBLIC_KEY: discordPublicKey,
+          DISCORD_BOT_TOKEN,
+          SLACK_API_BASE: `${fakeChat.url}/slack/api`,
+          SLACK_SIGNING_SECRET: "test-slack-signing-secret",
+          SLACK_BOT_TOKEN,
+          // Test-only: where the tests reach the fakes, and the key to sign Discord interactions with.
+          TEST_CHAT_FAKE_URL: fakeChat.url,
+          TEST_DISCORD_PRIVATE_KEY_PKCS8: discordPrivateKey,
         },
       },
     }),

@@ -26,6 +26,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    /** Extra response headers, e.g. `Retry-After` on a 429 raised below the route. */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = "ApiError";
@@ -44,7 +46,7 @@ const CODE_BY_STATUS: Partial<Record<number, string>> = {
 
 function sendError(c: Context, error: ApiError): Response {
   const body = { error: { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) } };
-  return c.json(body, error.status);
+  return c.json(body, error.status, error.headers);
 }
 
 export const onError: ErrorHandler = (err, c) => {

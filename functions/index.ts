@@ -8,6 +8,8 @@ import { requireApiKey } from "./auth.js";
 import { idempotency } from "./billing/idempotency.js";
 import { withBillingDocs } from "./billing/openapi.js";
 import { enforceRateLimit } from "./billing/rate-limit.js";
+import { botLinks } from "./bots/link-route.js";
+import { bots } from "./bots/routes.js";
 import { notFoundHandler, onError } from "./errors.js";
 import { createRouter } from "./router.js";
 import { account } from "./routes/account.js";
@@ -27,6 +29,7 @@ import { usage } from "./routes/usage.js";
 
 export { AccountDO } from "./accounts/account-do.js";
 export { ApiKeyDO } from "./accounts/api-key-do.js";
+export { BotLinkDO } from "./bots/links.js";
 export { JobDO } from "./jobs/job-do.js";
 
 const app = createRouter();
@@ -58,6 +61,8 @@ app.route("/admin", admin);
 app.route("/files", files);
 // GPU backends: events and upload slots, authenticated by HMAC signature instead of an API key.
 app.route("/internal", internal);
+// Discord and Slack: authenticated by the platform's request signature, acting for the linked account.
+app.route("/bots", bots);
 
 // Signed by Replicate (Standard Webhooks), not by an API key.
 app.route("/v1/webhooks/replicate", replicateWebhook);
@@ -75,5 +80,6 @@ app.route("/v1/trainings", trainings);
 app.route("/v1/trainings", trainingSamples);
 app.route("/v1/generations", generations);
 app.route("/v1/models", models);
+app.route("/v1/bot-links", botLinks);
 
 export default app satisfies ExportedHandler<Env>;

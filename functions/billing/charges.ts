@@ -5,11 +5,10 @@
  * running), and fill in the account's default webhook. Test keys always run on the
  * fake backend and cost nothing; their jobs still count toward concurrency.
  */
-import type { Context } from "hono";
 import { accountStore } from "../accounts/account-do.js";
 import { ApiError } from "../errors.js";
 import type { NewJobRecord } from "../jobs/record.js";
-import type { AppEnv } from "../types.js";
+import type { KeyMode } from "../accounts/api-keys.js";
 import { priceOf } from "./pricing.js";
 import { allowsPrivateWebhooks, webhookUrlProblem } from "./webhook-url.js";
 
@@ -18,11 +17,18 @@ export function checkWebhookUrl(env: Env, url: string): void {
   if (problem) throw new ApiError(400, "invalid_webhook_url", `webhook_url ${problem}`);
 }
 
-export async function reserveCharge<R extends NewJobRecord>(c: Context<AppEnv>, record: R): Promise<R> {
-  if (record.webhook_url) checkWebhookUrl(c.env, record.webhook_url);
-  const mode = c.get("keyMode");
+/** Who starts a job: the API key's account and mode, or the account a chat workspace is linked to. */
+export interface Caller {
+  env: Env;
+  accountId: string;
+  keyMode: KeyMode;
+}
+
+export async function reserveCharge<R extends NewJobRecord>(caller: Caller, record: R): Promise<R> {
+  if (record.webhook_url) checkWebhookUrl(caller.env, record.webhook_url);
+  const mode = caller.keyMode;
   const price = priceOf(record, mode);
-  const outcome = await accountStore(c.env, c.get("accountId")).reserve({ id: record.id, kind: record.kind }, price);
+  const outcome = await accountStore(caller.env, caller.accountId).reserve({ id: record.id, kind: record.kind }, price);
   if (!outcome.ok && outcome.reason === "insufficient_credits") {
     throw new ApiError(402, "insufficient_credits", `This job costs ${outcome.price} credits; the balance is ${outcome.balance}`, {
       balance: outcome.balance,
@@ -30,11 +36,13 @@ export async function reserveCharge<R extends NewJobRecord>(c: Context<AppEnv>, 
     });
   }
   if (!outcome.ok) {
-    c.header("Retry-After", "30");
-    throw new ApiError(429, "concurrency_limit", `The plan allows ${outcome.limit} running jobs; ${outcome.running} are running`, {
-      running: outcome.running,
-      limit: outcome.limit,
-    });
+    throw new ApiError(
+      429,
+      "concurrency_limit",
+      `The plan allows ${outcome.limit} running jobs; ${outcome.running} are running`,
+      { running: outcome.running, limit: outcome.limit },
+      { "Retry-After": "30" },
+    );
   }
   const webhookUrl = record.webhook_url ?? outcome.webhook_url ?? undefined;
   return {

@@ -16,6 +16,7 @@ import { isTerminal, r2Keys, type BackendEvent, type JobMessage } from "../../sh
 import { accountStore } from "../accounts/account-do.js";
 import { finishCharge } from "../billing/charges.js";
 import { allowsPrivateWebhooks } from "../billing/webhook-url.js";
+import { notifyChat } from "../bots/notify.js";
 import { createBackend, isBackendName } from "../backends/index.js";
 import type { GpuBackend } from "../backends/types.js";
 import type { Secrets } from "../secrets.js";
@@ -40,7 +41,7 @@ import {
 } from "./transitions.js";
 import { jobView } from "./views.js";
 import { WebhookOutbox } from "./webhook-outbox.js";
-import { sendWebhook, webhookEventType, webhookPayload } from "./webhooks.js";
+import { sendWebhook, webhookEventType, webhookPayload, webhookRetryDelay } from "./webhooks.js";
 
 type JobEnv = Env & Secrets;
 
@@ -173,6 +174,7 @@ export class JobDO extends DurableObject<JobEnv> {
         else if (timer === "poll") await this.poll();
         else if (timer === "webhook") await this.deliverWebhooks();
         else if (timer === "billing") await this.settleCharge();
+        else if (timer === "notify") await this.deliverChatNotice();
         else await this.heartbeatExpired();
       } catch (error) {
         const record = this.load();
@@ -262,10 +264,29 @@ export class JobDO extends DurableObject<JobEnv> {
     await this.indexStatus(record, outcome.record);
   }
 
-  /** A job that ended needs no more heartbeat, dispatch or poll; its reservation is settled or released. */
+  /** A job that ended needs no more heartbeat, dispatch or poll; its reservation is settled or released and the chat it came from is told. */
   private async ended(): Promise<void> {
     await this.timers.clear("heartbeat", "dispatch", "poll");
     await this.settleCharge();
+    if (this.load()?.notify) await this.timers.set("notify", Date.now());
+  }
+
+  /** Tells the Discord or Slack channel the job was started from that it ended; retried like a webhook. */
+  private async deliverChatNotice(): Promise<void> {
+    const record = this.load();
+    if (!record?.notify) return;
+    let outcome: string;
+    try {
+      await notifyChat(this.env, record);
+      outcome = "delivered";
+    } catch (error) {
+      outcome = error instanceof Error ? error.message : String(error);
+    }
+    const delivered = outcome === "delivered";
+    this.log.appendWorker(record.attempt, delivered ? "notify_delivered" : "notify_failed", { outcome }, Date.now());
+    if (delivered) return;
+    const delay = webhookRetryDelay(this.log.count("notify_failed"));
+    if (delay !== null) await this.timers.set("notify", Date.now() + delay);
   }
 
   /** Exactly once per job however often it runs: the account's ledger only moves a reservation still held. */

@@ -14,6 +14,7 @@ import {
   TRAINING_METHODS,
   TrainJobSchema,
 } from "../../shared/index.js";
+import { ChatTargetSchema } from "../bots/chat-target.js";
 import { WebhookDeliverySchema } from "./webhook-delivery.js";
 
 /** An R2 object the backend will read, referenced by key until a dispatch signs it. */
@@ -62,6 +63,8 @@ const RecordCommon = {
   error: JobErrorSchema.nullable(),
   artifacts: z.array(ArtifactRecordSchema),
   webhook_url: z.string().optional(),
+  /** A chat bot's channel to tell when the job ends (the job was started from Discord or Slack). */
+  notify: ChatTargetSchema.optional(),
   /** The backend's own id for the current attempt (e.g. a Replicate prediction id). */
   backend_ref: z.string().optional(),
   /** Busy answers in a row from the backend for the current attempt; drives the retry backoff. */

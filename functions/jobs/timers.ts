@@ -5,7 +5,7 @@
  * that reports by polling — and the platform gives one alarm, so the timers live
  * in a table and the alarm is always set to the earliest of them.
  */
-export const TIMER_NAMES = ["heartbeat", "dispatch", "poll", "webhook", "billing"] as const;
+export const TIMER_NAMES = ["heartbeat", "dispatch", "poll", "webhook", "billing", "notify"] as const;
 export type TimerName = (typeof TIMER_NAMES)[number];
 export type Timers = Partial<Record<TimerName, number>>;
 

@@ -8,17 +8,18 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { expandSubjectPlaceholder, GenerationParamsSchema, newId } from "../../shared/index.js";
 import { accountStore } from "../accounts/account-do.js";
-import { reserveCharge } from "../billing/charges.js";
+import { reserveCharge, type Caller } from "../billing/charges.js";
 import { BACKEND_NAMES } from "../backends/index.js";
 import { checkReplicateGeneration } from "../backends/replicate/requests.js";
 import { JSON_BODY_LIMIT, limitBody } from "../body-limit.js";
 import { ApiError } from "../errors.js";
 import { jobStore } from "../jobs/job-do.js";
 import { findJob } from "../jobs/lookup.js";
+import type { ChatTarget } from "../bots/chat-target.js";
 import type { GenerationRecord, NewGenerationRecord, TrainingRecord } from "../jobs/record.js";
 import { generatedImages, generationView, GenerationViewSchema } from "../jobs/views.js";
 import { createRouter } from "../router.js";
-import { cancelJob, eventStreamResponse, JobIdParams, openEventStream, originOf, security } from "./job-actions.js";
+import { callerOf, cancelJob, eventStreamResponse, JobIdParams, openEventStream, originOf, security } from "./job-actions.js";
 import { chargeResponses, errorResponse, errorResponses, jsonContent } from "./responses.js";
 import { chooseBackend } from "./trainings.js";
 
@@ -44,6 +45,51 @@ function weightsOf(training: TrainingRecord): NewGenerationRecord["weights"] {
     }));
   if (files.length === 0) throw new ApiError(409, "training_not_ready", `Training ${training.id} has no ${format} weights`);
   return { format, method: training.params.method, files };
+}
+
+/**
+ * Starts a generation from a succeeded training, reserving its price first; shared by
+ * the API route and the chat bots (`notify`: where a bot wants to hear that it ended).
+ */
+export async function startGeneration(
+  caller: Caller,
+  body: z.infer<typeof CreateGenerationSchema>,
+  origin: string,
+  notify?: ChatTarget,
+): Promise<GenerationRecord> {
+  const { env, accountId } = caller;
+  const { training_id, backend, webhook_url, ...request } = body;
+  const training = await findJob(env, accountId, "train", training_id);
+  if (training.status !== "succeeded") {
+    throw new ApiError(409, "training_not_ready", `Training ${training.id} is ${training.status}, not succeeded`);
+  }
+  const record: NewGenerationRecord = {
+    id: newId("generation"),
+    kind: "generate",
+    account_id: accountId,
+    backend: chooseBackend(backend ?? training.backend, env),
+    base_model: training.base_model,
+    training_id: training.id,
+    params: {
+      ...request,
+      prompt: expandSubjectPlaceholder(request.prompt, training.subject),
+      seed: request.seed ?? crypto.getRandomValues(new Uint32Array(1))[0],
+      width: request.width ?? training.params.resolution,
+      height: request.height ?? training.params.resolution,
+    },
+    weights: weightsOf(training),
+    ...(webhook_url ? { webhook_url } : {}),
+    ...(notify ? { notify } : {}),
+  };
+  if (record.backend === "replicate") checkReplicateGeneration(env, record.params, record.weights);
+  const created = await jobStore(env, record.id).create(await reserveCharge(caller, record), origin);
+  await accountStore(env, accountId).recordGeneration({
+    id: created.id,
+    training_id: training.id,
+    status: created.status,
+    created_at: created.created_at,
+  });
+  return created as GenerationRecord;
 }
 
 const createGeneration = createRoute({
@@ -112,38 +158,8 @@ const cancelGeneration = createRoute({
 
 export const generations = createRouter()
   .openapi(createGeneration, async (c) => {
-    const { training_id, backend, webhook_url, ...request } = c.req.valid("json");
-    const accountId = c.get("accountId");
-    const training = await findJob(c.env, accountId, "train", training_id);
-    if (training.status !== "succeeded") {
-      throw new ApiError(409, "training_not_ready", `Training ${training.id} is ${training.status}, not succeeded`);
-    }
-    const record: NewGenerationRecord = {
-      id: newId("generation"),
-      kind: "generate",
-      account_id: accountId,
-      backend: chooseBackend(backend ?? training.backend, c.env),
-      base_model: training.base_model,
-      training_id: training.id,
-      params: {
-        ...request,
-        prompt: expandSubjectPlaceholder(request.prompt, training.subject),
-        seed: request.seed ?? crypto.getRandomValues(new Uint32Array(1))[0],
-        width: request.width ?? training.params.resolution,
-        height: request.height ?? training.params.resolution,
-      },
-      weights: weightsOf(training),
-      ...(webhook_url ? { webhook_url } : {}),
-    };
-    if (record.backend === "replicate") checkReplicateGeneration(c.env, record.params, record.weights);
-    const created = await jobStore(c.env, record.id).create(await reserveCharge(c, record), originOf(c.req.url));
-    await accountStore(c.env, accountId).recordGeneration({
-      id: created.id,
-      training_id: training.id,
-      status: created.status,
-      created_at: created.created_at,
-    });
-    return c.json(generationView(created as GenerationRecord, originOf(c.req.url)), 202);
+    const origin = originOf(c.req.url);
+    return c.json(generationView(await startGeneration(callerOf(c), c.req.valid("json"), origin), origin), 202);
   })
   .openapi(getGeneration, async (c) => {
     const record = await findJob(c.env, c.get("accountId"), "generate", c.req.valid("param").id);

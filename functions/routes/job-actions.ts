@@ -4,9 +4,12 @@
  * `JobDO`, so these are written once.
  */
 import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { Caller } from "../billing/charges.js";
 import { ApiError } from "../errors.js";
 import { jobStore } from "../jobs/job-do.js";
 import type { JobRecord } from "../jobs/record.js";
+import type { AppEnv } from "../types.js";
 
 export const JobIdParams = z.object({ id: z.string().min(1).max(64).openapi({ example: "trn_0123456789abcdefghjk" }) });
 
@@ -30,6 +33,11 @@ export async function cancelJob<R extends JobRecord>(env: Env, record: R): Promi
     throw new ApiError(409, "job_finished", `${record.id} already ended as ${outcome.record.status}`);
   }
   return outcome.record as R;
+}
+
+/** The account and key mode an API request acts for. */
+export function callerOf(c: Context<AppEnv>): Caller {
+  return { env: c.env, accountId: c.get("accountId"), keyMode: c.get("keyMode") };
 }
 
 export function originOf(url: string): string {

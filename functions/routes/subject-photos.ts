@@ -15,7 +15,7 @@ import { createRouter } from "../router.js";
 import { signObjectUrl } from "../storage/signed-urls.js";
 import { findSubject } from "../subjects/lookup.js";
 import { CONTENT_TYPES } from "../subjects/image-format.js";
-import { checkPhotoSet, PHOTO_RULES } from "../subjects/photo-checks.js";
+import { checkPhotoSet, PHOTO_RULES, type PhotoSetReport } from "../subjects/photo-checks.js";
 import { listPhotoObjects, photoPrefix, readPhoto } from "../subjects/read-photos.js";
 import { PhotoNameSchema, PhotoSetReportSchema, type Subject, SubjectSchema } from "../subjects/schemas.js";
 import { errorResponse, errorResponses, jsonContent } from "./responses.js";
@@ -108,6 +108,44 @@ const finalize = createRoute({
   },
 });
 
+/** Stores one photo of a draft subject (the caller has checked the subject is a draft). */
+export async function storePhoto(env: Env, accountId: string, subjectId: string, name: string, bytes: Uint8Array, contentType: string) {
+  await env.BUCKET.put(r2Keys.photo(accountId, subjectId, name), bytes, { httpMetadata: { contentType } });
+  return { name, size: bytes.length, sha256: toHex(await crypto.subtle.digest("SHA-256", bytes)) };
+}
+
+/** Checks a subject's uploaded photos and, when they pass, records the manifest; else a 422 naming every problem. */
+export async function finalizePhotos(env: Env, accountId: string, id: string): Promise<{ subject: Subject; report: PhotoSetReport }> {
+  await findSubject(env, accountId, id);
+  const objects = await listPhotoObjects(env.BUCKET, accountId, id);
+  // Far too many files is answered from the listing alone, without reading any of them.
+  if (objects.length > 2 * PHOTO_RULES.maxPhotos) {
+    const message = `${objects.length} photos; at most ${PHOTO_RULES.maxPhotos} are used`;
+    throw new ApiError(422, "photos_rejected", message, { ok: false, problems: [{ code: "too_many_photos", message }], photos: [] });
+  }
+  const files = [];
+  for (const object of objects) files.push(await readPhoto(env.BUCKET, object, photoPrefix(accountId, id)));
+  const report = checkPhotoSet(files);
+  if (!report.ok) {
+    const rejected = report.photos.filter((photo) => !photo.ok).length;
+    const message = `Photo set rejected: ${[...report.problems.map((problem) => problem.message), `${rejected} photo(s) with problems`].join("; ")}`;
+    throw new ApiError(422, "photos_rejected", message, report);
+  }
+  const photos = report.photos.map((photo) => ({
+    name: photo.name,
+    format: photo.format!,
+    content_type: CONTENT_TYPES[photo.format!],
+    size: photo.size,
+    sha256: photo.sha256!,
+    width: photo.width!,
+    height: photo.height!,
+    warnings: photo.warnings,
+  }));
+  const subject = await accountStore(env, accountId).finalizeSubject(id, photos, Date.now());
+  if (!subject) throw new ApiError(404, "not_found", `No subject ${id}`);
+  return { subject, report };
+}
+
 export const subjectPhotos = createRouter()
   .openapi(putImage, async (c) => {
     const { id, name } = c.req.valid("param");
@@ -116,9 +154,7 @@ export const subjectPhotos = createRouter()
       throw new ApiError(415, "unsupported_media_type", `Content-Type must be one of ${UPLOAD_CONTENT_TYPES.join(", ")}`);
     }
     assertDraft(await findSubject(c.env, c.var.accountId, id));
-    const bytes = new Uint8Array(await c.req.arrayBuffer());
-    await c.env.BUCKET.put(r2Keys.photo(c.var.accountId, id, name), bytes, { httpMetadata: { contentType } });
-    return c.json({ name, size: bytes.length, sha256: toHex(await crypto.subtle.digest("SHA-256", bytes)) }, 201);
+    return c.json(await storePhoto(c.env, c.var.accountId, id, name, new Uint8Array(await c.req.arrayBuffer()), contentType), 201);
   })
   .openapi(createUploads, async (c) => {
     const { id } = c.req.valid("param");
@@ -139,35 +175,4 @@ export const subjectPhotos = createRouter()
     );
     return c.json({ uploads }, 200);
   })
-  .openapi(finalize, async (c) => {
-    const { id } = c.req.valid("param");
-    const accountId = c.var.accountId;
-    await findSubject(c.env, accountId, id);
-    const objects = await listPhotoObjects(c.env.BUCKET, accountId, id);
-    // Far too many files is answered from the listing alone, without reading any of them.
-    if (objects.length > 2 * PHOTO_RULES.maxPhotos) {
-      const message = `${objects.length} photos; at most ${PHOTO_RULES.maxPhotos} are used`;
-      throw new ApiError(422, "photos_rejected", message, { ok: false, problems: [{ code: "too_many_photos", message }], photos: [] });
-    }
-    const files = [];
-    for (const object of objects) files.push(await readPhoto(c.env.BUCKET, object, photoPrefix(accountId, id)));
-    const report = checkPhotoSet(files);
-    if (!report.ok) {
-      const rejected = report.photos.filter((photo) => !photo.ok).length;
-      const message = `Photo set rejected: ${[...report.problems.map((problem) => problem.message), `${rejected} photo(s) with problems`].join("; ")}`;
-      throw new ApiError(422, "photos_rejected", message, report);
-    }
-    const photos = report.photos.map((photo) => ({
-      name: photo.name,
-      format: photo.format!,
-      content_type: CONTENT_TYPES[photo.format!],
-      size: photo.size,
-      sha256: photo.sha256!,
-      width: photo.width!,
-      height: photo.height!,
-      warnings: photo.warnings,
-    }));
-    const subject = await accountStore(c.env, accountId).finalizeSubject(id, photos, Date.now());
-    if (!subject) throw new ApiError(404, "not_found", `No subject ${id}`);
-    return c.json({ subject, report }, 200);
-  });
+  .openapi(finalize, async (c) => c.json(await finalizePhotos(c.env, c.var.accountId, c.req.valid("param").id), 200));

@@ -14,7 +14,7 @@ import { createRouter } from "../router.js";
 import { deletePrefix } from "../storage/delete-prefix.js";
 import { findSubject } from "../subjects/lookup.js";
 import { defaultIdentifier } from "../subjects/rare-tokens.js";
-import { CreateSubjectSchema, PageQuerySchema, SubjectSchema } from "../subjects/schemas.js";
+import { CreateSubjectSchema, PageQuerySchema, type Subject, SubjectSchema } from "../subjects/schemas.js";
 import { errorResponse, errorResponses, jsonContent } from "./responses.js";
 
 export const SubjectIdParams = z.object({ id: z.string().min(1).max(64).openapi({ example: "sub_0123456789abcdefghjk" }) });
@@ -77,18 +77,19 @@ const deleteSubject = createRoute({
   responses: { 200: jsonContent(SubjectDeletedSchema, "Deleted"), ...errorResponses },
 });
 
+/** Creates a draft subject; the API route and the chat bots both start here. */
+export function createSubjectFor(env: Env, accountId: string, body: z.infer<typeof CreateSubjectSchema>): Promise<Subject> {
+  return accountStore(env, accountId).createSubject({
+    id: newId("subject"),
+    name: body.name,
+    class_noun: body.class_noun,
+    identifier: body.identifier ?? defaultIdentifier(),
+    created_at: Date.now(),
+  });
+}
+
 export const subjects = createRouter()
-  .openapi(createSubject, async (c) => {
-    const body = c.req.valid("json");
-    const subject = await accountStore(c.env, c.var.accountId).createSubject({
-      id: newId("subject"),
-      name: body.name,
-      class_noun: body.class_noun,
-      identifier: body.identifier ?? defaultIdentifier(),
-      created_at: Date.now(),
-    });
-    return c.json(subject, 201);
-  })
+  .openapi(createSubject, async (c) => c.json(await createSubjectFor(c.env, c.var.accountId, c.req.valid("json")), 201))
   .openapi(listSubjects, async (c) => c.json(await accountStore(c.env, c.var.accountId).listSubjects(c.req.valid("query")), 200))
   .openapi(getSubject, async (c) => c.json(await findSubject(c.env, c.var.accountId, c.req.valid("param").id), 200))
   .openapi(deleteSubject, async (c) => {

@@ -14,7 +14,7 @@ import {
   type TrainingParamsInput,
 } from "../../shared/index.js";
 import { accountStore } from "../accounts/account-do.js";
-import { reserveCharge } from "../billing/charges.js";
+import { reserveCharge, type Caller } from "../billing/charges.js";
 import { BACKEND_NAMES, isBackendName } from "../backends/index.js";
 import { checkReplicateTraining } from "../backends/replicate/requests.js";
 import { JSON_BODY_LIMIT, limitBody } from "../body-limit.js";
@@ -23,10 +23,11 @@ import { BASE_MODEL_NAMES, BASE_MODELS, DEFAULT_BASE_MODEL } from "../jobs/base-
 import { jobStore } from "../jobs/job-do.js";
 import { findJob } from "../jobs/lookup.js";
 import type { NewTrainingRecord, TrainingRecord } from "../jobs/record.js";
+import type { ChatTarget } from "../bots/chat-target.js";
 import { trainingView, TrainingViewSchema } from "../jobs/views.js";
 import { createRouter } from "../router.js";
 import { findSubject } from "../subjects/lookup.js";
-import { cancelJob, eventStreamResponse, JobIdParams, openEventStream, originOf, security } from "./job-actions.js";
+import { callerOf, cancelJob, eventStreamResponse, JobIdParams, openEventStream, originOf, security } from "./job-actions.js";
 import { chargeResponses, errorResponse, errorResponses, jsonContent } from "./responses.js";
 
 export const CreateTrainingSchema = z
@@ -49,6 +50,71 @@ export function chooseBackend(requested: string | undefined, env: Env): string {
   return backend;
 }
 
+export interface StartOptions {
+  /** The params exactly as the client sent them, before defaults: tells explicit choices from defaults. */
+  requestedParams?: TrainingParamsInput;
+  /** Where a chat bot wants to hear that the job ended. */
+  notify?: ChatTarget;
+}
+
+/**
+ * Starts a training of a finalized subject, reserving its price first. The API
+ * route and the chat bots both call this, so every job is checked and charged alike.
+ */
+export async function startTraining(
+  caller: Caller,
+  body: z.infer<typeof CreateTrainingSchema>,
+  origin: string,
+  { requestedParams = {}, notify }: StartOptions = {},
+): Promise<TrainingRecord> {
+  const { env, accountId } = caller;
+  const subject = await findSubject(env, accountId, body.subject_id);
+  if (subject.status !== "ready") {
+    throw new ApiError(409, "subject_not_finalized", `Subject ${subject.id} must be finalized before training`);
+  }
+  const baseModel = BASE_MODELS[body.base_model];
+  const backend = chooseBackend(body.backend, env);
+  let params = resolveTrainingParams(body.params, subject, baseModel, crypto.getRandomValues(new Uint32Array(1))[0]);
+  if (backend === "replicate") params = checkReplicateTraining(env, requestedParams, params, subject);
+  const prior = params.prior_preservation;
+  const record: NewTrainingRecord = {
+    id: newId("training"),
+    kind: "train",
+    account_id: accountId,
+    backend,
+    base_model: body.base_model,
+    subject: { id: subject.id, identifier: subject.identifier, class_noun: subject.class_noun },
+    params,
+    inputs: subject.photos.map((photo) => ({
+      name: photo.name,
+      key: r2Keys.photo(accountId, subject.id, photo.name),
+      sha256: photo.sha256,
+      size: photo.size,
+      content_type: photo.content_type,
+    })),
+    ...(prior.enabled
+      ? {
+          class_images_cache_key: await classImagesCacheKey({
+            baseModel: body.base_model,
+            classPrompt: prior.class_prompt,
+            count: prior.num_class_images,
+            resolution: params.resolution,
+          }),
+        }
+      : {}),
+    ...(body.webhook_url ? { webhook_url: body.webhook_url } : {}),
+    ...(notify ? { notify } : {}),
+  };
+  const created = await jobStore(env, record.id).create(await reserveCharge(caller, record), origin);
+  await accountStore(env, accountId).recordTraining({
+    id: created.id,
+    subject_id: subject.id,
+    status: created.status,
+    created_at: created.created_at,
+  });
+  return created as TrainingRecord;
+}
+
 const createTraining = createRoute({
   method: "post",
   path: "/",
@@ -60,10 +126,10 @@ const createTraining = createRoute({
   responses: {
     202: jsonContent(TrainingViewSchema, "Accepted: queued for a GPU backend"),
     ...errorResponses,
+    ...chargeResponses,
     409: errorResponse("The subject is not finalized"),
     413: errorResponse("Body too large"),
     415: errorResponse("Body is not JSON"),
-    ...chargeResponses,
   },
 });
 
@@ -103,56 +169,11 @@ const cancelTraining = createRoute({
 
 export const trainings = createRouter()
   .openapi(createTraining, async (c) => {
-    const body = c.req.valid("json");
-    const accountId = c.get("accountId");
-    const subject = await findSubject(c.env, accountId, body.subject_id);
-    if (subject.status !== "ready") {
-      throw new ApiError(409, "subject_not_finalized", `Subject ${subject.id} must be finalized before training`);
-    }
-    const baseModel = BASE_MODELS[body.base_model];
-    const backend = chooseBackend(body.backend, c.env);
-    let params = resolveTrainingParams(body.params, subject, baseModel, crypto.getRandomValues(new Uint32Array(1))[0]);
-    if (backend === "replicate") {
-      // The raw body tells the client's explicit choices from defaults the trainer may replace.
-      const requested = ((await c.req.json()) as { params?: TrainingParamsInput }).params ?? {};
-      params = checkReplicateTraining(c.env, requested, params, subject);
-    }
-    const prior = params.prior_preservation;
-    const record: NewTrainingRecord = {
-      id: newId("training"),
-      kind: "train",
-      account_id: accountId,
-      backend,
-      base_model: body.base_model,
-      subject: { id: subject.id, identifier: subject.identifier, class_noun: subject.class_noun },
-      params,
-      inputs: subject.photos.map((photo) => ({
-        name: photo.name,
-        key: r2Keys.photo(accountId, subject.id, photo.name),
-        sha256: photo.sha256,
-        size: photo.size,
-        content_type: photo.content_type,
-      })),
-      ...(prior.enabled
-        ? {
-            class_images_cache_key: await classImagesCacheKey({
-              baseModel: body.base_model,
-              classPrompt: prior.class_prompt,
-              count: prior.num_class_images,
-              resolution: params.resolution,
-            }),
-          }
-        : {}),
-      ...(body.webhook_url ? { webhook_url: body.webhook_url } : {}),
-    };
-    const created = await jobStore(c.env, record.id).create(await reserveCharge(c, record), originOf(c.req.url));
-    await accountStore(c.env, accountId).recordTraining({
-      id: created.id,
-      subject_id: subject.id,
-      status: created.status,
-      created_at: created.created_at,
-    });
-    return c.json(trainingView(created as TrainingRecord, originOf(c.req.url)), 202);
+    const origin = originOf(c.req.url);
+    // The raw body tells the client's explicit choices from defaults a backend may replace.
+    const requestedParams = ((await c.req.json()) as { params?: TrainingParamsInput }).params ?? {};
+    const record = await startTraining(callerOf(c), c.req.valid("json"), origin, { requestedParams });
+    return c.json(trainingView(record, origin), 202);
   })
   .openapi(getTraining, async (c) => {
     const record = await findJob(c.env, c.get("accountId"), "train", c.req.valid("param").id);
