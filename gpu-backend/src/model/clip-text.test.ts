@@ -1,0 +1,92 @@
+import "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs-core";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ClipTextModel } from "./clip-text.js";
+import { ClipTextConfigSchema } from "./config.js";
+import { fixtureTensor, parityDir, readFixture, relativeL2 } from "./parity-fixtures.js";
+import { loadPretrained } from "./weights.js";
+
+beforeAll(async () => {
+  await tf.setBackend("cpu");
+});
+
+const tinyConfig = ClipTextConfigSchema.parse({
+  vocab_size: 50,
+  hidden_size: 16,
+  intermediate_size: 24,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  max_position_embeddings: 10,
+  eos_token_id: 2,
+});
+
+describe("CLIPTextModel parity with transformers", () => {
+  it("matches last/penultimate hidden states and pooler output within 1e-4 relative L2", async () => {
+    const dir = parityDir("clip_text_tiny");
+    const model = await loadPretrained(dir, ClipTextConfigSchema, (config, init) => new ClipTextModel(config, init));
+    const inputs = await readFixture(dir, "inputs.safetensors");
+    const outputs = await readFixture(dir, "outputs.safetensors");
+    const errors: Record<string, number> = {};
+    for (const [ids, suffix] of [["input_ids", ""], ["input_ids_77", "_77"]] as const) {
+      const inputIds = fixtureTensor(inputs, ids) as tf.Tensor2D;
+      const result = model.forward(inputIds);
+      errors[`last_hidden_state${suffix}`] = relativeL2(await result.lastHiddenState.data(), outputs.get(`last_hidden_state${suffix}`)!.data);
+      errors[`pooler_output${suffix}`] = relativeL2(await result.poolerOutput.data(), outputs.get(`pooler_output${suffix}`)!.data);
+      if (suffix === "") {
+        errors.penultimate_hidden_state = relativeL2(await result.penultimateHiddenState.data(), outputs.get("penultimate_hidden_state")!.data);
+      }
+      tf.dispose([inputIds, result.lastHiddenState, result.poolerOutput, result.penultimateHiddenState]);
+    }
+    console.log("CLIP parity (relative L2):", errors);
+    for (const error of Object.values(errors)) expect(error).toBeLessThan(1e-4);
+    model.params.dispose();
+  });
+});
+
+describe("CLIPTextModel", () => {
+  it("returns [B,N,H] states and [B,H] pooled output in float32", () => {
+    const model = new ClipTextModel(tinyConfig, { kind: "random", seed: 1 });
+    const ids = tf.tensor2d([[49 - 1, 5, 49, 0], [3, 49, 0, 0]], [2, 4], "int32");
+    const out = model.forward(ids);
+    expect(out.lastHiddenState.shape).toEqual([2, 4, 16]);
+    expect(out.penultimateHiddenState.shape).toEqual([2, 4, 16]);
+    expect(out.poolerOutput.shape).toEqual([2, 16]);
+    expect(out.lastHiddenState.dtype).toBe("float32");
+    // The pooled vector is the final state at the highest id (eos_token_id 2 = legacy argmax rule).
+    const pooled = out.poolerOutput.arraySync();
+    const last = out.lastHiddenState.arraySync();
+    expect(pooled[0]).toEqual(last[0][2]);
+    expect(pooled[1]).toEqual(last[1][1]);
+    tf.dispose([ids, out.lastHiddenState, out.penultimateHiddenState, out.poolerOutput]);
+    model.params.dispose();
+  });
+
+  it("is causal: a token's state does not depend on later tokens", () => {
+    const model = new ClipTextModel(tinyConfig, { kind: "random", seed: 2 });
+    const a = tf.tensor2d([[7, 8, 9, 10, 11]], [1, 5], "int32");
+    const b = tf.tensor2d([[7, 8, 9, 30, 31]], [1, 5], "int32");
+    const outA = model.forward(a);
+    const outB = model.forward(b);
+    const statesA = outA.lastHiddenState.arraySync()[0];
+    const statesB = outB.lastHiddenState.arraySync()[0];
+    expect(statesA.slice(0, 3)).toEqual(statesB.slice(0, 3));
+    expect(statesA[3]).not.toEqual(statesB[3]);
+    tf.dispose([a, b, outA, outB] as unknown as tf.Tensor[]);
+    model.params.dispose();
+  });
+
+  it("keeps the tensor count stable across repeated forward passes", () => {
+    const model = new ClipTextModel(tinyConfig, { kind: "random", seed: 3 });
+    const ids = tf.tensor2d([[1, 2, 3]], [1, 3], "int32");
+    const run = () => {
+      const out = model.forward(ids);
+      tf.dispose([out.lastHiddenState, out.penultimateHiddenState, out.poolerOutput]);
+    };
+    run();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) run();
+    expect(tf.memory().numTensors).toBe(before);
+    ids.dispose();
+    model.params.dispose();
+  });
+});

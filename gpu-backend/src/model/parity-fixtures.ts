@@ -1,0 +1,61 @@
+/**
+ * Access to the PyTorch reference outputs in `../shared/parity` (beside the repository root, see its
+ * README) for the parity tests, and the one metric they use: relative L2 error accumulated in float64.
+ * Missing fixtures fail loudly, never skip: parity is what proves real checkpoints load right.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import * as tf from "@tensorflow/tfjs-core";
+import { readSafetensors, type HostTensor } from "./safetensors.js";
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+
+/**
+ * `../shared/parity` beside the clone (CI's layout); a checkout nested deeper (a worktree) finds the
+ * nearest such folder further up.
+ */
+function findParityRoot(): string | undefined {
+  for (let dir = path.dirname(repoRoot); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, "shared", "parity");
+    if (existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+/** The folder of one parity network; throws a message saying where the fixtures are expected. */
+export function parityDir(network: "unet_sd15_4lvl" | "vae_tiny_g8" | "clip_text_tiny"): string {
+  const root = findParityRoot();
+  const dir = root && path.join(root, network);
+  if (!dir || !existsSync(dir)) {
+    throw new Error(
+      `parity fixtures ${network} not found: expected ${path.resolve(repoRoot, "../shared/parity", network)} (the shared/ folder beside the repository clone)`,
+    );
+  }
+  return dir;
+}
+
+export async function readFixture(dir: string, file: string): Promise<Map<string, HostTensor>> {
+  return readSafetensors(path.join(dir, file));
+}
+
+export function fixtureTensor(tensors: Map<string, HostTensor>, name: string): tf.Tensor {
+  const host = tensors.get(name);
+  if (!host) throw new Error(`fixture tensor "${name}" not found (have: ${[...tensors.keys()].join(", ")})`);
+  return tf.tensor(host.data, host.shape, host.dtype);
+}
+
+/** ‖ours − reference‖ / ‖reference‖, summed in float64 so the metric itself adds no float32 noise. */
+export function relativeL2(ours: ArrayLike<number>, reference: ArrayLike<number>): number {
+  if (ours.length !== reference.length) throw new Error(`length ${ours.length} vs reference ${reference.length}`);
+  let difference = 0;
+  let norm = 0;
+  for (let i = 0; i < reference.length; i++) {
+    difference += (ours[i] - reference[i]) ** 2;
+    norm += reference[i] ** 2;
+  }
+  return Math.sqrt(difference / norm);
+}
+
+export const nchwToNhwc = (x: tf.Tensor) => x.transpose([0, 2, 3, 1]);
+export const nhwcToNchw = (x: tf.Tensor) => x.transpose([0, 3, 1, 2]);
