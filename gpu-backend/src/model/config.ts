@@ -29,7 +29,7 @@ export const UNetConfigSchema = z
     mid_block_type: z.enum(["UNetMidBlock2DCrossAttn"]).nullable().default("UNetMidBlock2DCrossAttn"),
     layers_per_block: positiveInt.default(2),
     downsample_padding: z.number().int().min(0).default(1),
-    mid_block_scale_factor: z.number().default(1),
+    mid_block_scale_factor: unsupported(z.number().default(1), (v) => v === 1, "mid_block_scale_factor other than 1 is not implemented"),
     act_fn: z.literal("silu").default("silu"),
     norm_num_groups: positiveInt.default(32),
     norm_eps: z.number().positive().default(1e-5),

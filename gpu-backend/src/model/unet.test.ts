@@ -1,0 +1,82 @@
+import "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs-core";
+import { beforeAll, describe, expect, it } from "vitest";
+import { UNetConfigSchema } from "./config.js";
+import { fixtureTensor, nchwToNhwc, nhwcToNchw, parityDir, readFixture, relativeL2 } from "./parity-fixtures.js";
+import { timestepEmbedding, UNet2DConditionModel } from "./unet.js";
+import { loadPretrained } from "./weights.js";
+
+beforeAll(async () => {
+  await tf.setBackend("cpu");
+});
+
+/** Two levels (one cross-attention), the smallest layout that still has skips, down/upsampling and the mid block. */
+export const tinyUNetConfig = UNetConfigSchema.parse({
+  block_out_channels: [8, 16],
+  down_block_types: ["CrossAttnDownBlock2D", "DownBlock2D"],
+  up_block_types: ["UpBlock2D", "CrossAttnUpBlock2D"],
+  layers_per_block: 1,
+  norm_num_groups: 4,
+  cross_attention_dim: 12,
+  attention_head_dim: 2,
+  sample_size: 8,
+});
+
+describe("UNet2DConditionModel parity with diffusers", () => {
+  it("matches the predicted sample within 1e-4 relative L2 (SD1.5 block layout)", async () => {
+    const dir = parityDir("unet_sd15_4lvl");
+    const unet = await loadPretrained(dir, UNetConfigSchema, (config, init) => new UNet2DConditionModel(config, init));
+    const inputs = await readFixture(dir, "inputs.safetensors");
+    const outputs = await readFixture(dir, "outputs.safetensors");
+    const sample = nchwToNhwc(fixtureTensor(inputs, "sample")) as tf.Tensor4D;
+    const timestep = fixtureTensor(inputs, "timestep") as tf.Tensor1D;
+    const context = fixtureTensor(inputs, "encoder_hidden_states") as tf.Tensor3D;
+    const predicted = unet.forward(sample, timestep, context);
+    const nchw = nhwcToNchw(predicted);
+    const error = relativeL2(await nchw.data(), outputs.get("sample")!.data);
+    console.log("UNet parity (relative L2): sample", error);
+    expect(error).toBeLessThan(1e-4);
+    tf.dispose([sample, timestep, context, predicted, nchw]);
+    unet.params.dispose();
+  });
+
+  it("matches the reference time embedding features", async () => {
+    const dir = parityDir("unet_sd15_4lvl");
+    const inputs = await readFixture(dir, "inputs.safetensors");
+    const intermediates = await readFixture(dir, "intermediates.safetensors");
+    const timestep = fixtureTensor(inputs, "timestep") as tf.Tensor1D;
+    const features = timestepEmbedding(timestep, 32, true, 0);
+    expect(relativeL2(await features.data(), intermediates.get("time_proj")!.data)).toBeLessThan(1e-5);
+    tf.dispose([timestep, features]);
+  });
+});
+
+describe("UNet2DConditionModel", () => {
+  it("maps [B,H,W,4] latents, [B] timesteps and [B,M,D] context to [B,H,W,4]", () => {
+    const unet = new UNet2DConditionModel(tinyUNetConfig, { kind: "random", seed: 1 });
+    const sample = tf.randomNormal([2, 8, 8, 4], 0, 1, "float32", 3) as tf.Tensor4D;
+    const context = tf.randomNormal([2, 5, 12], 0, 1, "float32", 4) as tf.Tensor3D;
+    const out = unet.forward(sample, tf.tensor1d([10, 900]), context);
+    expect(out.shape).toEqual([2, 8, 8, 4]);
+    expect(out.dtype).toBe("float32");
+    // A scalar timestep is broadcast over the batch.
+    const broadcast = unet.forward(sample, tf.tensor1d([10]), context);
+    const same = unet.forward(sample, tf.tensor1d([10, 10]), context);
+    expect(relativeL2(broadcast.dataSync(), same.dataSync())).toBe(0);
+    tf.dispose([sample, context, out, broadcast, same]);
+    unet.params.dispose();
+  });
+
+  it("keeps the tensor count stable across repeated forward passes", () => {
+    const unet = new UNet2DConditionModel(tinyUNetConfig, { kind: "random", seed: 2 });
+    const sample = tf.zeros([1, 8, 8, 4]) as tf.Tensor4D;
+    const timesteps = tf.tensor1d([500]);
+    const context = tf.zeros([1, 3, 12]) as tf.Tensor3D;
+    unet.forward(sample, timesteps, context).dispose();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) unet.forward(sample, timesteps, context).dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([sample, timesteps, context]);
+    unet.params.dispose();
+  });
+});
