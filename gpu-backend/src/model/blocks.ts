@@ -4,7 +4,8 @@
  * projections. Names and eps follow diffusers, so checkpoint tensors land where they belong.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { Conv2d, GroupNorm, Linear, multiHeadAttention, silu, upsampleNearest2x } from "./layers.js";
+import { upsampleNearest2x } from "../tensor/upsample.js";
+import { Conv2d, GroupNorm, Linear, multiHeadAttention, silu } from "./layers.js";
 import type { Scope } from "./params.js";
 
 export interface ResnetOptions {

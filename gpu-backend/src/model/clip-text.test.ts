@@ -1,13 +1,12 @@
-import "@tensorflow/tfjs";
 import * as tf from "@tensorflow/tfjs-core";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClipTextModel } from "./clip-text.js";
 import { ClipTextConfigSchema } from "./config.js";
-import { fixtureTensor, parityDir, readFixture, relativeL2 } from "./parity-fixtures.js";
+import { fixtureTensor, parityDir, readFixture, relativeL2, PARITY_BACKENDS, useBackend } from "./parity-fixtures.js";
 import { loadPretrained } from "./weights.js";
 
 beforeAll(async () => {
-  await tf.setBackend("cpu");
+  await useBackend("cpu");
 });
 
 const tinyConfig = ClipTextConfigSchema.parse({
@@ -20,7 +19,14 @@ const tinyConfig = ClipTextConfigSchema.parse({
   eos_token_id: 2,
 });
 
-describe("CLIPTextModel parity with transformers", () => {
+describe.each(PARITY_BACKENDS)("CLIPTextModel parity with transformers on %s", (backend) => {
+  beforeAll(async () => {
+    await useBackend(backend);
+  });
+  afterAll(async () => {
+    await useBackend("cpu");
+  });
+
   it("matches last/penultimate hidden states and pooler output within 1e-4 relative L2", async () => {
     const dir = parityDir("clip_text_tiny");
     const model = await loadPretrained(dir, ClipTextConfigSchema, (config, init) => new ClipTextModel(config, init));
@@ -37,7 +43,7 @@ describe("CLIPTextModel parity with transformers", () => {
       }
       tf.dispose([inputIds, result.lastHiddenState, result.poolerOutput, result.penultimateHiddenState]);
     }
-    console.log("CLIP parity (relative L2):", errors);
+    console.log(`${backend} CLIP parity (relative L2):`, errors);
     for (const error of Object.values(errors)) expect(error).toBeLessThan(1e-4);
     model.params.dispose();
   });

@@ -158,11 +158,3 @@ export function multiHeadAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, hea
   const attended = tf.matMul(tf.softmax(scores), splitHeads(v));
   return attended.transpose([0, 2, 1, 3]).reshape([batch, queries, channels]);
 }
-
-/** Nearest-neighbour ×2 upsampling by concatenation, whose gradient (slices) is right on every backend. */
-export function upsampleNearest2x(x: tf.Tensor4D): tf.Tensor4D {
-  const [batch, height, width, channels] = x.shape;
-  const columns = tf.concat([x.reshape([batch, height, width, 1, channels]), x.reshape([batch, height, width, 1, channels])], 3);
-  const rows = columns.reshape([batch, height, 1, 2 * width * channels]);
-  return tf.concat([rows, rows], 2).reshape([batch, 2 * height, 2 * width, channels]);
-}

@@ -1,13 +1,24 @@
 /**
- * Access to the PyTorch reference outputs in `../shared/parity` (beside the repository root, see its
- * README) for the parity tests, and the one metric they use: relative L2 error accumulated in float64.
- * Missing fixtures fail loudly, never skip: parity is what proves real checkpoints load right.
+ * Test support for the networks: access to the PyTorch reference outputs in `../shared/parity`
+ * (beside the repository root, see its README), the one metric parity uses (relative L2 error
+ * accumulated in float64), and switching the tfjs backend a test runs on. Missing fixtures fail
+ * loudly, never skip: parity is what proves real checkpoints load right.
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs-core";
+import { registerTrainingKernels } from "../tensor/backend.js";
 import { readSafetensors, type HostTensor } from "./safetensors.js";
+
+/** The backends parity is checked on: cpu is tfjs' reference, wasm is what trains here. */
+export const PARITY_BACKENDS = ["cpu", "wasm"] as const;
+
+/** Makes `name` the current backend, with the gradients training needs registered. */
+export async function useBackend(name: "cpu" | "wasm"): Promise<void> {
+  registerTrainingKernels();
+  if (!(await tf.setBackend(name))) throw new Error(`tfjs backend ${name} did not start`);
+}
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 

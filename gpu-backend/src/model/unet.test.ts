@@ -1,13 +1,12 @@
-import "@tensorflow/tfjs";
 import * as tf from "@tensorflow/tfjs-core";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UNetConfigSchema } from "./config.js";
-import { fixtureTensor, nchwToNhwc, nhwcToNchw, parityDir, readFixture, relativeL2 } from "./parity-fixtures.js";
+import { fixtureTensor, nchwToNhwc, nhwcToNchw, parityDir, readFixture, relativeL2, PARITY_BACKENDS, useBackend } from "./parity-fixtures.js";
 import { timestepEmbedding, UNet2DConditionModel } from "./unet.js";
 import { loadPretrained } from "./weights.js";
 
 beforeAll(async () => {
-  await tf.setBackend("cpu");
+  await useBackend("cpu");
 });
 
 /** Two levels (one cross-attention), the smallest layout that still has skips, down/upsampling and the mid block. */
@@ -22,7 +21,14 @@ export const tinyUNetConfig = UNetConfigSchema.parse({
   sample_size: 8,
 });
 
-describe("UNet2DConditionModel parity with diffusers", () => {
+describe.each(PARITY_BACKENDS)("UNet2DConditionModel parity with diffusers on %s", (backend) => {
+  beforeAll(async () => {
+    await useBackend(backend);
+  });
+  afterAll(async () => {
+    await useBackend("cpu");
+  });
+
   it("matches the predicted sample within 1e-4 relative L2 (SD1.5 block layout)", async () => {
     const dir = parityDir("unet_sd15_4lvl");
     const unet = await loadPretrained(dir, UNetConfigSchema, (config, init) => new UNet2DConditionModel(config, init));
@@ -34,7 +40,7 @@ describe("UNet2DConditionModel parity with diffusers", () => {
     const predicted = unet.forward(sample, timestep, context);
     const nchw = nhwcToNchw(predicted);
     const error = relativeL2(await nchw.data(), outputs.get("sample")!.data);
-    console.log("UNet parity (relative L2): sample", error);
+    console.log(`${backend} UNet parity (relative L2): sample`, error);
     expect(error).toBeLessThan(1e-4);
     tf.dispose([sample, timestep, context, predicted, nchw]);
     unet.params.dispose();

@@ -1,18 +1,24 @@
-import "@tensorflow/tfjs";
 import * as tf from "@tensorflow/tfjs-core";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VaeConfigSchema } from "./config.js";
-import { fixtureTensor, nchwToNhwc, nhwcToNchw, parityDir, readFixture, relativeL2 } from "./parity-fixtures.js";
+import { fixtureTensor, nchwToNhwc, nhwcToNchw, parityDir, readFixture, relativeL2, PARITY_BACKENDS, useBackend } from "./parity-fixtures.js";
 import { AutoencoderKL } from "./vae.js";
 import { loadPretrained } from "./weights.js";
 
 beforeAll(async () => {
-  await tf.setBackend("cpu");
+  await useBackend("cpu");
 });
 
 const tinyConfig = VaeConfigSchema.parse({ block_out_channels: [8, 16], layers_per_block: 1, norm_num_groups: 4, latent_channels: 4 });
 
-describe("AutoencoderKL parity with diffusers", () => {
+describe.each(PARITY_BACKENDS)("AutoencoderKL parity with diffusers on %s", (backend) => {
+  beforeAll(async () => {
+    await useBackend(backend);
+  });
+  afterAll(async () => {
+    await useBackend("cpu");
+  });
+
   it("matches latent mean/logvar/std, decode(latent) and decode(mean) within 1e-4 relative L2", async () => {
     const dir = parityDir("vae_tiny_g8");
     const vae = await loadPretrained(dir, VaeConfigSchema, (config, init) => new AutoencoderKL(config, init));
@@ -34,7 +40,7 @@ describe("AutoencoderKL parity with diffusers", () => {
       errors[name] = relativeL2(await nchw.data(), outputs.get(name)!.data);
       nchw.dispose();
     }
-    console.log("VAE parity (relative L2):", errors);
+    console.log(`${backend} VAE parity (relative L2):`, errors);
     for (const error of Object.values(errors)) expect(error).toBeLessThan(1e-4);
     expect(vae.scalingFactor).toBe(0.18215);
     tf.dispose([image, latent, ...Object.values(ours)]);
