@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { registerConvGradientsAsConvolutions } from "./conv-gradients.js";
+import { registerWasmConvGradients } from "./conv-gradients.js";
 import { registerMissingWasmKernels } from "./wasm-kernels.js";
 
 export const TENSOR_BACKENDS = ["tensorflow", "wasm", "cpu"] as const;
@@ -30,7 +30,7 @@ export function backendCandidates(requested: string | undefined): TensorBackendN
 
 /** Makes every backend in this process able to train: all gradients plus the wasm kernel fixes. */
 export function registerTrainingKernels(): void {
-  registerConvGradientsAsConvolutions("wasm");
+  registerWasmConvGradients();
   registerMissingWasmKernels();
 }
 

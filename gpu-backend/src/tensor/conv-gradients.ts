@@ -7,11 +7,13 @@
  * does fast:
  *  - input gradient: dy with `stride − 1` zeros between its elements, padded by `k − 1 − pad`, then
  *    convolved (stride 1) with the filter flipped in space and with in/out channels swapped;
- *  - filter gradient: the k×k shifted (and strided) views of the padded input stacked along channels
- *    ("im2col", shape [N·Ho·Wo, k·k·Cin]) multiplied by dy ([N·Ho·Wo, Cout]) with the first operand
- *    transposed, which is one large GEMM.
- * The kernels compose other kernels of the same backend directly (as tfjs backends do internally)
- * and free every intermediate, so they add no tensors to the engine and work under any tape.
+ *  - filter gradient: the k×k shifted views of the padded input, channels-first and split by stride
+ *    phase so each view is a contiguous window ("im2col" without gathers, [k·k·Cin, ≈N·Ho·Wo]),
+ *    times dy ([≈N·Ho·Wo, Cout]): one large GEMM. (wasm's matMul with a transposed first operand
+ *    runs at ~1 GFLOP/s, so the layout is chosen to need no transposed operand.)
+ * The kernels compose other kernels of the same backend directly (as tfjs backends do internally),
+ * copy contiguous blocks on the wasm heap themselves where wasm's gather-like kernels are slow, and
+ * free every intermediate, so they add no tensors to the engine and work under any tape.
  * Only NHWC, dilation 1 (what tfjs' own conv2d gradient supports).
  */
 import {
@@ -23,31 +25,48 @@ import {
   unregisterKernel,
   type Conv2DBackpropFilterAttrs,
   type Conv2DBackpropInputAttrs,
-  type KernelBackend,
-  type KernelConfig,
+    type KernelConfig,
   type NamedAttrMap,
   type NamedTensorInfoMap,
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 
 interface KernelArgs<Inputs> {
   inputs: Inputs;
-  backend: KernelBackend;
+  backend: BackendWasm;
   attrs: NamedAttrMap;
 }
 
-/** Runs one kernel of `backendName` and remembers its output so the caller can free it. */
+/** Runs one wasm kernel and remembers its output so the caller can free it. */
 class KernelScope {
   private readonly intermediates: TensorInfo[] = [];
   constructor(
-    private readonly backend: KernelBackend,
-    private readonly backendName: string,
+    private readonly backend: BackendWasm,
   ) {}
 
   run(kernelName: string, inputs: NamedTensorInfoMap, attrs: NamedAttrMap = {}): TensorInfo {
-    const kernel = getKernel(kernelName, this.backendName);
-    if (kernel == null) throw new Error(`kernel ${kernelName} is not registered for backend ${this.backendName}`);
+    const kernel = getKernel(kernelName, "wasm");
+    if (kernel == null) throw new Error(`kernel ${kernelName} is not registered for backend wasm`);
     const out = kernel.kernelFunc({ inputs, attrs, backend: this.backend }) as TensorInfo;
+    this.intermediates.push(out);
+    return out;
+  }
+
+  /**
+   * Copies windows of a row-major [rows, columns] matrix into the rows of a new [windows, length]
+   * one: result row i = x[windows[i].row, windows[i].column … + length]. One memcpy per window on the
+   * wasm heap; wasm's Reverse, GatherV2 and Slice kernels walk element by element and were the
+   * slowest part of these gradients.
+   */
+  copyWindows(x: TensorInfo, columns: number, windows: Array<{ row: number; column: number }>, length: number): TensorInfo {
+    const out = this.backend.makeOutput([windows.length, length], x.dtype);
+    const source = this.backend.typedArrayFromHeap(x);
+    const target = this.backend.typedArrayFromHeap(out);
+    windows.forEach(({ row, column }, i) => {
+      const start = row * columns + column;
+      target.set(source.subarray(start, start + length), i * length);
+    });
     this.intermediates.push(out);
     return out;
   }
@@ -92,14 +111,14 @@ function convInfoFor(xShape: number[], filterShape: number[], attrs: Conv2DBackp
 }
 
 /** dx = conv(dilate(dy) padded by k−1−pad, flip(W) with in/out swapped), stride 1. */
-function backpropInputAsConvolution(backendName: string) {
+function backpropInputAsConvolution() {
   return ({ inputs, backend, attrs }: KernelArgs<{ dy: TensorInfo; filter: TensorInfo }>) => {
     const { dy, filter } = inputs;
     const convAttrs = attrs as unknown as Conv2DBackpropInputAttrs;
     const [batch, height, width, inChannels] = convAttrs.inputShape;
     const info = convInfoFor(convAttrs.inputShape, filter.shape, convAttrs);
     const { filterHeight, filterWidth, strideHeight, strideWidth, outHeight, outWidth, outChannels } = info;
-    const scope = new KernelScope(backend, backendName);
+    const scope = new KernelScope(backend);
 
     let spread = dy;
     if (strideHeight > 1 || strideWidth > 1) {
@@ -117,8 +136,11 @@ function backpropInputAsConvolution(backendName: string) {
       [left, width + filterWidth - 1 - spread.shape[2] - left],
       [0, 0],
     ]);
-    const flipped = scope.run("Reverse", { x: filter }, { dims: [0, 1] });
-    const swapped = scope.run("Transpose", { x: flipped }, { perm: [0, 1, 3, 2] });
+    const taps = filterHeight * filterWidth;
+    const block = inChannels * outChannels;
+    const reversed = Array.from({ length: taps }, (_, i) => ({ row: taps - 1 - i, column: 0 }));
+    const flipped = scope.reshape(scope.copyWindows(filter, block, reversed, block), [taps, inChannels, outChannels]);
+    const swapped = scope.reshape(scope.run("Transpose", { x: flipped }, { perm: [0, 2, 1] }), [filterHeight, filterWidth, outChannels, inChannels]);
     const dx = scope.run(
       "Conv2D",
       { x: framed, filter: swapped },
@@ -131,71 +153,70 @@ function backpropInputAsConvolution(backendName: string) {
   };
 }
 
-/** dW = im2col(x)ᵀ · dy, one GEMM with K = N·Ho·Wo. */
-function backpropFilterAsMatMul(backendName: string) {
+/**
+ * dW[i,j] = Σ over (n,h,w) of x_pad[n, s·h+i, s·w+j, :]ᵀ · dy[n,h,w,:]. Split the padded input into
+ * its s×s stride phases, each laid out channels-first as a [C, N·Hq·Wq] matrix; then tap (i,j) is
+ * the phase (i mod s, j mod s) shifted by (⌊i/s⌋, ⌊j/s⌋), which on the flattened grid is a column
+ * offset of ⌊i/s⌋·Wq + ⌊j/s⌋. With dy zero-padded to the same Hq×Wq grid, positions that wrap past a
+ * row or image edge meet zeros, so every tap is a contiguous column window — no strided gathers —
+ * and the nine windows stacked make one GEMM [k·k·C, L]·[L, Cout] with no transposed operand.
+ */
+function backpropFilterAsMatMul() {
   return ({ inputs, backend, attrs }: KernelArgs<{ x: TensorInfo; dy: TensorInfo }>) => {
     const { x, dy } = inputs;
     const convAttrs = attrs as unknown as Conv2DBackpropFilterAttrs;
     const info = convInfoFor(x.shape, convAttrs.filterShape, convAttrs);
     const { filterHeight, filterWidth, strideHeight, strideWidth, outHeight, outWidth, inChannels, outChannels } = info;
     const batch = x.shape[0];
-    const scope = new KernelScope(backend, backendName);
+    const scope = new KernelScope(backend);
 
-    // Pad so that every tap reads inside the tensor; crop the rows/columns no output reaches.
-    const neededHeight = (outHeight - 1) * strideHeight + filterHeight;
-    const neededWidth = (outWidth - 1) * strideWidth + filterWidth;
+    const phaseHeight = Math.ceil(((outHeight - 1) * strideHeight + filterHeight) / strideHeight);
+    const phaseWidth = Math.ceil(((outWidth - 1) * strideWidth + filterWidth) / strideWidth);
     const { top, left } = info.padInfo;
     const padded = scope.padOrCrop(x, [
       [0, 0],
-      [top, neededHeight - x.shape[1] - top],
-      [left, neededWidth - x.shape[2] - left],
+      [top, phaseHeight * strideHeight - x.shape[1] - top],
+      [left, phaseWidth * strideWidth - x.shape[2] - left],
       [0, 0],
     ]);
-    const taps: TensorInfo[] = [];
+    const grid = batch * phaseHeight * phaseWidth;
+    // [N·Hq, sh, Wq, sw·C] → [sh, sw·C, N·Hq, Wq] reads as [(phase, channel), grid position]; one 4-D
+    // transpose, which wasm runs far faster than the 6-D one the phase split suggests.
+    const split = scope.reshape(padded, [batch * phaseHeight, strideHeight, phaseWidth, strideWidth * inChannels]);
+    const phasesFirst = scope.run("Transpose", { x: split }, { perm: [1, 3, 0, 2] });
+    const phases = scope.reshape(phasesFirst, [strideHeight * strideWidth * inChannels, grid]);
+
+    const maxOffset = Math.floor((filterHeight - 1) / strideHeight) * phaseWidth + Math.floor((filterWidth - 1) / strideWidth);
+    const window = grid - maxOffset;
+    const dyOnGrid = scope.padOrCrop(dy, [[0, 0], [0, phaseHeight - outHeight], [0, phaseWidth - outWidth], [0, 0]]);
+    const dyRows = scope.run("Slice", { x: scope.reshape(dyOnGrid, [grid, outChannels]) }, { begin: [0, 0], size: [window, outChannels] });
+
+    const windows: Array<{ row: number; column: number }> = [];
     for (let row = 0; row < filterHeight; row++) {
       for (let col = 0; col < filterWidth; col++) {
-        const strided = strideHeight > 1 || strideWidth > 1;
-        taps.push(
-          strided
-            ? scope.run(
-                "StridedSlice",
-                { x: padded },
-                {
-                  begin: [0, row, col, 0],
-                  end: [batch, row + (outHeight - 1) * strideHeight + 1, col + (outWidth - 1) * strideWidth + 1, inChannels],
-                  strides: [1, strideHeight, strideWidth, 1],
-                  beginMask: 0,
-                  endMask: 0,
-                  ellipsisMask: 0,
-                  newAxisMask: 0,
-                  shrinkAxisMask: 0,
-                },
-              )
-            : scope.run("Slice", { x: padded }, { begin: [0, row, col, 0], size: [batch, outHeight, outWidth, inChannels] }),
-        );
+        const phase = (row % strideHeight) * strideWidth + (col % strideWidth);
+        const offset = Math.floor(row / strideHeight) * phaseWidth + Math.floor(col / strideWidth);
+        for (let channel = 0; channel < inChannels; channel++) windows.push({ row: phase * inChannels + channel, column: offset });
       }
     }
-    const patches = taps.length === 1 ? taps[0] : scope.run("Concat", taps as unknown as NamedTensorInfoMap, { axis: 3 });
-    const rows = batch * outHeight * outWidth;
-    const columns = scope.reshape(patches, [1, rows, filterHeight * filterWidth * inChannels]);
-    const gradients = scope.reshape(dy, [1, rows, outChannels]);
-    const product = scope.run("BatchMatMul", { a: columns, b: gradients }, { transposeA: true, transposeB: false });
+    const columns = scope.copyWindows(phases, grid, windows, window);
+    const product = scope.run(
+      "BatchMatMul",
+      { a: scope.reshape(columns, [1, filterHeight * filterWidth * inChannels, window]), b: scope.reshape(dyRows, [1, window, outChannels]) },
+      { transposeA: false, transposeB: false },
+    );
     return scope.finish(scope.reshape(product, convAttrs.filterShape));
   };
 }
 
-/**
- * Replaces `backendName`'s convolution gradient kernels with the rewrites above. Idempotent; the
- * forward kernels the rewrites use must already be registered (they are once the backend's package
- * is imported).
- */
-export function registerConvGradientsAsConvolutions(backendName: string): void {
+/** Makes wasm's convolution gradient kernels the rewrites above. Idempotent. */
+export function registerWasmConvGradients(): void {
   const configs: KernelConfig[] = [
-    { kernelName: Conv2DBackpropInput, backendName, kernelFunc: backpropInputAsConvolution(backendName) as KernelConfig["kernelFunc"] },
-    { kernelName: Conv2DBackpropFilter, backendName, kernelFunc: backpropFilterAsMatMul(backendName) as KernelConfig["kernelFunc"] },
+    { kernelName: Conv2DBackpropInput, backendName: "wasm", kernelFunc: backpropInputAsConvolution() as unknown as KernelConfig["kernelFunc"] },
+    { kernelName: Conv2DBackpropFilter, backendName: "wasm", kernelFunc: backpropFilterAsMatMul() as unknown as KernelConfig["kernelFunc"] },
   ];
   for (const config of configs) {
-    if (getKernel(config.kernelName, backendName) != null) unregisterKernel(config.kernelName, backendName);
+    if (getKernel(config.kernelName, "wasm") != null) unregisterKernel(config.kernelName, "wasm");
     registerKernel(config);
   }
 }
