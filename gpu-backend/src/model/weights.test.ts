@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClipTextModel } from "./clip-text.js";
 import { parityDir, useBackend } from "./parity-fixtures.js";
 import type { ParamStore } from "./params.js";
+import { loadStableDiffusion } from "./stable-diffusion.js";
 import { readSafetensors, SafetensorsReader, writeSafetensors, type TensorToWrite } from "./safetensors.js";
 import { tinyUNetConfig, tinyVaeConfig } from "./tiny.js";
 import { UNet2DConditionModel } from "./unet.js";
@@ -157,5 +158,26 @@ describe("legacy VAE attention names", () => {
     tf.dispose([image, a.mean, a.logvar, a.std, b.mean, b.logvar, b.std]);
     fromModern.params.dispose();
     fromLegacy.params.dispose();
+  });
+});
+
+describe("loadStableDiffusion", () => {
+  it("loads unet/, vae/ and text_encoder/ of a diffusers folder, and names the folder that fails", async () => {
+    const root = path.join(dir, "sd-folder");
+    for (const [sub, network] of [["unet", "unet_sd15_4lvl"], ["vae", "vae_tiny_g8"], ["text_encoder", "clip_text_tiny"]] as const) {
+      await mkdir(path.join(root, sub), { recursive: true });
+      const source = parityDir(network);
+      await cp(path.join(source, "config.json"), path.join(root, sub, "config.json"));
+      const [weights] = await weightFiles(source);
+      await cp(weights, path.join(root, sub, path.basename(weights)));
+    }
+    const networks = await loadStableDiffusion(root);
+    expect(networks.unet.config.block_out_channels).toEqual([32, 32, 64, 64]);
+    expect(networks.vae.scalingFactor).toBe(0.18215);
+    expect(networks.textEncoder.config.hidden_size).toBe(32);
+    for (const network of Object.values(networks)) network.params.dispose();
+
+    await rm(path.join(root, "vae", "diffusion_pytorch_model.safetensors"));
+    await expect(loadStableDiffusion(root)).rejects.toThrow(/sd-folder\/vae: no safetensors weights/);
   });
 });
