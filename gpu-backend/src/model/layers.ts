@@ -104,10 +104,13 @@ export class GroupNorm {
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
     const [batch, height, width, channels] = x.shape;
-    const grouped = x.reshape([batch, height * width, this.numGroups, channels / this.numGroups]);
+    const groupShape = [1, 1, this.numGroups, channels / this.numGroups];
+    const grouped = x.reshape([batch, height * width, ...groupShape.slice(2)]);
     const { mean, variance } = tf.moments(grouped, [1, 3], true);
-    const normalized = tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, this.eps)));
-    return tf.add(tf.mul(normalized.reshape(x.shape), this.weight), this.bias) as tf.Tensor4D;
+    // (x − μ)/σ·γ + β folded into x·a + b with small a, b: two full-size ops instead of four.
+    const scale = tf.mul(tf.rsqrt(tf.add(variance, this.eps)), this.weight.reshape(groupShape));
+    const shift = tf.sub(this.bias.reshape(groupShape), tf.mul(mean, scale));
+    return tf.add(tf.mul(grouped, scale), shift).reshape(x.shape) as tf.Tensor4D;
   }
 }
 
