@@ -68,15 +68,18 @@ export class Conv2d {
   forward(x: tf.Tensor4D): tf.Tensor4D {
     const [top, bottom, left, right] = this.padding;
     const samePadding = this.stride === 1 && top === bottom && left === right && top === left && 2 * top === this.kernelSize - 1;
-    let y: tf.Tensor4D;
-    if (samePadding) {
-      // Odd kernel, stride 1, symmetric padding (k-1)/2: exactly TF 'same', and no padded copy of x.
-      y = tf.conv2d(x, this.weight as tf.Tensor4D, 1, "same");
-    } else {
-      const padded = top + bottom + left + right > 0 ? tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]) : x;
-      y = tf.conv2d(padded, this.weight as tf.Tensor4D, this.stride, "valid");
-    }
-    y = tf.add(y, this.bias);
+    const filter = this.weight as tf.Tensor4D;
+    // The bias rides along in one fused kernel; odd kernel, stride 1, symmetric padding (k-1)/2 is exactly
+    // TF 'same' and needs no padded copy of x.
+    let y = samePadding
+      ? tf.fused.conv2d({ x, filter, strides: 1, pad: "same", bias: this.bias })
+      : tf.fused.conv2d({
+          x: top + bottom + left + right > 0 ? tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]) : x,
+          filter,
+          strides: this.stride,
+          pad: "valid",
+          bias: this.bias,
+        });
     if (this.kernelSize === 1) {
       const [batch, height, width] = x.shape;
       const delta = loraDelta(this.scope.store.lora, this.scope.path, x.reshape([-1, this.inChannels]));
