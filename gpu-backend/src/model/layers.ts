@@ -29,8 +29,7 @@ export class Linear {
   forward(x: tf.Tensor): tf.Tensor {
     const leading = x.shape.slice(0, -1);
     const flat = x.reshape([-1, this.inFeatures]);
-    let y: tf.Tensor = tf.matMul(flat, this.weight);
-    if (this.bias) y = tf.add(y, this.bias);
+    let y: tf.Tensor = tf.fused.matMul({ a: flat as tf.Tensor2D, b: this.weight as tf.Tensor2D, bias: this.bias });
     const delta = loraDelta(this.scope.store.lora, this.scope.path, flat);
     if (delta) y = tf.add(y, delta);
     return y.reshape([...leading, this.outFeatures]);
