@@ -272,6 +272,24 @@ describe("training over the push protocol", () => {
   });
 });
 
+describe("shutdown", () => {
+  it("on stop, the running training saves and uploads a checkpoint, reports a retryable failure and refuses new jobs", async () => {
+    const job = trainJob({ steps: 200, checkpoint_every: 1000, prior_preservation: { enabled: false, weight: 1, num_class_images: 1, class_prompt: "a photo of dog", class_image_steps: 1 } });
+    expect((await submit(job)).status).toBe(202);
+    await worker.waitFor((event) => event.job_id === job.job_id && event.type === "progress" && event.phase === "training" && event.step >= 1);
+    const stopped = service.stop();
+    const refused = await submit(trainJob());
+    expect(refused).toMatchObject({ status: 503, body: { error: { code: "backend_shutting_down" } } });
+    const end = await terminalOf(job.job_id);
+    await stopped;
+    expect(end).toMatchObject({ type: "failed", code: "backend_shutdown", retryable: true });
+    const checkpoint = artifactsOf(job.job_id).find((artifact) => artifact.format === "checkpoint");
+    const lastStep = Math.max(...trainingSteps(job.job_id));
+    expect(checkpoint).toMatchObject({ name: `checkpoints/step-${String(lastStep).padStart(6, "0")}.safetensors`, meta: { step: lastStep } });
+    expect(lastStep).toBeLessThan(200);
+  });
+});
+
 function trainingSteps(jobId: string): number[] {
   return eventsOf(jobId).flatMap((event) => (event.type === "progress" && event.phase === "training" ? [event.step] : []));
 }
