@@ -39,8 +39,9 @@ export const checkpointName = (step: number) => `checkpoints/step-${String(step)
 
 async function decodePhotos(context: JobContext<TrainJob>): Promise<Pixels[]> {
   const { job } = context;
-  // Random crops come from their own generator so the training stream is the same on resume.
-  const cropRandom = new Random(job.params.seed ^ 0x5eed);
+  // Random crops come from their own generator so the training stream is the same on resume;
+  // `>>> 0` keeps the mixed seed unsigned for seeds ≥ 2^31 (the Worker draws them from the whole uint32 range).
+  const cropRandom = new Random((job.params.seed ^ 0x5eed) >>> 0);
   const photos: Pixels[] = [];
   for (const input of job.inputs) {
     const bytes = await context.fetchInput(input);

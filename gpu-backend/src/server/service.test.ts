@@ -95,7 +95,8 @@ function trainJob(overrides: Partial<TrainJob["params"]> = {}, extra: Partial<Tr
       center_crop: true,
       random_flip: true,
       instance_prompt: "a photo of sks dog",
-      seed: 7,
+      // The top of the uint32 range the Worker draws seeds from (signed 32-bit arithmetic on it goes negative).
+      seed: 2 ** 32 - 1,
       checkpoint_every: 2,
       validation_prompts: [],
       validation_every: 100,
@@ -145,7 +146,7 @@ describe("training over the push protocol", () => {
       "diffusers-lora:artifacts/pytorch_lora_weights.safetensors",
       "kohya-lora:artifacts/lora_kohya.safetensors",
     ]);
-    expect(events.find((event) => event.type === "sample")).toMatchObject({ step: 3, artifact: "samples/step-000003-0.png", seed: 7 });
+    expect(events.find((event) => event.type === "sample")).toMatchObject({ step: 3, artifact: "samples/step-000003-0.png", seed: 2 ** 32 - 1 });
     const classBundle = artifactsOf(first.job_id).find((artifact) => artifact.name === "class-images")!;
     expect(classBundle.meta).toMatchObject({ cache_key: cacheKey, count: 2, resolution: 32 });
     expect(sha256(worker.blobs.get("class-images")!.bytes)).toBe(classBundle.sha256);
