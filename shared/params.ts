@@ -107,7 +107,9 @@ export function resolveTrainingParams(
     lora_alpha: params.lora_alpha ?? params.lora_rank,
     resolution: params.resolution ?? baseModel.resolution,
     seed: params.seed ?? seed,
-    instance_prompt: params.instance_prompt ?? defaultInstancePrompt(subject),
+    // `{subject}` is expanded here, as in generation prompts, so the backend gets the text it renders.
+    instance_prompt: params.instance_prompt ? expandSubjectPlaceholder(params.instance_prompt, subject) : defaultInstancePrompt(subject),
+    validation_prompts: params.validation_prompts.map((prompt) => expandSubjectPlaceholder(prompt, subject)),
     prior_preservation: {
       ...params.prior_preservation,
       class_prompt: params.prior_preservation.class_prompt ?? defaultClassPrompt(subject),
