@@ -4,8 +4,9 @@
  * by the signed push protocol, driven through the public API only. A subject's five
  * photos go up through signed URLs, a short training with prior preservation runs on
  * the real backend (class images rendered, checkpoint, validation sample, exports),
- * its progress arrives over the event stream, and the generated PNGs and the kohya
- * LoRA come back as real files. Ports are free ones and the state lives in a temp
+ * its progress arrives over the event stream, a second training of the class reuses
+ * the cached class images, and the generated PNGs and the kohya LoRA come back as
+ * real files. Ports are free ones and the state lives in a temp
  * folder, so this runs beside other `npm start`s.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -26,7 +27,7 @@ interface JobView {
 }
 interface StreamEvent {
   name: string;
-  detail: { type?: string; phase?: string; step?: number; loss?: number; artifact?: string } | null;
+  detail: { type?: string; phase?: string; step?: number; loss?: number; prompt?: string; metrics?: Record<string, number> } | null;
 }
 
 let system: System;
@@ -76,7 +77,7 @@ it("npm start's default: subject → 5 photos → finalize → training with pri
       lora_rank: 2,
       prior_preservation: { num_class_images: 2, class_image_steps: 2 },
       checkpoint_every: 2,
-      validation_prompts: ["a dog on the beach"],
+      validation_prompts: ["a {subject} on the beach"],
       validation_every: 4,
       validation_steps: 2,
     },
@@ -88,9 +89,14 @@ it("npm start's default: subject → 5 photos → finalize → training with pri
   );
   expect(trained.status, JSON.stringify(trained)).toBe("succeeded");
   const trainingSteps = seen.filter((event) => event.detail?.type === "progress" && event.detail.phase === "training");
-  expect(trainingSteps.map((event) => event.detail!.step)).toEqual([1, 2, 3, 4]);
+  // The backend reports the first and the last step and at most one a second between them.
+  const steps = trainingSteps.map((event) => event.detail!.step!);
+  expect([steps[0], steps.at(-1)]).toEqual([1, 4]);
+  expect(steps).toEqual([...steps].sort((a, b) => a - b));
   expect(trainingSteps.every((event) => Number.isFinite(event.detail!.loss))).toBe(true);
   expect(seen.some((event) => event.detail?.type === "progress" && event.detail.phase === "preparing" && event.detail.step === 2)).toBe(true);
+
+  expect(seen.find((event) => event.detail?.type === "sample")?.detail?.prompt).toBe(`a ${subject.identifier} dog on the beach`);
 
   const artifacts = (await api.get(`/v1/trainings/${training.id}`) as JobView).artifacts.map((artifact) => `${artifact.format}:${artifact.name}`);
   expect(artifacts).toEqual(
@@ -118,6 +124,19 @@ it("npm start's default: subject → 5 photos → finalize → training with pri
     expect(parts.sort(), module).toEqual(["alpha", "lora_down.weight", "lora_up.weight"]);
     expect(kohya[`${module}.lora_down.weight`].shape![0], module).toBe(2);
   }
+
+  // A second training of the same class reuses the class images the first one rendered (same cache key).
+  const again = await api.post("/v1/trainings", {
+    subject_id: subject.id,
+    params: { steps: 1, lora_rank: 2, prior_preservation: { num_class_images: 2, class_image_steps: 2 } },
+  });
+  const againEvents: StreamEvent[] = [];
+  const retrained: JobView = await followEvents(`${system.url}/v1/trainings/${again.id}/events`, system.api_key, (name, data) =>
+    againEvents.push({ name: name ?? "message", detail: data.detail }),
+  );
+  expect(retrained.status, JSON.stringify(retrained)).toBe("succeeded");
+  expect(againEvents.find((event) => event.detail?.type === "succeeded")?.detail?.metrics).toMatchObject({ class_images_cached: 1 });
+  expect(retrained.artifacts.map((artifact) => artifact.name)).not.toContain("class-images");
 
   const generation = await api.post("/v1/generations", { training_id: training.id, prompt: "a {subject} on the beach", num_images: 2, steps: 4 });
   const generated: JobView = await followEvents(`${system.url}/v1/generations/${generation.id}/events`, system.api_key);
