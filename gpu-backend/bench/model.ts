@@ -10,7 +10,7 @@
  * Environment: BENCH_BACKENDS (default "wasm,cpu"), BENCH_CONFIGS (default "toy-conv,tiny,small"),
  * BENCH_REPEATS (timed runs per cell after one warm-up; default 3 on wasm, 1 on cpu), and
  * BENCH_CPU_SMALL_STEP=1 to include the small UNet's training step on cpu (skipped by default: the cpu
- * backend's convolution gradients run at ~0.02 GFLOP/s, so it would take the better part of an hour).
+ * backend's convolution gradients run at ~0.01 GFLOP/s, so it would take hours).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { cpus, loadavg } from "node:os";
@@ -175,19 +175,16 @@ async function main(): Promise<void> {
       if (!make) throw new Error(`unknown BENCH_CONFIGS entry ${name} (known: ${Object.keys(WORKLOADS).join(", ")})`);
       const workload = make();
       const tensorsBefore = tf.memory().numTensors;
-      if (!flops.has(name)) {
-        flops.set(name, {
-          forward: await profiledFlops(() => tf.tidy(() => void workload.forward().dataSync())),
-          step: await profiledFlops(() => trainingStep(workload)),
-        });
-      }
+      const skipStep = backend === "cpu" && name === "small" && process.env.BENCH_CPU_SMALL_STEP !== "1";
+      // FLOPs do not depend on the backend: counted once per workload (a profiled run each).
+      const counted = flops.get(name) ?? { forward: await profiledFlops(() => tf.tidy(() => void workload.forward().dataSync())), step: Number.NaN };
+      if (!skipStep && Number.isNaN(counted.step)) counted.step = await profiledFlops(() => trainingStep(workload));
+      flops.set(name, counted);
       // The cpu backend has no kernels to set up, and its runs are long: no warm-up run there.
       const warmUp = backend !== "cpu";
       const forward = time(() => tf.tidy(() => void workload.forward().dataSync()), repeats, warmUp);
-      const skipStep = backend === "cpu" && name === "small" && process.env.BENCH_CPU_SMALL_STEP !== "1";
       const step = skipStep ? null : time(() => trainingStep(workload), repeats, warmUp);
       if (tf.memory().numTensors !== tensorsBefore) throw new Error(`${name} on ${backend} leaked ${tf.memory().numTensors - tensorsBefore} tensors`);
-      const counted = flops.get(name)!;
       rows.push({ workload: workload.name, parameters: workload.parameters, backend, forward, forwardGflop: counted.forward / 1e9, step, stepGflop: counted.step / 1e9, matMulGflops: reference });
       console.error(`${backend} ${name}: forward ${forward.cpuMs.toFixed(0)} CPU ms, step ${step ? step.cpuMs.toFixed(0) : "skipped"} CPU ms`);
       workload.dispose();
