@@ -35,7 +35,8 @@ export default defineConfig({
           FILE_URL_SECRET: "test-file-url-secret",
           BACKEND_SIGNING_SECRET,
           GPU_BACKEND_URL: fakeGpuBackend.url,
-          // The fake backend's stages 20 ms apart, so a whole training takes well under a second.
+          // Jobs that name no backend run on the fake one, its stages 20 ms apart, so a training takes well under a second.
+          DEFAULT_BACKEND: "fake",
           FAKE_BACKEND_STEP_MS: "20",
           REPLICATE_API_BASE_URL: `${fakeReplicateOrigin}/v1`,
           REPLICATE_API_TOKEN: FAKE_REPLICATE_TOKEN,

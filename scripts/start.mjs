@@ -2,21 +2,30 @@
 /**
  * `npm start`: the whole system on this machine, with no outside connections.
  * On first start it writes `.dev.vars` with a local value for every secret the
- * Worker reads (never committed), starts each service of `services` below (today
- * the Worker under `wrangler dev`; the GPU backend joins the list later), seeds one
- * dev account with a `dbk_test_…` key kept in `.wrangler/dev-api-key`, and prints
- * the URL and the key. Ctrl-C (or any service exiting) stops every service.
+ * Worker reads (never committed), starts each service of `services` below — the
+ * Worker under `wrangler dev` and the GPU backend (`gpu-backend/src/main.ts`) on
+ * the CPU with its embedded tiny model — wired by the signed push protocol, seeds
+ * one dev account with a `dbk_test_…` key kept in `.wrangler/dev-api-key`, and
+ * prints the URL, the key and the defaults jobs get. Ctrl-C (or any service
+ * exiting) stops every service.
+ *
+ * Options (environment): PORT (Worker), BACKEND_PORT (GPU backend), DEFAULT_BACKEND
+ * (`container`, or `fake` for placeholder runs in seconds), DEFAULT_BASE_MODEL,
+ * START_STATE_DIR (Worker storage and backend scratch, so parallel runs don't
+ * collide), MODELS_DIR, TFJS_BACKEND.
  */
 import { spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DEV_VARS = join(root, ".dev.vars");
 const DEV_KEY_FILE = join(root, ".wrangler", "dev-api-key");
+/** What jobs run on locally unless a request or the environment says otherwise: the GPU backend started here. */
+const LOCAL_DEFAULTS = { DEFAULT_BACKEND: "container", DEFAULT_BASE_MODEL: "tiny-random" };
 
 const token = (bytes = 32) => randomBytes(bytes).toString("hex");
 /** Same alphabet as shared/ids.ts (Crockford base32); 32 characters = 160 bits. */
@@ -76,8 +85,9 @@ function isPortFree(port) {
   });
 }
 
+/** `preferred` when it is free, else (or for 0) any free port. */
 async function freePort(preferred) {
-  if (await isPortFree(preferred)) return preferred;
+  if (preferred !== 0 && (await isPortFree(preferred))) return preferred;
   return new Promise((resolve) => {
     const server = createServer().listen(0, "127.0.0.1", () => {
       const { port } = server.address();
@@ -92,11 +102,18 @@ const OFFLINE_ENV = { CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_
 const children = [];
 let stopping = false;
 
+/** SIGTERM to every service, SIGKILL to any still running after a grace period (a training saves a checkpoint first). */
 function stopAll(code = 0) {
   if (stopping) return;
   stopping = true;
-  for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
-  setTimeout(() => process.exit(code), 1500).unref();
+  const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
+  const exited = running.map((child) => new Promise((resolve) => child.once("exit", resolve)));
+  for (const child of running) child.kill("SIGTERM");
+  const force = setTimeout(() => running.forEach((child) => child.kill("SIGKILL")), 10_000);
+  void Promise.all(exited).then(() => {
+    clearTimeout(force);
+    process.exit(code);
+  });
 }
 
 function startService({ name, command, args, env }) {
@@ -147,25 +164,65 @@ async function main() {
   process.on("SIGINT", () => stopAll(0));
   process.on("SIGTERM", () => stopAll(0));
   const vars = ensureDevVars();
+  const setting = (name) => process.env[name] ?? vars[name] ?? LOCAL_DEFAULTS[name];
   const port = await freePort(Number(process.env.PORT ?? 8787));
+  const backendPort = await freePort(Number(process.env.BACKEND_PORT ?? 8788));
   const baseUrl = `http://127.0.0.1:${port}`;
+  const backendUrl = `http://127.0.0.1:${backendPort}`;
+  const stateDir = process.env.START_STATE_DIR ? resolve(process.env.START_STATE_DIR) : undefined;
+  const defaults = { DEFAULT_BACKEND: setting("DEFAULT_BACKEND"), DEFAULT_BASE_MODEL: setting("DEFAULT_BASE_MODEL") };
+  // `--var` overrides wrangler.toml and .dev.vars, so the Worker always pushes to the backend started here.
+  const workerVars = { ...defaults, GPU_BACKEND_URL: backendUrl };
 
-  // Every process of the local system; the GPU backend is added here when it lands.
+  // Every process of the local system.
   const services = [
+    {
+      name: "gpu-backend",
+      command: process.execPath,
+      args: ["--import", "tsx", join(root, "gpu-backend", "src", "main.ts")],
+      env: {
+        PORT: String(backendPort),
+        HOST: "127.0.0.1",
+        BACKEND_SIGNING_SECRET: vars.BACKEND_SIGNING_SECRET,
+        DATA_DIR: stateDir ? join(stateDir, "gpu-backend") : join(root, ".data", "gpu-backend"),
+        // Shared by every run, so the embedded model is created once.
+        MODELS_DIR: process.env.MODELS_DIR ?? join(root, ".data", "gpu-backend", "models"),
+      },
+      ready: `${backendUrl}/healthz`,
+    },
     {
       name: "worker",
       command: process.execPath,
-      args: [join(root, "node_modules", "wrangler", "bin", "wrangler.js"), "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", "0"],
+      args: [
+        join(root, "node_modules", "wrangler", "bin", "wrangler.js"),
+        "dev",
+        "--ip", "127.0.0.1",
+        "--port", String(port),
+        "--inspector-port", "0",
+        ...(stateDir ? ["--persist-to", join(stateDir, "wrangler")] : []),
+        ...Object.entries(workerVars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+      ],
       env: {},
       ready: `${baseUrl}/healthz`,
     },
   ];
   for (const service of services) startService(service);
-  for (const service of services) await waitFor(service.ready, 90_000);
+  await Promise.all(services.map((service) => waitFor(service.ready, 180_000)));
 
   const { apiKey, accountId } = await seedDevAccount(baseUrl, vars.ADMIN_TOKEN);
-  console.log(`\n  App:      ${baseUrl}/#key=${apiKey}\n  API:      ${baseUrl}\n  API key:  ${apiKey}\n  account:  ${accountId}\n  OpenAPI:  ${baseUrl}/v1/openapi.json\n`);
-  if (process.env.START_PRINT_JSON) console.log(JSON.stringify({ url: baseUrl, api_key: apiKey, account_id: accountId }));
+  const backendHealth = await (await fetch(`${backendUrl}/healthz`)).json();
+  console.log(
+    `\n  App:      ${baseUrl}/#key=${apiKey}\n  API:      ${baseUrl}\n  API key:  ${apiKey}\n  account:  ${accountId}\n  OpenAPI:  ${baseUrl}/v1/openapi.json\n` +
+      `  Jobs:     backend "${defaults.DEFAULT_BACKEND}", base model "${defaults.DEFAULT_BASE_MODEL}"\n` +
+      `  GPU backend: ${backendUrl} (tfjs ${backendHealth.backend}, models ${backendHealth.models_loaded.join(", ")})\n`,
+  );
+  if (defaults.DEFAULT_BASE_MODEL === "tiny-random") {
+    console.log("  Note: tiny-random has RANDOM weights (a stand-in): trainings run end to end, images are noise.\n");
+  }
+  if (process.env.START_PRINT_JSON) {
+    const summary = { url: baseUrl, api_key: apiKey, account_id: accountId, gpu_backend_url: backendUrl };
+    console.log(JSON.stringify({ ...summary, default_backend: defaults.DEFAULT_BACKEND, default_base_model: defaults.DEFAULT_BASE_MODEL }));
+  }
 }
 
 main().catch((error) => {

@@ -20,6 +20,8 @@ export const InputFileSchema = z.object({
   sha256: Sha256Hex,
   size: z.number().int().nonnegative(),
   content_type: z.string().max(100).optional(),
+  /** Per-photo caption used instead of the instance prompt; `{subject}` expands to "identifier class_noun". */
+  caption: z.string().min(1).max(300).optional(),
 });
 export type InputFile = z.infer<typeof InputFileSchema>;
 

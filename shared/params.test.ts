@@ -23,6 +23,13 @@ describe("training params", () => {
     expect(full.seed).toBe(7);
   });
 
+  it("expands {subject} in the instance and validation prompts, as in generation prompts", () => {
+    const params = TrainingParamsSchema.parse({ instance_prompt: "a {subject}, smiling", validation_prompts: ["{subject} on a beach", "a cat"] });
+    const resolved = resolveTrainingParams(params, subject, { resolution: 512 }, 42);
+    expect(resolved.instance_prompt).toBe("a sks dog, smiling");
+    expect(resolved.validation_prompts).toEqual(["sks dog on a beach", "a cat"]);
+  });
+
   it("rejects out-of-range values and unknown fields, naming the field", () => {
     const bad = TrainingParamsSchema.safeParse({ steps: 0, resolution: 100, prior_preservation: { weight: -1 }, extra: 1 });
     expect(bad.success).toBe(false);

@@ -30,6 +30,8 @@ export const PriorPreservationSchema = z
     num_class_images: z.number().int().min(1).max(1000).default(200),
     /** Defaults to "a photo of {class_noun}". */
     class_prompt: z.string().min(1).max(300).optional(),
+    /** Denoising steps per class image (the frozen base model renders them before training). */
+    class_image_steps: z.number().int().min(1).max(150).default(25),
   })
   .strict();
 
@@ -62,6 +64,8 @@ export const TrainingParamsSchema = z
     checkpoint_every: z.number().int().min(1).max(10_000).default(250),
     validation_prompts: z.array(z.string().min(1).max(300)).max(4).default([]),
     validation_every: z.number().int().min(1).max(10_000).default(250),
+    /** Denoising steps per validation sample. */
+    validation_steps: z.number().int().min(1).max(150).default(25),
   })
   .strict();
 
@@ -103,7 +107,9 @@ export function resolveTrainingParams(
     lora_alpha: params.lora_alpha ?? params.lora_rank,
     resolution: params.resolution ?? baseModel.resolution,
     seed: params.seed ?? seed,
-    instance_prompt: params.instance_prompt ?? defaultInstancePrompt(subject),
+    // `{subject}` is expanded here, as in generation prompts, so the backend gets the text it renders.
+    instance_prompt: params.instance_prompt ? expandSubjectPlaceholder(params.instance_prompt, subject) : defaultInstancePrompt(subject),
+    validation_prompts: params.validation_prompts.map((prompt) => expandSubjectPlaceholder(prompt, subject)),
     prior_preservation: {
       ...params.prior_preservation,
       class_prompt: params.prior_preservation.class_prompt ?? defaultClassPrompt(subject),

@@ -1,15 +1,30 @@
 /**
  * The base models a job may start from and the facts the Worker needs about them
  * (the native resolution that training and generation default to). The weights
- * themselves live with the GPU backend under `models/<id>/`.
+ * live with the GPU backend, one diffusers folder per id under its `MODELS_DIR`,
+ * so these ids are the backend's folder names. Which one a request that names
+ * none gets is the deployment's `DEFAULT_BASE_MODEL`: `sd15` on GPU hosts, the
+ * embedded tiny model for `npm start` on a CPU.
  */
+import { ApiError } from "../errors.js";
+
 export const BASE_MODELS = {
   /** Stable Diffusion 1.5, the paper-era model DreamBooth is usually run on. */
   sd15: { resolution: 512 },
-  /** A tiny SD-shaped network for CPU dry runs and tests. */
-  tiny: { resolution: 64 },
+  /** Random-weight SD 1.x at tiny widths that the GPU backend creates at first start (CPU dry runs, tests). */
+  "tiny-random": { resolution: 32 },
 } as const;
 
 export type BaseModelName = keyof typeof BASE_MODELS;
 export const BASE_MODEL_NAMES = Object.keys(BASE_MODELS) as [BaseModelName, ...BaseModelName[]];
-export const DEFAULT_BASE_MODEL: BaseModelName = "sd15";
+
+const isBaseModelName = (name: string): name is BaseModelName => Object.hasOwn(BASE_MODELS, name);
+
+/** The base model a request names, else the deployment's default, which must be one we know. */
+export function chooseBaseModel(requested: BaseModelName | undefined, env: Pick<Env, "DEFAULT_BASE_MODEL">): BaseModelName {
+  const name = requested ?? env.DEFAULT_BASE_MODEL;
+  if (!isBaseModelName(name)) {
+    throw new ApiError(503, "misconfigured", `DEFAULT_BASE_MODEL "${name}" is not one of ${BASE_MODEL_NAMES.join(", ")}`);
+  }
+  return name;
+}

@@ -19,7 +19,7 @@ import { BACKEND_NAMES, isBackendName } from "../backends/index.js";
 import { checkReplicateTraining } from "../backends/replicate/requests.js";
 import { JSON_BODY_LIMIT, limitBody } from "../body-limit.js";
 import { ApiError } from "../errors.js";
-import { BASE_MODEL_NAMES, BASE_MODELS, DEFAULT_BASE_MODEL } from "../jobs/base-models.js";
+import { BASE_MODEL_NAMES, BASE_MODELS, chooseBaseModel } from "../jobs/base-models.js";
 import { jobStore } from "../jobs/job-do.js";
 import { findJob } from "../jobs/lookup.js";
 import type { NewTrainingRecord, TrainingRecord } from "../jobs/record.js";
@@ -34,7 +34,10 @@ export const CreateTrainingSchema = z
   .object({
     subject_id: z.string().min(1).max(64),
     backend: z.enum(BACKEND_NAMES).optional().openapi({ description: "Defaults to the deployment's DEFAULT_BACKEND" }),
-    base_model: z.enum(BASE_MODEL_NAMES).default(DEFAULT_BASE_MODEL),
+    base_model: z
+      .enum(BASE_MODEL_NAMES)
+      .optional()
+      .openapi({ description: "Defaults to the deployment's DEFAULT_BASE_MODEL (sd15 on GPU hosts)" }),
     params: TrainingParamsSchema.default(() => TrainingParamsSchema.parse({})),
     webhook_url: z.url({ protocol: /^https?$/ }).max(2000).optional(),
   })
@@ -72,7 +75,8 @@ export async function startTraining(
   if (subject.status !== "ready") {
     throw new ApiError(409, "subject_not_finalized", `Subject ${subject.id} must be finalized before training`);
   }
-  const baseModel = BASE_MODELS[body.base_model];
+  const baseModelName = chooseBaseModel(body.base_model, env);
+  const baseModel = BASE_MODELS[baseModelName];
   const backend = chooseBackend(body.backend, env);
   let params = resolveTrainingParams(body.params, subject, baseModel, crypto.getRandomValues(new Uint32Array(1))[0]);
   if (backend === "replicate") params = checkReplicateTraining(env, requestedParams, params, subject);
@@ -82,7 +86,7 @@ export async function startTraining(
     kind: "train",
     account_id: accountId,
     backend,
-    base_model: body.base_model,
+    base_model: baseModelName,
     subject: { id: subject.id, identifier: subject.identifier, class_noun: subject.class_noun },
     params,
     inputs: subject.photos.map((photo) => ({
@@ -95,7 +99,7 @@ export async function startTraining(
     ...(prior.enabled
       ? {
           class_images_cache_key: await classImagesCacheKey({
-            baseModel: body.base_model,
+            baseModel: baseModelName,
             classPrompt: prior.class_prompt,
             count: prior.num_class_images,
             resolution: params.resolution,

@@ -1,7 +1,8 @@
 /**
- * What `demo.mjs` and `bench-api.mjs` share: starting `npm start` as a child and
- * reading its URL and dev key, a small JSON client for the public API, and real
- * JPEG photos made with sharp (distinct, so finalize's duplicate check passes).
+ * What `demo.mjs`, `bench-api.mjs` and the end-to-end tests share: starting `npm start`
+ * as a child and reading its URL, dev key and defaults, a small JSON client for the
+ * public API, following a job's Server-Sent Events to its end, and real JPEG photos
+ * made with sharp (distinct, so finalize's duplicate check passes).
  */
 import { spawn } from "node:child_process";
 import { dirname, join } from "node:path";
@@ -10,14 +11,17 @@ import sharp from "sharp";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
+const TERMINAL = new Set(["succeeded", "failed", "canceled"]);
+
 /**
  * Starts scripts/start.mjs and resolves once it printed its JSON line; `stop()` ends it and its children.
- * `quiet` passes on only start's summary (URL and key), not the services' logs.
+ * `quiet` passes on only start's summary (URL and key), not the services' logs; `env` adds start's
+ * options (PORT, BACKEND_PORT, DEFAULT_BACKEND, START_STATE_DIR…).
  */
-export function startLocalSystem({ quiet = true } = {}) {
+export function startLocalSystem({ quiet = true, env = {} } = {}) {
   const child = spawn(process.execPath, [join(root, "scripts", "start.mjs")], {
     cwd: root,
-    env: { ...process.env, START_PRINT_JSON: "1" },
+    env: { ...process.env, ...env, START_PRINT_JSON: "1" },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const stop = () =>
@@ -32,7 +36,7 @@ export function startLocalSystem({ quiet = true } = {}) {
       buffered += chunk.toString();
       for (const line of buffered.split("\n")) {
         if (line.startsWith("{") && line.includes('"api_key"')) resolve({ ...JSON.parse(line), stop });
-        else if (line.trim() && (!quiet || /^\s+(API|API key|account|OpenAPI):/.test(line))) console.log(line);
+        else if (line.trim() && (!quiet || /^\s+(API|API key|account|OpenAPI|Jobs|GPU backend):/.test(line))) console.log(line);
       }
       buffered = buffered.slice(buffered.lastIndexOf("\n") + 1);
     });
@@ -57,6 +61,38 @@ export function apiClient(baseUrl, apiKey) {
     post: (path, body = {}) => request("POST", path, body),
     delete: (path) => request("DELETE", path),
   };
+}
+
+/**
+ * Reads a job's SSE stream until the job view in an event reaches a terminal status, and
+ * returns that view; `onEvent(name, data)` sees every event (`data.detail` is the backend's event).
+ * @param {string} url
+ * @param {string} apiKey
+ * @param {(event: string | undefined, data: any) => void} [onEvent]
+ * @returns {Promise<any>}
+ */
+export async function followEvents(url, apiKey, onEvent = () => {}) {
+  const response = await fetch(url, { headers: { authorization: `Bearer ${apiKey}`, accept: "text/event-stream" } });
+  if (!response.ok) throw new Error(`events: ${response.status} ${await response.text()}`);
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for await (const chunk of response.body) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let end;
+    while ((end = buffered.indexOf("\n\n")) >= 0) {
+      const block = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? "null");
+      if (!data?.job) continue;
+      onEvent(event, data);
+      if (TERMINAL.has(data.job.status)) {
+        await response.body.cancel().catch(() => undefined);
+        return data.job;
+      }
+    }
+  }
+  throw new Error("event stream ended before the job finished");
 }
 
 /** `count` distinct 512×512 JPEGs: a colour gradient with a disc whose place depends on the index. */

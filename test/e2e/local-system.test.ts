@@ -1,7 +1,8 @@
 /**
  * The "done when" of the edge API, end to end with real processes: `npm start`
  * serves on 127.0.0.1 and prints its URL and a dev key, and the scripted client
- * (`scripts/demo.mjs`) gets from a new subject to generated images on the fake backend.
+ * (`scripts/demo.mjs`) gets from a new subject to generated images on the fake backend
+ * (the real GPU backend's run is train-generate.test.ts).
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -9,9 +10,9 @@ import { expect, it } from "vitest";
 
 const root = join(import.meta.dirname, "..", "..");
 
-function run(script: string): Promise<{ code: number | null; output: string }> {
+function run(script: string, args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, "scripts", script)], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [join(root, "scripts", script), ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (chunk) => (output += chunk));
     child.stderr.on("data", (chunk) => (output += chunk));
@@ -20,7 +21,7 @@ function run(script: string): Promise<{ code: number | null; output: string }> {
 }
 
 it("npm start + demo: subject → signed uploads → finalize → training events to succeeded → generation images", async () => {
-  const { code, output } = await run("demo.mjs");
+  const { code, output } = await run("demo.mjs", ["--backend", "fake"]);
   expect(code, output.slice(-3000)).toBe(0);
   expect(output).toMatch(/API: +http:\/\/127\.0\.0\.1:\d+\n +API key: +dbk_test_[0-9a-z]{32}\n/);
   expect(output).toMatch(/npm start is up at http:\/\/127\.0\.0\.1:\d+/);

@@ -29,10 +29,11 @@ function freePort(): Promise<number> {
   });
 }
 
-/** `npm start` on a free port; resolves with the URL and dev key it prints as JSON. */
+/** `npm start` on a free port with the fake backend and sd15 as defaults; resolves with the URL and dev key it prints as JSON. */
 function startService(port: number): Promise<{ url: string; apiKey: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ["scripts/start.mjs"], {
-    env: { ...process.env, PORT: String(port), START_PRINT_JSON: "1" },
+    // The fake backend (this test is about the app, and a training must finish in seconds), with sd15's 512 px.
+    env: { ...process.env, PORT: String(port), START_PRINT_JSON: "1", DEFAULT_BACKEND: "fake", DEFAULT_BASE_MODEL: "sd15" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

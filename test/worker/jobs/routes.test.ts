@@ -1,5 +1,6 @@
 import { SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import { chooseBaseModel } from "../../../functions/jobs/base-models.js";
 import { BASE, createAccount, expectError, jsonInit, type TestAccount } from "../helpers/api.js";
 import { readySubject, sendEvent, waitFor } from "../helpers/jobs.js";
 
@@ -29,6 +30,14 @@ describe("POST /v1/trainings", () => {
     expect(training).toMatchObject({ status: "queued", subject_id: subjectId, backend: "container", base_model: "sd15", attempt: 1 });
     expect(training.id).toMatch(/^trn_/);
     expect(training.params).toMatchObject({ method: "full", learning_rate: 5e-6, resolution: 512, steps: 1000, instance_prompt: expect.stringMatching(/^a photo of \w+ dog$/) });
+  });
+
+  it("takes a base model the GPU backend serves, at its native resolution, else DEFAULT_BASE_MODEL", async () => {
+    const tiny = await owner.request("/v1/trainings", jsonInit("POST", { subject_id: subjectId, backend: "container", base_model: "tiny-random" }));
+    expect(await tiny.json()).toMatchObject({ base_model: "tiny-random", params: { resolution: 32 } });
+    expect(chooseBaseModel(undefined, { DEFAULT_BASE_MODEL: "tiny-random" })).toBe("tiny-random");
+    expect(chooseBaseModel("sd15", { DEFAULT_BASE_MODEL: "tiny-random" })).toBe("sd15");
+    expect(() => chooseBaseModel(undefined, { DEFAULT_BASE_MODEL: "sdxl" })).toThrow(/DEFAULT_BASE_MODEL "sdxl" is not one of sd15, tiny-random/);
   });
 
   it("names the out-of-range field in a 400", async () => {

@@ -41,7 +41,7 @@ export function trainingParams(form, subject) {
       ? { enabled: true, weight: Number(form.prior_weight), num_class_images: Number(form.num_class_images) }
       : { enabled: false },
     ...(seed === undefined ? {} : { seed }),
-    // Validation prompts reach the backend as written; {subject} is expanded here.
+    // {subject} expanded the same way the service expands it (shared/params.ts).
     ...(validationPrompt ? { validation_prompts: [expandSubject(validationPrompt, subject)] } : {}),
   };
 }

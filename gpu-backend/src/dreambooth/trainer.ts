@@ -1,0 +1,202 @@
+/**
+ * The DreamBooth training step. Each step draws (from one seeded generator, whose
+ * state checkpoints carry) `batch_size` subject examples and, with prior
+ * preservation, as many class examples; adds noise at random timesteps
+ * (optionally offset noise); predicts with the UNet conditioned on each example's
+ * prompt; and takes an AdamW step on `MSE(instance) + λ·MSE(class)` (see
+ * loss.ts) after clipping the gradient norm. Latents come pre-encoded (the VAE is
+ * frozen); prompt embeddings are cached unless the text encoder trains.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { ClipTextModel } from "../model/clip-text.js";
+import type { UNet2DConditionModel } from "../model/unet.js";
+import { Random, type RandomState } from "../tensor/random.js";
+import { restoreCheckpoint, writeCheckpoint } from "./checkpoint.js";
+import { dreamboothLoss, minSnrWeights, type PredictionType } from "./loss.js";
+import { learningRateAt, type LrSchedule } from "./lr-schedule.js";
+import { adamWStep, clipGradNorm, createAdamWState, type AdamWState } from "./optimizer.js";
+import type { TrainableWeights } from "./trainable.js";
+
+/** One training image: its latents ([plain] or [plain, mirrored]) and its prompt's token ids. */
+export interface TrainingExample {
+  latents: Float32Array[];
+  tokenIds: Int32Array;
+}
+
+export interface NoiseSchedule {
+  /** ᾱ_t for t = 0 … num_train_timesteps − 1. */
+  alphasCumprod: Float32Array;
+  predictionType: PredictionType;
+}
+
+export interface TrainerOptions {
+  batchSize: number;
+  priorWeight: number;
+  offsetNoise: number;
+  snrGamma?: number;
+  maxGradNorm: number;
+  weightDecay: number;
+  learningRate: LrSchedule;
+  trainTextEncoder: boolean;
+  seed: number;
+}
+
+export interface TrainerSetup {
+  unet: UNet2DConditionModel;
+  textEncoder: ClipTextModel;
+  schedule: NoiseSchedule;
+  trainable: TrainableWeights;
+  /** Latent shape [h, w, c] of every example. */
+  latentShape: [number, number, number];
+  instance: TrainingExample[];
+  /** Empty without prior preservation: then batches have no class half at all. */
+  classExamples: TrainingExample[];
+  options: TrainerOptions;
+}
+
+export interface StepResult {
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+}
+
+export class DreamBoothTrainer {
+  step = 0;
+  private random: Random;
+  private readonly optimizer: AdamWState;
+  private readonly variableKeys: Map<string, string>;
+  private readonly frozenEmbeddings = new Map<TrainingExample, tf.Tensor2D>();
+
+  constructor(private readonly setup: TrainerSetup) {
+    this.random = new Random(setup.options.seed);
+    this.optimizer = createAdamWState(setup.trainable.variables);
+    this.variableKeys = new Map([...setup.trainable.variables].map(([key, variable]) => [variable.name, key]));
+    if (!setup.options.trainTextEncoder) {
+      for (const example of [...setup.instance, ...setup.classExamples]) {
+        const embedding = tf.tidy(() => {
+          const ids = tf.tensor2d(example.tokenIds, [1, example.tokenIds.length], "int32");
+          return tf.squeeze(setup.textEncoder.forward(ids).lastHiddenState, [0]) as tf.Tensor2D;
+        });
+        this.frozenEmbeddings.set(example, embedding);
+      }
+    }
+  }
+
+  get randomState(): RandomState {
+    return this.random.state();
+  }
+
+  /** Draws the batch: subject examples first, then class examples. */
+  private drawBatch(): { examples: TrainingExample[]; latents: Float32Array[] } {
+    const { instance, classExamples, options } = this.setup;
+    const examples: TrainingExample[] = [];
+    const latents: Float32Array[] = [];
+    const pick = (pool: TrainingExample[]) => {
+      for (let i = 0; i < options.batchSize; i++) {
+        const example = pool[this.random.integer(pool.length)];
+        const mirrored = example.latents.length > 1 && this.random.uniform() < 0.5;
+        examples.push(example);
+        latents.push(example.latents[mirrored ? 1 : 0]);
+      }
+    };
+    pick(instance);
+    if (classExamples.length > 0) pick(classExamples);
+    return { examples, latents };
+  }
+
+  trainStep(): StepResult {
+    const { unet, textEncoder, schedule, trainable, latentShape, options } = this.setup;
+    const lr = learningRateAt(options.learningRate, this.step);
+    const { examples, latents } = this.drawBatch();
+    const batch = examples.length;
+    const [height, width, channels] = latentShape;
+    const noiseValues = this.random.normalArray(batch * height * width * channels);
+    const offsetValues = options.offsetNoise > 0 ? this.random.normalArray(batch * channels) : undefined;
+    const timesteps = examples.map(() => this.random.integer(schedule.alphasCumprod.length));
+    const alphaBars = timesteps.map((t) => schedule.alphasCumprod[t]);
+
+    const result = tf.tidy(() => {
+      const cleanLatents = tf.tensor4d(concatenate(latents), [batch, height, width, channels]);
+      let noise: tf.Tensor4D = tf.tensor4d(noiseValues, [batch, height, width, channels]);
+      if (offsetValues) noise = tf.add(noise, tf.mul(tf.tensor4d(offsetValues, [batch, 1, 1, channels]), options.offsetNoise));
+      const signalScale = tf.tensor4d(alphaBars.map(Math.sqrt), [batch, 1, 1, 1]);
+      const noiseScale = tf.tensor4d(alphaBars.map((alphaBar) => Math.sqrt(1 - alphaBar)), [batch, 1, 1, 1]);
+      const noisyLatents = tf.add(tf.mul(cleanLatents, signalScale), tf.mul(noise, noiseScale)) as tf.Tensor4D;
+      // v-prediction target: √ᾱ·ε − √(1−ᾱ)·x₀ (Salimans & Ho 2022).
+      const target =
+        schedule.predictionType === "epsilon" ? noise : tf.sub(tf.mul(noise, signalScale), tf.mul(cleanLatents, noiseScale));
+      const exampleWeights =
+        options.snrGamma === undefined
+          ? undefined
+          : tf.tensor1d(minSnrWeights(alphaBars, options.snrGamma, schedule.predictionType));
+      const timestepTensor = tf.tensor1d(timesteps, "float32");
+      const tokenIds = tf.tensor2d(concatenateIds(examples), [batch, examples[0].tokenIds.length], "int32");
+      const computeLoss = () => {
+        const context = options.trainTextEncoder
+          ? textEncoder.forward(tokenIds).lastHiddenState
+          : (tf.stack(examples.map((example) => this.frozenEmbeddings.get(example)!)) as tf.Tensor3D);
+        const prediction = unet.forward(noisyLatents, timestepTensor, context);
+        return dreamboothLoss(prediction, target, {
+          instanceCount: options.batchSize,
+          priorWeight: options.priorWeight,
+          exampleWeights,
+        }).loss;
+      };
+      const { value, grads } = tf.variableGrads(computeLoss, [...trainable.variables.values()]);
+      return { loss: value, grads };
+    });
+    const gradients = new Map(
+      Object.entries(result.grads).map(([variableName, gradient]) => [this.variableKeys.get(variableName)!, gradient]),
+    );
+
+    const loss = result.loss.dataSync()[0];
+    const { clipped, norm } = clipGradNorm(gradients, options.maxGradNorm);
+    adamWStep(trainable.variables, clipped, this.optimizer, lr, {
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+      weightDecay: options.weightDecay,
+    });
+    tf.dispose([result.loss, ...gradients.values(), ...(clipped === gradients ? [] : clipped.values())]);
+    this.step += 1;
+    return { step: this.step, loss, lr, gradNorm: norm };
+  }
+
+  async saveCheckpoint(file: string, fingerprint: string): Promise<void> {
+    await writeCheckpoint(file, this.setup.trainable.variables, this.optimizer, {
+      step: this.step,
+      random: this.random.state(),
+      fingerprint,
+    });
+  }
+
+  async restoreCheckpoint(file: string, fingerprint: string): Promise<void> {
+    const facts = await restoreCheckpoint(file, this.setup.trainable.variables, this.optimizer, fingerprint);
+    this.step = facts.step;
+    this.random = new Random(facts.random);
+  }
+
+  dispose(): void {
+    tf.dispose([...this.frozenEmbeddings.values()]);
+    this.frozenEmbeddings.clear();
+    tf.dispose([...this.optimizer.firstMoment.values(), ...this.optimizer.secondMoment.values()]);
+  }
+}
+
+function concatenate(arrays: Float32Array[]): Float32Array {
+  const out = new Float32Array(arrays.reduce((length, array) => length + array.length, 0));
+  let offset = 0;
+  for (const array of arrays) {
+    out.set(array, offset);
+    offset += array.length;
+  }
+  return out;
+}
+
+function concatenateIds(examples: TrainingExample[]): Int32Array {
+  const length = examples[0].tokenIds.length;
+  const out = new Int32Array(examples.length * length);
+  examples.forEach((example, index) => out.set(example.tokenIds, index * length));
+  return out;
+}

@@ -1,0 +1,89 @@
+/**
+ * Chooses and starts the tfjs backend everything in the GPU backend computes on. One code path runs
+ * everywhere: `tensorflow` (libtensorflow through tfjs-node-gpu, on a GPU host where that package is
+ * installed), `wasm` (XNNPACK, SIMD, one thread — how training runs on a CPU-only machine) and `cpu`
+ * (plain JavaScript, the slow reference). `TFJS_BACKEND` names one of them; unset, the first that
+ * starts in that order wins. The choice is logged once. Starting also registers every tfjs-core
+ * gradient (tfjs-core's own Node build registers none; the `@tensorflow/tfjs` Node bundle does) and
+ * the wasm convolution gradients from `conv-gradients.ts`, without which wasm cannot train.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { registerWasmConvGradients } from "./conv-gradients.js";
+import { registerMissingWasmKernels } from "./wasm-kernels.js";
+import { registerWasmBatchMatMul } from "./wasm-matmul.js";
+
+export const TENSOR_BACKENDS = ["tensorflow", "wasm", "cpu"] as const;
+export type TensorBackendName = (typeof TENSOR_BACKENDS)[number];
+
+/** Packages that register tfjs' `tensorflow` backend, tried in order; neither installs without libtensorflow. */
+const TENSORFLOW_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"];
+
+/** The backends to try, in order, for a `TFJS_BACKEND` value; an explicit name is the only candidate. */
+export function backendCandidates(requested: string | undefined): TensorBackendName[] {
+  const name = requested?.trim().toLowerCase();
+  if (!name) return [...TENSOR_BACKENDS];
+  const known = TENSOR_BACKENDS.find((backend) => backend === name);
+  if (known == null) throw new Error(`TFJS_BACKEND=${requested} is not one of ${TENSOR_BACKENDS.join(", ")}`);
+  return [known];
+}
+
+/** Makes every backend in this process able to train: all gradients plus the wasm kernel fixes. */
+export function registerTrainingKernels(): void {
+  registerWasmConvGradients();
+  registerWasmBatchMatMul();
+  registerMissingWasmKernels();
+}
+
+async function loadTensorflowBinding(): Promise<string | null> {
+  for (const specifier of TENSORFLOW_PACKAGES) {
+    try {
+      await import(/* @vite-ignore */ specifier);
+      return specifier;
+    } catch {
+      // Not installed here: the next package, then the next backend.
+    }
+  }
+  return null;
+}
+
+async function start(candidate: TensorBackendName): Promise<string | null> {
+  if (candidate === "tensorflow") {
+    const binding = await loadTensorflowBinding();
+    if (binding == null) return null;
+    return (await tf.setBackend("tensorflow")) ? `tensorflow via ${binding}` : null;
+  }
+  return (await tf.setBackend(candidate)) ? candidate : null;
+}
+
+export interface TensorBackendOptions {
+  /** `TFJS_BACKEND`'s value; defaults to the process environment. */
+  requested?: string;
+  log?: (line: string) => void;
+}
+
+let started: Promise<TensorBackendName> | null = null;
+
+/**
+ * Starts the backend once per process and resolves to its name; later calls return the same
+ * promise. An explicitly requested backend that cannot start is an error, never a silent fallback.
+ */
+export function initTensorBackend(options: TensorBackendOptions = {}): Promise<TensorBackendName> {
+  started ??= (async () => {
+    const log = options.log ?? ((line: string) => console.log(line));
+    const requested = options.requested ?? process.env.TFJS_BACKEND;
+    registerTrainingKernels();
+    for (const candidate of backendCandidates(requested)) {
+      const description = await start(candidate);
+      if (description != null) {
+        await tf.ready();
+        log(`tfjs backend: ${description}${requested ? " (TFJS_BACKEND)" : ""}`);
+        return candidate;
+      }
+    }
+    started = null;
+    throw new Error(`no tfjs backend could start (tried ${backendCandidates(requested).join(", ")})`);
+  })();
+  return started;
+}

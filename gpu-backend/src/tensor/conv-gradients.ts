@@ -1,0 +1,250 @@
+/**
+ * Convolution gradients rewritten as forward convolutions and matrix products, registered as wasm's
+ * `Conv2DBackpropInput` and `Conv2DBackpropFilter` kernels. The stock wasm backend
+ * cannot train a network with convolutions: it has no `Conv2DBackpropFilter` at all, and its
+ * `Conv2DBackpropInput` is a naive loop roughly ten times slower than its XNNPACK forward
+ * convolution. Both gradients are ordinary linear maps, so we express them with the kernels wasm
+ * does fast:
+ *  - input gradient: dy padded by k − 1 and convolved (stride 1) with the filter flipped in space
+ *    and with in/out channels swapped, one such convolution per stride phase (sub-filters), so a
+ *    stride-2 gradient costs what its forward pass costs;
+ *  - filter gradient: the k×k shifted views of the padded input, channels-first and split by stride
+ *    phase so each view is a contiguous window ("im2col" without gathers, [k·k·Cin, ≈N·Ho·Wo]),
+ *    times dy ([≈N·Ho·Wo, Cout]): one large GEMM with no transposed operand.
+ * The kernels compose other kernels of the same backend directly (as tfjs backends do internally),
+ * copy contiguous blocks on the wasm heap themselves where wasm's gather-like kernels are slow, and
+ * free every intermediate, so they add no tensors to the engine and work under any tape.
+ * Only NHWC, dilation 1 (what tfjs' own conv2d gradient supports).
+ */
+import {
+  backend_util,
+  Conv2DBackpropFilter,
+  Conv2DBackpropInput,
+  getKernel,
+  registerKernel,
+  unregisterKernel,
+  type Conv2DBackpropFilterAttrs,
+  type Conv2DBackpropInputAttrs,
+  type KernelConfig,
+  type NamedAttrMap,
+  type NamedTensorInfoMap,
+  type TensorInfo,
+} from "@tensorflow/tfjs-core";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+
+interface KernelArgs<Inputs> {
+  inputs: Inputs;
+  backend: BackendWasm;
+  attrs: NamedAttrMap;
+}
+
+/** Runs one wasm kernel and remembers its output so the caller can free it. */
+class KernelScope {
+  private readonly intermediates: TensorInfo[] = [];
+  constructor(private readonly backend: BackendWasm) {}
+
+  run(kernelName: string, inputs: NamedTensorInfoMap, attrs: NamedAttrMap = {}): TensorInfo {
+    const kernel = getKernel(kernelName, "wasm");
+    if (kernel == null) throw new Error(`kernel ${kernelName} is not registered for backend wasm`);
+    const out = kernel.kernelFunc({ inputs, attrs, backend: this.backend }) as TensorInfo;
+    this.intermediates.push(out);
+    return out;
+  }
+
+  /**
+   * Copies windows of a row-major [rows, columns] matrix into the rows of a new [windows, length]
+   * one: result row i = x[windows[i].row, windows[i].column … + length]. One memcpy per window on the
+   * wasm heap; wasm's Reverse, GatherV2 and Slice kernels walk element by element and were the
+   * slowest part of these gradients.
+   */
+  copyWindows(x: TensorInfo, columns: number, windows: Array<{ row: number; column: number }>, length: number): TensorInfo {
+    const out = this.backend.makeOutput([windows.length, length], x.dtype);
+    const source = this.backend.typedArrayFromHeap(x);
+    const target = this.backend.typedArrayFromHeap(out);
+    windows.forEach(({ row, column }, i) => {
+      const start = row * columns + column;
+      target.set(source.subarray(start, start + length), i * length);
+    });
+    this.intermediates.push(out);
+    return out;
+  }
+
+  zeros(shape: number[]): TensorInfo {
+    const out = this.backend.makeOutput(shape, "float32");
+    this.backend.typedArrayFromHeap(out).fill(0);
+    this.intermediates.push(out);
+    return out;
+  }
+
+  reshape(x: TensorInfo, shape: number[]): TensorInfo {
+    return this.run("Reshape", { x }, { shape });
+  }
+
+  /** Pads with zeros where an amount is positive and crops where it is negative. */
+  padOrCrop(x: TensorInfo, amounts: Array<[number, number]>): TensorInfo {
+    const begin = amounts.map(([before]) => Math.max(0, -before));
+    const size = amounts.map(([before, after], axis) => x.shape[axis] - begin[axis] - Math.max(0, -after));
+    let out = x;
+    if (amounts.some(([before, after]) => before < 0 || after < 0)) out = this.run("Slice", { x: out }, { begin, size });
+    if (amounts.some(([before, after]) => before > 0 || after > 0)) {
+      const paddings = amounts.map(([before, after]) => [Math.max(0, before), Math.max(0, after)]);
+      out = this.run("PadV2", { x: out }, { paddings, constantValue: 0 });
+    }
+    return out;
+  }
+
+  /** Frees everything this scope made except `result`, which the engine takes over. */
+  finish(result: TensorInfo): TensorInfo {
+    for (const info of this.intermediates) if (info !== result) this.backend.disposeData(info.dataId);
+    return result;
+  }
+}
+
+function convInfoFor(xShape: number[], filterShape: number[], attrs: Conv2DBackpropInputAttrs | Conv2DBackpropFilterAttrs) {
+  const dataFormat = backend_util.convertConv2DDataFormat(attrs.dataFormat);
+  if (dataFormat !== "channelsLast") throw new Error("convolution gradients as convolutions support NHWC only");
+  return backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    dataFormat,
+  );
+}
+
+/**
+ * dx[q] = Σ over taps i with s·o + i = q of dy[o]·W[i]ᵀ (q in padded input coordinates). Output rows
+ * of one stride phase a = q mod s only meet taps i ≡ a (mod s), so each of the s×s phases is a stride-1
+ * convolution of dy (padded by M−1, M the phase's tap count) with the flipped sub-filter
+ * W[s·(M−1−m) + a] and in/out channels swapped. The phases are interleaved by concatenation and the
+ * padding cropped. With stride 1 this is the classic "full convolution with the flipped filter";
+ * with stride 2 it does the same arithmetic as the forward pass instead of 4× that on a zero-dilated dy.
+ */
+function backpropInputAsConvolution() {
+  return ({ inputs, backend, attrs }: KernelArgs<{ dy: TensorInfo; filter: TensorInfo }>) => {
+    const { dy, filter } = inputs;
+    const convAttrs = attrs as unknown as Conv2DBackpropInputAttrs;
+    const [batch, height, width, inChannels] = convAttrs.inputShape;
+    const info = convInfoFor(convAttrs.inputShape, filter.shape, convAttrs);
+    const { filterHeight, filterWidth, strideHeight, strideWidth, outHeight, outWidth, outChannels } = info;
+    const { top, left } = info.padInfo;
+    const scope = new KernelScope(backend);
+    // Phase rows/columns needed to cover padded coordinates 0 … pad + size.
+    const phaseRows = Math.ceil((top + height) / strideHeight);
+    const phaseColumns = Math.ceil((left + width) / strideWidth);
+    const block = inChannels * outChannels;
+
+    const phaseGradient = (rowPhase: number, columnPhase: number): TensorInfo => {
+      const rowTaps = Math.ceil((filterHeight - rowPhase) / strideHeight);
+      const columnTaps = Math.ceil((filterWidth - columnPhase) / strideWidth);
+      if (rowTaps <= 0 || columnTaps <= 0) return scope.zeros([batch, phaseRows, phaseColumns, inChannels]);
+      const windows: Array<{ row: number; column: number }> = [];
+      for (let m = 0; m < rowTaps; m++) {
+        for (let n = 0; n < columnTaps; n++) {
+          const tapRow = strideHeight * (rowTaps - 1 - m) + rowPhase;
+          const tapColumn = strideWidth * (columnTaps - 1 - n) + columnPhase;
+          windows.push({ row: tapRow * filterWidth + tapColumn, column: 0 });
+        }
+      }
+      const flipped = scope.reshape(scope.copyWindows(filter, block, windows, block), [windows.length, inChannels, outChannels]);
+      const swapped = scope.reshape(scope.run("Transpose", { x: flipped }, { perm: [0, 2, 1] }), [rowTaps, columnTaps, outChannels, inChannels]);
+      const framed = scope.padOrCrop(dy, [
+        [0, 0],
+        [rowTaps - 1, phaseRows - outHeight],
+        [columnTaps - 1, phaseColumns - outWidth],
+        [0, 0],
+      ]);
+      return scope.run("Conv2D", { x: framed, filter: swapped }, { strides: [1, 1], pad: "valid", dataFormat: "NHWC", dilations: [1, 1] });
+    };
+
+    // Interleave: phases along channels read as doubled width, phase rows stacked read as doubled height.
+    const rowsOfPhase = Array.from({ length: strideHeight }, (_, rowPhase) => {
+      const columns = Array.from({ length: strideWidth }, (_, columnPhase) => phaseGradient(rowPhase, columnPhase));
+      const joined = columns.length === 1 ? columns[0] : scope.run("Concat", columns as unknown as NamedTensorInfoMap, { axis: 3 });
+      return scope.reshape(joined, [batch, phaseRows, 1, phaseColumns * strideWidth * inChannels]);
+    });
+    const stacked = rowsOfPhase.length === 1 ? rowsOfPhase[0] : scope.run("Concat", rowsOfPhase as unknown as NamedTensorInfoMap, { axis: 2 });
+    const padded = scope.reshape(stacked, [batch, phaseRows * strideHeight, phaseColumns * strideWidth, inChannels]);
+    const dx = scope.padOrCrop(padded, [
+      [0, 0],
+      [-top, height + top - padded.shape[1]],
+      [-left, width + left - padded.shape[2]],
+      [0, 0],
+    ]);
+    if (dx.shape.join() !== [batch, height, width, inChannels].join()) {
+      throw new Error(`Conv2DBackpropInput as convolution made shape ${dx.shape}, expected ${convAttrs.inputShape}`);
+    }
+    return scope.finish(dx);
+  };
+}
+
+/**
+ * dW[i,j] = Σ over (n,h,w) of x_pad[n, s·h+i, s·w+j, :]ᵀ · dy[n,h,w,:]. Split the padded input into
+ * its s×s stride phases, each laid out channels-first as a [C, N·Hq·Wq] matrix; then tap (i,j) is
+ * the phase (i mod s, j mod s) shifted by (⌊i/s⌋, ⌊j/s⌋), which on the flattened grid is a column
+ * offset of ⌊i/s⌋·Wq + ⌊j/s⌋. With dy zero-padded to the same Hq×Wq grid, positions that wrap past a
+ * row or image edge meet zeros, so every tap is a contiguous column window — no strided gathers —
+ * and the nine windows stacked make one GEMM [k·k·C, L]·[L, Cout] with no transposed operand.
+ */
+function backpropFilterAsMatMul() {
+  return ({ inputs, backend, attrs }: KernelArgs<{ x: TensorInfo; dy: TensorInfo }>) => {
+    const { x, dy } = inputs;
+    const convAttrs = attrs as unknown as Conv2DBackpropFilterAttrs;
+    const info = convInfoFor(x.shape, convAttrs.filterShape, convAttrs);
+    const { filterHeight, filterWidth, strideHeight, strideWidth, outHeight, outWidth, inChannels, outChannels } = info;
+    const batch = x.shape[0];
+    const scope = new KernelScope(backend);
+
+    const phaseHeight = Math.ceil(((outHeight - 1) * strideHeight + filterHeight) / strideHeight);
+    const phaseWidth = Math.ceil(((outWidth - 1) * strideWidth + filterWidth) / strideWidth);
+    const { top, left } = info.padInfo;
+    const padded = scope.padOrCrop(x, [
+      [0, 0],
+      [top, phaseHeight * strideHeight - x.shape[1] - top],
+      [left, phaseWidth * strideWidth - x.shape[2] - left],
+      [0, 0],
+    ]);
+    const grid = batch * phaseHeight * phaseWidth;
+    // [N·Hq, sh, Wq, sw·C] → [sh, sw·C, N·Hq, Wq] reads as [(phase, channel), grid position]; one 4-D
+    // transpose, which wasm runs far faster than the 6-D one the phase split suggests.
+    const split = scope.reshape(padded, [batch * phaseHeight, strideHeight, phaseWidth, strideWidth * inChannels]);
+    const phasesFirst = scope.run("Transpose", { x: split }, { perm: [1, 3, 0, 2] });
+    const phases = scope.reshape(phasesFirst, [strideHeight * strideWidth * inChannels, grid]);
+
+    const maxOffset = Math.floor((filterHeight - 1) / strideHeight) * phaseWidth + Math.floor((filterWidth - 1) / strideWidth);
+    const window = grid - maxOffset;
+    const dyOnGrid = scope.padOrCrop(dy, [[0, 0], [0, phaseHeight - outHeight], [0, phaseWidth - outWidth], [0, 0]]);
+    const dyRows = scope.run("Slice", { x: scope.reshape(dyOnGrid, [grid, outChannels]) }, { begin: [0, 0], size: [window, outChannels] });
+
+    const windows: Array<{ row: number; column: number }> = [];
+    for (let row = 0; row < filterHeight; row++) {
+      for (let col = 0; col < filterWidth; col++) {
+        const phase = (row % strideHeight) * strideWidth + (col % strideWidth);
+        const offset = Math.floor(row / strideHeight) * phaseWidth + Math.floor(col / strideWidth);
+        for (let channel = 0; channel < inChannels; channel++) windows.push({ row: phase * inChannels + channel, column: offset });
+      }
+    }
+    const columns = scope.copyWindows(phases, grid, windows, window);
+    const product = scope.run(
+      "BatchMatMul",
+      { a: scope.reshape(columns, [1, filterHeight * filterWidth * inChannels, window]), b: scope.reshape(dyRows, [1, window, outChannels]) },
+      { transposeA: false, transposeB: false },
+    );
+    return scope.finish(scope.reshape(product, convAttrs.filterShape));
+  };
+}
+
+/** Makes wasm's convolution gradient kernels the rewrites above. Idempotent. */
+export function registerWasmConvGradients(): void {
+  const configs: KernelConfig[] = [
+    { kernelName: Conv2DBackpropInput, backendName: "wasm", kernelFunc: backpropInputAsConvolution() as unknown as KernelConfig["kernelFunc"] },
+    { kernelName: Conv2DBackpropFilter, backendName: "wasm", kernelFunc: backpropFilterAsMatMul() as unknown as KernelConfig["kernelFunc"] },
+  ];
+  for (const config of configs) {
+    if (getKernel(config.kernelName, "wasm") != null) unregisterKernel(config.kernelName, "wasm");
+    registerKernel(config);
+  }
+}

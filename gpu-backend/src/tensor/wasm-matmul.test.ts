@@ -1,0 +1,36 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { beforeAll, describe, expect, it } from "vitest";
+import { registerTrainingKernels } from "./backend.js";
+import { Random } from "./random.js";
+
+beforeAll(() => registerTrainingKernels());
+
+const CASES: Array<{ a: number[]; b: number[]; transposeA: boolean; transposeB: boolean }> = [
+  { a: [5, 7], b: [7, 3], transposeA: false, transposeB: false },
+  { a: [5, 7], b: [3, 7], transposeA: false, transposeB: true },
+  { a: [7, 5], b: [7, 3], transposeA: true, transposeB: false },
+  { a: [7, 5], b: [3, 7], transposeA: true, transposeB: true },
+  { a: [4, 6, 5], b: [4, 3, 5], transposeA: false, transposeB: true },
+  { a: [2, 3, 5, 6], b: [1, 1, 5, 4], transposeA: true, transposeB: false },
+  { a: [3, 4, 6], b: [3, 6, 2], transposeA: false, transposeB: false },
+  { a: [1, 4, 6], b: [3, 2, 6], transposeA: false, transposeB: true },
+];
+
+describe("wasm BatchMatMul (transposes made explicit, batches one XNNPACK product at a time)", () => {
+  for (const { a, b, transposeA, transposeB } of CASES) {
+    it(`a ${a} ${transposeA ? "ᵀ" : ""}· b ${b}${transposeB ? "ᵀ" : ""} equals the cpu backend`, async () => {
+      const random = new Random(2);
+      const aValues = random.normalArray(a.reduce((x, y) => x * y));
+      const bValues = random.normalArray(b.reduce((x, y) => x * y));
+      const product = () => tf.tidy(() => tf.matMul(tf.tensor(aValues, a), tf.tensor(bValues, b), transposeA, transposeB).dataSync());
+      await tf.setBackend("cpu");
+      const expected = product();
+      await tf.setBackend("wasm");
+      const before = tf.memory().numTensors;
+      const got = product();
+      expect(tf.memory().numTensors).toBe(before);
+      expect(got.length).toBe(expected.length);
+      got.forEach((value, i) => expect(value).toBeCloseTo(expected[i], 4));
+    });
+  }
+});
