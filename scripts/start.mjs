@@ -5,7 +5,7 @@
  * Worker reads (never committed), starts each service of `services` below — the
  * Worker under `wrangler dev` and the GPU backend (`gpu-backend/src/main.ts`) on
  * the CPU with its embedded tiny model — wired by the signed push protocol, seeds
- * one dev account with a `dbk_test_…` key kept in `.wrangler/dev-api-key`, and
+ * one dev account with a `dbk_live_…` key kept in `.wrangler/dev-api-key`, and
  * prints the URL, the key and the defaults jobs get. Ctrl-C (or any service
  * exiting) stops every service.
  *
@@ -24,6 +24,8 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DEV_VARS = join(root, ".dev.vars");
 const DEV_KEY_FILE = join(root, ".wrangler", "dev-api-key");
+/** Local-only credits of the dev account: enough for thousands of CPU trainings at the prices of functions/billing/pricing.ts. */
+const DEV_CREDITS = 10_000_000;
 /** What jobs run on locally unless a request or the environment says otherwise: the GPU backend started here. */
 const LOCAL_DEFAULTS = { DEFAULT_BACKEND: "container", DEFAULT_BASE_MODEL: "tiny-random" };
 
@@ -147,17 +149,30 @@ async function waitFor(url, timeoutMs) {
   throw new Error(`${url} did not answer within ${timeoutMs / 1000}s`);
 }
 
+/**
+ * The dev key is a live key (test keys always run on the fake backend, see README "Billing and keys"), so
+ * local jobs really train on the CPU backend. An account found without credits (new, or new local state)
+ * gets a local-only grant.
+ */
 async function seedDevAccount(baseUrl, adminToken) {
   mkdirSync(dirname(DEV_KEY_FILE), { recursive: true });
-  if (!existsSync(DEV_KEY_FILE)) writeFileSync(DEV_KEY_FILE, `dbk_test_${base32(32)}\n`);
-  const apiKey = readFileSync(DEV_KEY_FILE, "utf8").trim();
-  const response = await fetch(`${baseUrl}/admin/accounts`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-    body: JSON.stringify({ api_key: apiKey, plan: "scale" }),
-  });
+  const existing = existsSync(DEV_KEY_FILE) ? readFileSync(DEV_KEY_FILE, "utf8").trim() : "";
+  const apiKey = existing.startsWith("dbk_live_") ? existing : `dbk_live_${base32(32)}`;
+  if (apiKey !== existing) writeFileSync(DEV_KEY_FILE, `${apiKey}\n`);
+  const admin = (path, body) =>
+    fetch(`${baseUrl}/admin${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  const response = await admin("/accounts", { api_key: apiKey, plan: "scale" });
   if (response.status !== 201) throw new Error(`seeding the dev account failed: ${response.status} ${await response.text()}`);
-  return { apiKey, accountId: (await response.json()).account_id };
+  const { account_id: accountId, balance } = await response.json();
+  if (balance === 0) {
+    const grant = await admin(`/accounts/${accountId}/credits`, { amount: DEV_CREDITS, note: "local dev" });
+    if (!grant.ok) throw new Error(`granting the dev account credits failed: ${grant.status} ${await grant.text()}`);
+  }
+  return { apiKey, accountId };
 }
 
 async function main() {

@@ -23,7 +23,7 @@ function run(script: string, args: string[]): Promise<{ code: number | null; out
 it("npm start + demo: subject → signed uploads → finalize → training events to succeeded → generation images", async () => {
   const { code, output } = await run("demo.mjs", ["--backend", "fake"]);
   expect(code, output.slice(-3000)).toBe(0);
-  expect(output).toMatch(/API: +http:\/\/127\.0\.0\.1:\d+\n +API key: +dbk_test_[0-9a-z]{32}\n/);
+  expect(output).toMatch(/API: +http:\/\/127\.0\.0\.1:\d+\n +API key: +dbk_live_[0-9a-z]{32}\n/);
   expect(output).toMatch(/npm start is up at http:\/\/127\.0\.0\.1:\d+/);
   expect(output).toMatch(/uploaded 5 photos via signed URLs/);
   expect(output).toMatch(/finalized: ready/);
