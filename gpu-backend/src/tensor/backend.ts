@@ -12,6 +12,7 @@ import "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmConvGradients } from "./conv-gradients.js";
 import { registerMissingWasmKernels } from "./wasm-kernels.js";
+import { registerPlainOperandMatMul } from "./wasm-matmul.js";
 
 export const TENSOR_BACKENDS = ["tensorflow", "wasm", "cpu"] as const;
 export type TensorBackendName = (typeof TENSOR_BACKENDS)[number];
@@ -32,6 +33,7 @@ export function backendCandidates(requested: string | undefined): TensorBackendN
 export function registerTrainingKernels(): void {
   registerWasmConvGradients();
   registerMissingWasmKernels();
+  registerPlainOperandMatMul();
 }
 
 async function loadTensorflowBinding(): Promise<string | null> {
