@@ -61,22 +61,27 @@ export function attachTrainableWeights(networks: TrainableNetworks, params: Trai
       },
     };
   }
-  const snapshots: [tf.Variable, tf.Tensor][] = [];
+  const restore = snapshotWeights(chosen.map(([, store]) => store));
   for (const [component, store] of chosen) {
     setTrainable(store, true);
-    for (const [name, { variable }] of store.params) {
-      variables.set(`${component}.${name}`, variable);
-      snapshots.push([variable, tf.clone(variable)]);
-    }
+    for (const [name, { variable }] of store.params) variables.set(`${component}.${name}`, variable);
   }
   return {
     variables,
     release() {
-      for (const [variable, original] of snapshots) {
-        variable.assign(original);
-        original.dispose();
-      }
+      restore();
       for (const [, store] of chosen) setTrainable(store, false);
     },
+  };
+}
+
+/** Copies the stores' weights aside; the returned function puts them back (once). */
+export function snapshotWeights(stores: ParamStore[]): () => void {
+  const snapshots = stores.flatMap((store) => [...store.params.values()].map(({ variable }) => [variable, tf.clone(variable)] as const));
+  return () => {
+    for (const [variable, original] of snapshots.splice(0)) {
+      variable.assign(original);
+      original.dispose();
+    }
   };
 }

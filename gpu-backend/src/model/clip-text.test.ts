@@ -3,20 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClipTextModel } from "./clip-text.js";
 import { ClipTextConfigSchema } from "./config.js";
 import { fixtureTensor, parityDir, readFixture, relativeL2, PARITY_BACKENDS, useBackend } from "./parity-fixtures.js";
+import { tinyClipTextConfig } from "./tiny.js";
 import { loadPretrained } from "./weights.js";
 
 beforeAll(async () => {
-  await useBackend("cpu");
-});
-
-const tinyConfig = ClipTextConfigSchema.parse({
-  vocab_size: 50,
-  hidden_size: 16,
-  intermediate_size: 24,
-  num_hidden_layers: 2,
-  num_attention_heads: 2,
-  max_position_embeddings: 10,
-  eos_token_id: 2,
+  await useBackend("wasm");
 });
 
 describe.each(PARITY_BACKENDS)("CLIPTextModel parity with transformers on %s", (backend) => {
@@ -24,7 +15,7 @@ describe.each(PARITY_BACKENDS)("CLIPTextModel parity with transformers on %s", (
     await useBackend(backend);
   });
   afterAll(async () => {
-    await useBackend("cpu");
+    await useBackend("wasm");
   });
 
   it("matches last/penultimate hidden states and pooler output within 1e-4 relative L2", async () => {
@@ -51,14 +42,14 @@ describe.each(PARITY_BACKENDS)("CLIPTextModel parity with transformers on %s", (
 
 describe("CLIPTextModel", () => {
   it("returns [B,N,H] states and [B,H] pooled output in float32", () => {
-    const model = new ClipTextModel(tinyConfig, { kind: "random", seed: 1 });
-    const ids = tf.tensor2d([[49 - 1, 5, 49, 0], [3, 49, 0, 0]], [2, 4], "int32");
+    const model = new ClipTextModel(tinyClipTextConfig, { kind: "random", seed: 1 });
+    const ids = tf.tensor2d([[998, 5, 999, 999], [998, 999, 7, 999]], [2, 4], "int32");
     const out = model.forward(ids);
-    expect(out.lastHiddenState.shape).toEqual([2, 4, 16]);
-    expect(out.penultimateHiddenState.shape).toEqual([2, 4, 16]);
-    expect(out.poolerOutput.shape).toEqual([2, 16]);
+    expect(out.lastHiddenState.shape).toEqual([2, 4, 32]);
+    expect(out.penultimateHiddenState.shape).toEqual([2, 4, 32]);
+    expect(out.poolerOutput.shape).toEqual([2, 32]);
     expect(out.lastHiddenState.dtype).toBe("float32");
-    // The pooled vector is the final state at the highest id (eos_token_id 2 = legacy argmax rule).
+    // The pooled vector is the final state at the first end-of-text token (eos_token_id 999 here).
     const pooled = out.poolerOutput.arraySync();
     const last = out.lastHiddenState.arraySync();
     expect(pooled[0]).toEqual(last[0][2]);
@@ -68,7 +59,7 @@ describe("CLIPTextModel", () => {
   });
 
   it("is causal: a token's state does not depend on later tokens", () => {
-    const model = new ClipTextModel(tinyConfig, { kind: "random", seed: 2 });
+    const model = new ClipTextModel(tinyClipTextConfig, { kind: "random", seed: 2 });
     const a = tf.tensor2d([[7, 8, 9, 10, 11]], [1, 5], "int32");
     const b = tf.tensor2d([[7, 8, 9, 30, 31]], [1, 5], "int32");
     const outA = model.forward(a);
@@ -82,7 +73,7 @@ describe("CLIPTextModel", () => {
   });
 
   it("keeps the tensor count stable across repeated forward passes", () => {
-    const model = new ClipTextModel(tinyConfig, { kind: "random", seed: 3 });
+    const model = new ClipTextModel(tinyClipTextConfig, { kind: "random", seed: 3 });
     const ids = tf.tensor2d([[1, 2, 3]], [1, 3], "int32");
     const run = () => {
       const out = model.forward(ids);

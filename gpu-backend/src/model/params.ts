@@ -22,22 +22,31 @@ export interface Projection {
   outFeatures: number;
 }
 
-/** How fresh parameters are filled: zeros (cheap, before loading a checkpoint) or PyTorch-like random. */
-export type ParamInit = { kind: "zeros" } | { kind: "random"; seed: number };
+/**
+ * How fresh parameters are filled: zeros (cheap, before loading a checkpoint), PyTorch-like random,
+ * or not at all — `shapes` only records each parameter's name and shape (in `declared`), so SD1.5's
+ * layout can be inspected and tested without allocating its 860 M floats. Such a network cannot run.
+ */
+export type ParamInit = { kind: "zeros" } | { kind: "random"; seed: number } | { kind: "shapes" };
 
 export class ParamStore {
   readonly params = new Map<string, Param>();
+  /** Name → shape (our layout) and layout of every parameter the modules declared. */
+  readonly declared = new Map<string, { shape: number[]; layout: ParamLayout }>();
   /** Module path → shape of every projection LoRA may wrap (filled as modules are built). */
   readonly projections = new Map<string, Projection>();
   /** The LoRA adapters forward passes consult; none by default. */
   lora: LoraSet | undefined = undefined;
   private created = 0;
+  private placeholder: tf.Variable | undefined;
 
   constructor(readonly init: ParamInit = { kind: "random", seed: 0 }) {}
 
   /** Creates the variable `name`; `fanIn` > 0 draws U(±1/√fanIn) like PyTorch's default init. */
   create(name: string, shape: number[], layout: ParamLayout, fill: "fanIn" | "ones" | "zeros", fanIn = 0): tf.Variable {
-    if (this.params.has(name)) throw new Error(`parameter "${name}" is declared twice`);
+    if (this.declared.has(name)) throw new Error(`parameter "${name}" is declared twice`);
+    this.declared.set(name, { shape, layout });
+    if (this.init.kind === "shapes") return (this.placeholder ??= tf.variable(tf.zeros([0]), false));
     const seed = this.init.kind === "random" ? this.init.seed * 100_003 + this.created++ : 0;
     const initial = tf.tidy(() => {
       if (fill === "ones") return tf.ones(shape);
@@ -57,11 +66,12 @@ export class ParamStore {
   }
 
   get parameterCount(): number {
-    return this.variables.reduce((count, variable) => count + variable.size, 0);
+    return [...this.declared.values()].reduce((count, { shape }) => count + shape.reduce((a, b) => a * b, 1), 0);
   }
 
   dispose(): void {
     for (const variable of this.variables) variable.dispose();
+    this.placeholder?.dispose();
     this.params.clear();
   }
 }

@@ -285,13 +285,15 @@ async function encode(tensor: TensorToWrite, name: string): Promise<Buffer> {
   if (data.length !== count) {
     throw new SafetensorsError(`tensor "${name}": ${data.length} values do not fill shape ${JSON.stringify(tensor.shape)}`);
   }
+  if (tensor.dtype === "F32" || tensor.dtype === "I32") {
+    // Little-endian host: the typed array's bytes are the file's bytes (after a dtype-correct copy).
+    const typed = tensor.dtype === "F32" ? Float32Array.from(data) : Int32Array.from(data);
+    return Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength);
+  }
   const bytes = Buffer.alloc(count * BYTES_PER_ELEMENT[tensor.dtype]);
   for (let i = 0; i < count; i++) {
-    const value = data[i];
-    if (tensor.dtype === "F32") bytes.writeFloatLE(value, i * 4);
-    else if (tensor.dtype === "I32") bytes.writeInt32LE(value, i * 4);
-    else if (tensor.dtype === "F16") bytes.writeUInt16LE(floatToHalf(value), i * 2);
-    else bytes.writeUInt16LE(floatToBfloat16(value), i * 2);
+    const bits = tensor.dtype === "F16" ? floatToHalf(data[i]) : floatToBfloat16(data[i]);
+    bytes.writeUInt16LE(bits, i * 2);
   }
   return bytes;
 }

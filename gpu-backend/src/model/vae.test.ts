@@ -2,21 +2,20 @@ import * as tf from "@tensorflow/tfjs-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VaeConfigSchema } from "./config.js";
 import { fixtureTensor, nchwToNhwc, nhwcToNchw, parityDir, readFixture, relativeL2, PARITY_BACKENDS, useBackend } from "./parity-fixtures.js";
+import { tinyVaeConfig } from "./tiny.js";
 import { AutoencoderKL } from "./vae.js";
 import { loadPretrained } from "./weights.js";
 
 beforeAll(async () => {
-  await useBackend("cpu");
+  await useBackend("wasm");
 });
-
-const tinyConfig = VaeConfigSchema.parse({ block_out_channels: [8, 16], layers_per_block: 1, norm_num_groups: 4, latent_channels: 4 });
 
 describe.each(PARITY_BACKENDS)("AutoencoderKL parity with diffusers on %s", (backend) => {
   beforeAll(async () => {
     await useBackend(backend);
   });
   afterAll(async () => {
-    await useBackend("cpu");
+    await useBackend("wasm");
   });
 
   it("matches latent mean/logvar/std, decode(latent) and decode(mean) within 1e-4 relative L2", async () => {
@@ -50,7 +49,7 @@ describe.each(PARITY_BACKENDS)("AutoencoderKL parity with diffusers on %s", (bac
 
 describe("AutoencoderKL", () => {
   it("encodes [B,H,W,3] to [B,H/2,W/2,4] moments and decodes back to image shape", () => {
-    const vae = new AutoencoderKL(tinyConfig, { kind: "random", seed: 1 });
+    const vae = new AutoencoderKL(tinyVaeConfig, { kind: "random", seed: 1 });
     const image = tf.randomUniform([2, 8, 8, 3], -1, 1, "float32", 5) as tf.Tensor4D;
     const { mean, logvar, std } = vae.encode(image);
     expect(mean.shape).toEqual([2, 4, 4, 4]);
@@ -71,7 +70,7 @@ describe("AutoencoderKL", () => {
   });
 
   it("keeps the tensor count stable across repeated encode/decode", () => {
-    const vae = new AutoencoderKL(tinyConfig, { kind: "random", seed: 2 });
+    const vae = new AutoencoderKL(tinyVaeConfig, { kind: "random", seed: 2 });
     const image = tf.zeros([1, 8, 8, 3]) as tf.Tensor4D;
     const run = () => {
       const { mean, logvar, std } = vae.encode(image);

@@ -9,7 +9,10 @@ import { JobError } from "./errors.js";
 import { DEFAULT_RETRY, fetchWithRetry, type RetryPolicy } from "./retry.js";
 import { sha256Hex } from "./uploads.js";
 
-export async function fetchVerifiedInput(input: InputFile, retry: RetryPolicy = DEFAULT_RETRY): Promise<Uint8Array> {
+/** A file to download; without `sha256` (a cached bundle the Worker has no digest of) nothing is verified. */
+export type InputToFetch = Pick<InputFile, "name" | "url"> & Partial<Pick<InputFile, "sha256" | "size">>;
+
+export async function fetchVerifiedInput(input: InputToFetch, retry: RetryPolicy = DEFAULT_RETRY): Promise<Uint8Array> {
   let response: Response;
   try {
     response = await fetchWithRetry(input.url, async () => ({ method: "GET" }), retry);
@@ -29,11 +32,11 @@ export async function fetchVerifiedInput(input: InputFile, retry: RetryPolicy = 
   }
   const bytes = new Uint8Array(await response.arrayBuffer());
   const actual = sha256Hex(bytes);
-  if (actual !== input.sha256) {
+  if (input.sha256 !== undefined && actual !== input.sha256) {
     throw new JobError(
       "input_checksum_mismatch",
       `${input.name} does not match the file that was uploaded (expected sha256 ${input.sha256}, got ${actual}, ` +
-        `${bytes.byteLength} of ${input.size} bytes). Upload ${input.name} again and start a new training.`,
+        `${bytes.byteLength} bytes${input.size === undefined ? "" : ` of ${input.size}`}). Upload ${input.name} again and start a new training.`,
       false,
     );
   }

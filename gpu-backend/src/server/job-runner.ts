@@ -7,10 +7,10 @@
  * and check `checkpoint()` at step boundaries, which is where cancel, deadline
  * and shutdown take effect.
  */
-import type { GenerateJob, InputFile, JobMessage, TrainJob } from "../../../shared/job.js";
+import type { GenerateJob, JobMessage, TrainJob } from "../../../shared/job.js";
 import { JobCanceled, JobError } from "./errors.js";
 import { EventReporter } from "./events.js";
-import { fetchVerifiedInput } from "./inputs.js";
+import { fetchVerifiedInput, type InputToFetch } from "./inputs.js";
 import { DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
 import { Uploader } from "./uploads.js";
 
@@ -18,7 +18,7 @@ export interface JobContext<J extends JobMessage = JobMessage> {
   job: J;
   events: EventReporter;
   uploads: Uploader;
-  fetchInput(input: InputFile): Promise<Uint8Array>;
+  fetchInput(input: InputToFetch): Promise<Uint8Array>;
   /** Throws `JobCanceled` after a cancel and `JobError` past the deadline; call once per step. */
   checkpoint(): void;
   /** True once the process was asked to stop: save a checkpoint, then throw `shutdownError()`. */

@@ -1,0 +1,145 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ClipTextModel } from "./clip-text.js";
+import { ClipTextConfigSchema, readConfig, UNetConfigSchema, VaeConfigSchema } from "./config.js";
+import { parityDir, useBackend } from "./parity-fixtures.js";
+import { UNet2DConditionModel } from "./unet.js";
+import { AutoencoderKL } from "./vae.js";
+import { torchShape } from "./weights.js";
+
+// The config.json files of runwayml/stable-diffusion-v1-5 (unet/, vae/, text_encoder/), verbatim.
+const sd15Unet = {
+  _class_name: "UNet2DConditionModel",
+  _diffusers_version: "0.6.0",
+  act_fn: "silu",
+  attention_head_dim: 8,
+  block_out_channels: [320, 640, 1280, 1280],
+  center_input_sample: false,
+  cross_attention_dim: 768,
+  down_block_types: ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+  downsample_padding: 1,
+  flip_sin_to_cos: true,
+  freq_shift: 0,
+  in_channels: 4,
+  layers_per_block: 2,
+  mid_block_scale_factor: 1,
+  norm_eps: 1e-5,
+  norm_num_groups: 32,
+  out_channels: 4,
+  sample_size: 64,
+  up_block_types: ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
+};
+const sd15Vae = {
+  _class_name: "AutoencoderKL",
+  _diffusers_version: "0.6.0",
+  act_fn: "silu",
+  block_out_channels: [128, 256, 512, 512],
+  down_block_types: ["DownEncoderBlock2D", "DownEncoderBlock2D", "DownEncoderBlock2D", "DownEncoderBlock2D"],
+  in_channels: 3,
+  latent_channels: 4,
+  layers_per_block: 2,
+  norm_num_groups: 32,
+  out_channels: 3,
+  sample_size: 512,
+  up_block_types: ["UpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D"],
+};
+const sd15TextEncoder = {
+  _name_or_path: "openai/clip-vit-large-patch14",
+  architectures: ["CLIPTextModel"],
+  attention_dropout: 0.0,
+  bos_token_id: 0,
+  dropout: 0.0,
+  eos_token_id: 2,
+  hidden_act: "quick_gelu",
+  hidden_size: 768,
+  initializer_factor: 1.0,
+  initializer_range: 0.02,
+  intermediate_size: 3072,
+  layer_norm_eps: 1e-5,
+  max_position_embeddings: 77,
+  model_type: "clip_text_model",
+  num_attention_heads: 12,
+  num_hidden_layers: 12,
+  pad_token_id: 1,
+  projection_dim: 768,
+  torch_dtype: "float32",
+  transformers_version: "4.22.0.dev0",
+  vocab_size: 49408,
+};
+
+let dir: string;
+beforeAll(async () => {
+  await useBackend("cpu");
+  dir = await mkdtemp(path.join(tmpdir(), "config-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("SD1.5 configs build through the same code as the tiny ones", () => {
+  // Parameter counts of the published SD1.5 networks (diffusers/transformers `num_parameters()`).
+  it("UNet: 859,520,964 parameters, PyTorch shapes as in the checkpoint", () => {
+    const config = UNetConfigSchema.parse(sd15Unet);
+    expect(config._class_name).toBe("UNet2DConditionModel");
+    const unet = new UNet2DConditionModel(config, { kind: "shapes" });
+    expect(unet.params.parameterCount).toBe(859_520_964);
+    const declared = (name: string) => {
+      const entry = unet.params.declared.get(name)!;
+      return torchShape(entry.shape, entry.layout);
+    };
+    expect(declared("down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight")).toEqual([320, 768]);
+    expect(declared("down_blocks.0.attentions.0.proj_in.weight")).toEqual([320, 320, 1, 1]);
+    expect(declared("up_blocks.1.resnets.2.conv_shortcut.weight")).toEqual([1280, 1920, 1, 1]);
+    expect(declared("mid_block.attentions.0.transformer_blocks.0.ff.net.0.proj.weight")).toEqual([10240, 1280]);
+    expect(declared("time_embedding.linear_1.weight")).toEqual([1280, 320]);
+    unet.params.dispose();
+  });
+
+  it("VAE: 83,653,863 parameters, scaling factor 0.18215 by default", () => {
+    const config = VaeConfigSchema.parse(sd15Vae);
+    expect(config.scaling_factor).toBe(0.18215);
+    const vae = new AutoencoderKL(config, { kind: "shapes" });
+    expect(vae.params.parameterCount).toBe(83_653_863);
+    vae.params.dispose();
+  });
+
+  it("text encoder: 123,060,480 parameters", () => {
+    const text = new ClipTextModel(ClipTextConfigSchema.parse(sd15TextEncoder), { kind: "shapes" });
+    expect(text.params.parameterCount).toBe(123_060_480);
+    text.params.dispose();
+  });
+
+  it("reads the parity networks' config.json files, keeping unknown fields", async () => {
+    const unet = await readConfig(UNetConfigSchema, path.join(parityDir("unet_sd15_4lvl"), "config.json"));
+    expect(unet.block_out_channels).toEqual([32, 32, 64, 64]);
+    expect(unet._diffusers_version).toBe("0.30.3");
+    const clip = await readConfig(ClipTextConfigSchema, path.join(parityDir("clip_text_tiny"), "config.json"));
+    expect(clip.hidden_act).toBe("quick_gelu");
+  });
+});
+
+describe("config errors", () => {
+  it("rejects options we do not implement, naming the field", () => {
+    const result = UNetConfigSchema.safeParse({ ...sd15Unet, class_embed_type: "timestep" });
+    expect(result.success).toBe(false);
+    expect(result.error!.issues[0].path).toEqual(["class_embed_type"]);
+    expect(UNetConfigSchema.safeParse({ ...sd15Unet, resnet_time_scale_shift: "scale_shift" }).success).toBe(false);
+  });
+
+  it("rejects block lists of different lengths", () => {
+    const result = UNetConfigSchema.safeParse({ ...sd15Unet, block_out_channels: [320, 640] });
+    expect(result.success).toBe(false);
+    expect(result.error!.issues[0].message).toMatch(/same length/);
+  });
+
+  it("names the file and the field when reading fails", async () => {
+    const broken = path.join(dir, "broken.json");
+    await writeFile(broken, "{");
+    await expect(readConfig(VaeConfigSchema, broken)).rejects.toThrow(/broken\.json: cannot read config/);
+    const wrong = path.join(dir, "wrong.json");
+    await writeFile(wrong, JSON.stringify({ ...sd15Vae, latent_channels: "four" }));
+    await expect(readConfig(VaeConfigSchema, wrong)).rejects.toThrow(/wrong\.json: invalid config at "latent_channels"/);
+  });
+});
