@@ -7,22 +7,11 @@
  * the vocabulary: words the corpus never had (an identifier like "sks") split into rarer pieces,
  * which is what DreamBooth wants from its identifier.
  */
-
-/** CLIP/GPT-2's reversible byte → printable-character table. */
-export function bytesToUnicode(): string[] {
-  const printable: number[] = [];
-  for (let b = 33; b <= 126; b++) printable.push(b);
-  for (let b = 161; b <= 172; b++) printable.push(b);
-  for (let b = 174; b <= 255; b++) printable.push(b);
-  const table: string[] = new Array(256);
-  let extra = 0;
-  for (let b = 0; b < 256; b++) table[b] = String.fromCodePoint(printable.includes(b) ? b : 256 + extra++);
-  return table;
-}
+import { byteToUnicodeTable } from "../model/tokenizer.js";
 
 /** The byte symbols in CLIP's vocabulary order (printable ranges first, then the remapped bytes). */
 function baseSymbols(): string[] {
-  const table = bytesToUnicode();
+  const table = byteToUnicodeTable();
   const order: number[] = [];
   for (let b = 33; b <= 126; b++) order.push(b);
   for (let b = 161; b <= 172; b++) order.push(b);
@@ -37,7 +26,7 @@ export function captionWords(text: string): string[] {
 }
 
 function symbolsOf(word: string): string[] {
-  const table = bytesToUnicode();
+  const table = byteToUnicodeTable();
   const symbols = [...new TextEncoder().encode(word)].map((b) => table[b]);
   symbols[symbols.length - 1] += "</w>";
   return symbols;

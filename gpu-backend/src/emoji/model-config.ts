@@ -3,7 +3,7 @@
  * on two CPU cores in about an hour. 32×32 images, a three-level VAE (4× down: 8×8×4 latents, SD's
  * latent shape per pixel is 8× down at 64×64×4 for 512 px), a two-layer CLIP text encoder over the
  * caption vocabulary (16 tokens: our longest caption is 11), and a two-level UNet with
- * cross-attention at both levels. The scheduler is SD1.5's.
+ * cross-attention at both levels. The scheduler is SD1.5's (`SD15_SCHEDULER_CONFIG`).
  */
 import { ClipTextConfigSchema, UNetConfigSchema, VaeConfigSchema } from "../model/config.js";
 
@@ -47,17 +47,3 @@ export const emojiUNetConfig = UNetConfigSchema.parse({
   attention_head_dim: 4,
   sample_size: 8,
 });
-
-/** SD1.5's scheduler_config.json (scaled-linear β, 1000 steps, ε-prediction). */
-export const emojiSchedulerConfig = {
-  _class_name: "DDIMScheduler",
-  num_train_timesteps: 1000,
-  beta_start: 0.00085,
-  beta_end: 0.012,
-  beta_schedule: "scaled_linear",
-  prediction_type: "epsilon",
-  clip_sample: false,
-  set_alpha_to_one: false,
-  steps_offset: 1,
-  timestep_spacing: "leading",
-};
