@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UNetConfigSchema } from "./config.js";
 import { fixtureTensor, nchwToNhwc, nhwcToNchw, parityDir, readFixture, relativeL2, PARITY_BACKENDS, useBackend } from "./parity-fixtures.js";
 import { tinyUNetConfig } from "./tiny.js";
+import { setTrainable } from "./params.js";
 import { timestepEmbedding, UNet2DConditionModel } from "./unet.js";
 import { loadPretrained } from "./weights.js";
 
@@ -72,6 +73,38 @@ describe("UNet2DConditionModel", () => {
     for (let i = 0; i < 3; i++) unet.forward(sample, timesteps, context).dispose();
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([sample, timesteps, context]);
+    unet.params.dispose();
+  });
+});
+
+describe("UNet2DConditionModel gradients", () => {
+  it("agree between wasm (training backend, rewritten conv gradients) and cpu (reference) within 1e-4", async () => {
+    // Narrower than tiny so the cpu backend's slow convolution gradients keep this test short.
+    const config = UNetConfigSchema.parse({ ...tinyUNetConfig, block_out_channels: [8, 16], norm_num_groups: 4, attention_head_dim: 2 });
+    const unet = new UNet2DConditionModel(config, { kind: "random", seed: 8 });
+    const lossGradients = async (backend: "cpu" | "wasm") => {
+      await useBackend(backend);
+      const sample = tf.randomNormal([2, 4, 4, 4], 0, 1, "float32", 21) as tf.Tensor4D;
+      const context = tf.randomNormal([2, 5, 32], 0, 1, "float32", 22) as tf.Tensor3D;
+      const timesteps = tf.tensor1d([999, 20]);
+      const target = tf.randomNormal([2, 4, 4, 4], 0, 1, "float32", 23);
+      const variables = unet.params.variables;
+      const { grads } = tf.variableGrads(() => tf.losses.meanSquaredError(target, unet.forward(sample, timesteps, context)) as tf.Scalar, variables);
+      const result = new Map<string, Float32Array>();
+      for (const [name, { variable }] of unet.params.params) result.set(name, (await grads[variable.name].data()) as Float32Array);
+      tf.dispose([sample, context, timesteps, target, ...Object.values(grads)]);
+      return result;
+    };
+    setTrainable(unet.params, true);
+    const reference = await lossGradients("cpu");
+    const wasm = await lossGradients("wasm");
+    let worst = { name: "", error: 0 };
+    for (const [name, gradient] of reference) {
+      const error = relativeL2(wasm.get(name)!, gradient);
+      if (error > worst.error) worst = { name, error };
+    }
+    console.log("UNet gradients wasm vs cpu, worst relative L2:", worst);
+    expect(worst.error).toBeLessThan(1e-4);
     unet.params.dispose();
   });
 });

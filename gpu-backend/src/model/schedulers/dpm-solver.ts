@@ -74,8 +74,10 @@ export class DpmSolverMultistepSampler implements Sampler {
       return update;
     });
     this.previousOriginal?.dispose();
-    this.previousOriginal = stepIndex === this.timesteps.length - 1 ? null : original;
-    if (this.previousOriginal == null) original.dispose();
+    this.previousOriginal = null;
+    // Kept, because callers usually run a step inside tf.tidy and x̂₀ must outlive it.
+    if (stepIndex < this.timesteps.length - 1) this.previousOriginal = tf.keep(original);
+    else original.dispose();
     return next;
   }
 
