@@ -2,9 +2,9 @@
  * Writes the pretrained networks as a diffusers Stable Diffusion folder (model_index.json, unet/, vae/,
  * text_encoder/, tokenizer/, scheduler/) that `loadStableDiffusion` and diffusers itself read, plus
  * `training.json` with the facts the model card quotes (steps, seed, loss curve). Written to a scratch
- * folder and swapped in, so a reader never sees half a model.
+ * folder and swapped in, so a reader never sees half a model; the judge and the card already there stay.
  */
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { access, cp, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ClipVocabularyFiles } from "../src/emoji/bpe-vocab.js";
 import { MAX_CAPTION_TOKENS } from "../src/emoji/model-config.js";
@@ -55,6 +55,11 @@ export async function exportModel(out: string, networks: PretrainedNetworks, voc
     vae: ["diffusers", "AutoencoderKL"],
   });
   await writeJson(path.join(scratch, "training.json"), facts);
+  // The judge and the model card are made by other steps; they survive a re-export.
+  for (const kept of ["judge", "README.md", "LICENSE", "NOTICE"]) {
+    const source = path.join(out, kept);
+    if (await access(source).then(() => true, () => false)) await cp(source, path.join(scratch, kept), { recursive: true });
+  }
   await rm(out, { recursive: true, force: true });
   await rename(scratch, out);
 }

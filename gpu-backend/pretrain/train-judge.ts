@@ -3,7 +3,7 @@
  * and reports its accuracy on scenes drawn from another seed. Cross-entropy on the three heads,
  * AdamW, fixed seed; takes a few CPU minutes.
  *
- *   npm run pretrain:judge -- [--steps 600] [--out gpu-backend/models/tiny-emoji-judge]
+ *   npm run pretrain:judge -- [--steps 600] [--out gpu-backend/models/tiny-emoji/judge]
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -26,7 +26,7 @@ const { values } = parseArgs({
   options: {
     steps: { type: "string", default: "600" },
     seed: { type: "string", default: "7" },
-    out: { type: "string", default: "gpu-backend/models/tiny-emoji-judge" },
+    out: { type: "string", default: "gpu-backend/models/tiny-emoji/judge" },
   },
 });
 await initTensorBackend({ requested: process.env.TFJS_BACKEND ?? "wasm" });
@@ -43,7 +43,10 @@ const validation = judgeScenes(seed + 1, 1);
 const trainImages = await render(train);
 const validationImages = await render(validation);
 
-const judge = new Judge({ classes: EMOJI_CLASSES.length, backgrounds: BACKGROUND_NAMES.length, sizes: SIZE_WORDS.length, channels: [16, 32, 64, 64] }, { kind: "random", seed });
+const judge = new Judge(
+  { classes: EMOJI_CLASSES.map((entry) => entry.noun), backgrounds: BACKGROUND_NAMES, sizes: SIZE_WORDS, channels: [16, 32, 64, 64] },
+  { kind: "random", seed },
+);
 setTrainable(judge.params, true);
 const variables = new Map([...judge.params.params].map(([name, { variable }]) => [name, variable]));
 const optimizer = createAdamWState(variables);

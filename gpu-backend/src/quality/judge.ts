@@ -10,10 +10,11 @@ import * as tf from "@tensorflow/tfjs-core";
 import { Conv2d, Linear, silu } from "../model/layers.js";
 import { ParamStore, Scope, type ParamInit } from "../model/params.js";
 
+/** Label names in head order; "" is the unmarked middle size. */
 export interface JudgeConfig {
-  classes: number;
-  backgrounds: number;
-  sizes: number;
+  classes: string[];
+  backgrounds: string[];
+  sizes: string[];
   channels: [number, number, number, number];
 }
 
@@ -45,9 +46,9 @@ export class Judge {
       new Conv2d(root.child("convs").child(2), c1, c2, 3, { stride: 2, padding: 1 }),
       new Conv2d(root.child("convs").child(3), c2, c3, 3, { stride: 2, padding: 1 }),
     ];
-    this.classHead = new Linear(root.child("class_head"), c3, config.classes);
-    this.backgroundHead = new Linear(root.child("background_head"), c3, config.backgrounds);
-    this.sizeHead = new Linear(root.child("size_head"), c3, config.sizes);
+    this.classHead = new Linear(root.child("class_head"), c3, config.classes.length);
+    this.backgroundHead = new Linear(root.child("background_head"), c3, config.backgrounds.length);
+    this.sizeHead = new Linear(root.child("size_head"), c3, config.sizes.length);
   }
 
   /** images: [B, 32, 32, 3] in [-1, 1]. */
