@@ -98,7 +98,8 @@ export async function trainUNet(options: UNetStageOptions): Promise<void> {
     },
   });
   const checkpointFile = path.join(work, "unet-checkpoint.safetensors");
-  const fingerprint = JSON.stringify({ stage: "unet", seed, steps, batchSize, examples: instance.length, scalingFactor });
+  // As in the VAE stage, the planned length is not part of the fingerprint, so a run can be extended.
+  const fingerprint = JSON.stringify({ stage: "unet", seed, batchSize, examples: instance.length, scalingFactor });
   if (await exists(checkpointFile)) await trainer.restoreCheckpoint(checkpointFile, fingerprint);
   const historyFile = path.join(work, "unet-losses.json");
   const history: { step: number; loss: number }[] = (await exists(historyFile)) ? JSON.parse(await readFile(historyFile, "utf8")) : [];

@@ -31,7 +31,8 @@ export async function trainVae(vae: AutoencoderKL, images: Pixels[], options: Va
   setTrainable(vae.params, true);
   const variables = new Map([...vae.params.params].map(([name, { variable }]) => [name, variable]));
   const optimizer = createAdamWState(variables);
-  const fingerprint = JSON.stringify({ stage: "vae", config: vae.config, images: images.length, options: { ...options, checkpointFile: undefined } });
+  // Steps stay out of the fingerprint: a run may be resumed with a longer or shorter plan (the cosine follows the new end).
+  const fingerprint = JSON.stringify({ stage: "vae", config: vae.config, images: images.length, options: { ...options, steps: undefined, checkpointFile: undefined } });
   let random = new Random(options.seed);
   let step = 0;
   if (await exists(options.checkpointFile)) {

@@ -10,11 +10,11 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import type { Pixels } from "../../src/dreambooth/images.js";
-import { loadStableDiffusionPipeline, generate } from "../../src/model/pipeline.js";
+import { loadStableDiffusionPipeline } from "../../src/model/pipeline.js";
+import { renderBatch } from "../../src/quality/batch-render.js";
 import { loadJudge } from "../../src/quality/judge-files.js";
 import { meanAndSpread } from "../../src/quality/metrics.js";
-import { DEFAULT_EVALUATION, rgbToPixels } from "../../src/quality/subject-report.js";
+import { DEFAULT_EVALUATION } from "../../src/quality/subject-report.js";
 import { initTensorBackend } from "../../src/tensor/backend.js";
 import type { QualityReport } from "../../../shared/quality.js";
 import { contactSheet } from "./contact-sheet.js";
@@ -57,11 +57,13 @@ const losses = new Map<string, number[]>();
 
 for (const [index, classNoun] of values.subjects!.split(",").entries()) {
   const subject = await benchSubject(classNoun, Number(values.photos), 100 + index);
-  const classImages: Pixels[] = [];
-  for (let i = 0; i < Number(values["class-images"]); i++) {
-    const image = await generate(model, { prompt: `a photo of a ${classNoun}`, seed: 5000 + i, steps: 20, guidanceScale: 4, scheduler: "ddim", width: 32, height: 32 });
-    classImages.push(rgbToPixels(image.width, image.height, image.rgb));
-  }
+  const classImages = renderBatch(model, {
+    requests: Array.from({ length: Number(values["class-images"]) }, (_, i) => ({ prompt: `a photo of a ${classNoun}`, seed: 5000 + i })),
+    steps: DEFAULT_EVALUATION.steps,
+    guidanceScale: DEFAULT_EVALUATION.guidanceScale,
+    scheduler: DEFAULT_EVALUATION.scheduler,
+    resolution: subject.photos[0].width,
+  });
   console.error(`[${elapsed()}] ${subject.name}: ${subject.photos.length} photos, ${classImages.length} class images`);
   for (const variant of variants) {
     for (const seed of variant ? trainingSeeds : [0]) {

@@ -8,8 +8,9 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { QualityPromptResult, QualityReport } from "../../../shared/quality.js";
 import type { Pixels } from "../dreambooth/images.js";
-import { generate, type StableDiffusion } from "../model/pipeline.js";
+import type { StableDiffusion } from "../model/pipeline.js";
 import type { SchedulerName } from "../model/schedulers/index.js";
+import { renderBatch } from "./batch-render.js";
 import type { Judge } from "./judge.js";
 import { argmaxRows, meanCrossCosine, meanPairwiseDistance } from "./metrics.js";
 import { maskedPool, normalise, subjectDescriptor, subjectHistogram, subjectMask } from "./subject-features.js";
@@ -18,7 +19,7 @@ export interface EvaluationOptions {
   seeds: number[];
   steps: number;
   guidanceScale: number;
-  scheduler: SchedulerName;
+  scheduler: Exclude<SchedulerName, "ddpm">;
   /** Backgrounds of the recontextualisation prompts (judge label names). */
   backgrounds: string[];
 }
@@ -64,10 +65,6 @@ export function evaluationPrompts(judge: Judge, subject: { identifier: string; c
   ];
 }
 
-export function rgbToPixels(width: number, height: number, rgb: Uint8Array): Pixels {
-  return { width, height, data: Float32Array.from(rgb, (value) => value / 127.5 - 1) };
-}
-
 interface Judged {
   subject: Float32Array[];
   scene: Float32Array[];
@@ -103,21 +100,9 @@ export async function evaluateSubject(
 ): Promise<{ report: QualityReport; samples: Sample[] }> {
   const resolution = photos[0].width;
   const specs = evaluationPrompts(judge, subject, options.backgrounds);
-  const samples: Sample[] = [];
-  for (const spec of specs) {
-    for (const seed of options.seeds) {
-      const image = await generate(model, {
-        prompt: spec.prompt,
-        seed,
-        steps: options.steps,
-        guidanceScale: options.guidanceScale,
-        scheduler: options.scheduler,
-        width: resolution,
-        height: resolution,
-      });
-      samples.push({ prompt: spec.prompt, seed, pixels: rgbToPixels(image.width, image.height, image.rgb) });
-    }
-  }
+  const requests = specs.flatMap((spec) => options.seeds.map((seed) => ({ prompt: spec.prompt, seed })));
+  const images = renderBatch(model, { requests, steps: options.steps, guidanceScale: options.guidanceScale, scheduler: options.scheduler, resolution });
+  const samples: Sample[] = requests.map((request, i) => ({ ...request, pixels: images[i] }));
   const real = judgeImages(judge, photos).subject;
   const judged = judgeImages(judge, samples.map((sample) => sample.pixels));
   const perSeed = options.seeds.length;
