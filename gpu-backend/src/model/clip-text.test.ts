@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { ClipTextModel } from "./clip-text.js";
 import { ClipTextConfigSchema } from "./config.js";
-import { fixtureTensor, parityDir, readFixture, relativeL2, PARITY_BACKENDS, useBackend } from "./parity-fixtures.js";
+import { fixtureTensor, parityDir, readFixture, relativeL2, describeOnParityBackends, useBackend } from "./parity-fixtures.js";
 import { setTrainable } from "./params.js";
 import { tinyClipTextConfig } from "./tiny.js";
 import { loadPretrained } from "./weights.js";
@@ -11,14 +11,7 @@ beforeAll(async () => {
   await useBackend("wasm");
 });
 
-describe.each(PARITY_BACKENDS)("CLIPTextModel parity with transformers on %s", (backend) => {
-  beforeAll(async () => {
-    await useBackend(backend);
-  });
-  afterAll(async () => {
-    await useBackend("wasm");
-  });
-
+describeOnParityBackends("CLIPTextModel parity with transformers", (backend) => {
   it("matches last/penultimate hidden states and pooler output within 1e-4 relative L2", async () => {
     const dir = parityDir("clip_text_tiny");
     const model = await loadPretrained(dir, ClipTextConfigSchema, (config, init) => new ClipTextModel(config, init));

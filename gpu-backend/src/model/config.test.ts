@@ -134,6 +134,12 @@ describe("config errors", () => {
     expect(result.error!.issues[0].message).toMatch(/same length/);
   });
 
+  it("rejects per-block head counts that do not cover every block, and widths heads do not divide", () => {
+    expect(UNetConfigSchema.safeParse({ ...sd15Unet, attention_head_dim: [5, 10] }).success).toBe(false);
+    const config = UNetConfigSchema.parse({ ...sd15Unet, block_out_channels: [32, 64, 96, 96], attention_head_dim: 5, norm_num_groups: 8 });
+    expect(() => new UNet2DConditionModel(config, { kind: "shapes" })).toThrow(/down_blocks\.0\.attentions\.0: 32 channels do not split into 5 attention heads/);
+  });
+
   it("names the file and the field when reading fails", async () => {
     const broken = path.join(dir, "broken.json");
     await writeFile(broken, "{");

@@ -57,7 +57,11 @@ export const UNetConfigSchema = z
   })
   .refine((c) => c.up_block_types.length === c.block_out_channels.length, {
     message: "up_block_types and block_out_channels must have the same length",
-  });
+  })
+  .refine(
+    (c) => [c.attention_head_dim, c.num_attention_heads].every((heads) => !Array.isArray(heads) || heads.length === c.block_out_channels.length),
+    { message: "per-block attention heads must list one value per block" },
+  );
 export type UNetConfig = z.infer<typeof UNetConfigSchema>;
 
 export const VaeConfigSchema = z.looseObject({

@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs-core";
+import { afterAll, beforeAll, describe } from "vitest";
 import { registerTrainingKernels } from "../tensor/backend.js";
 import { readSafetensors, type HostTensor } from "./safetensors.js";
 
@@ -18,6 +19,19 @@ export const PARITY_BACKENDS = ["cpu", "wasm"] as const;
 export async function useBackend(name: "cpu" | "wasm"): Promise<void> {
   registerTrainingKernels();
   if (!(await tf.setBackend(name))) throw new Error(`tfjs backend ${name} did not start`);
+}
+
+/** A describe block run once per parity backend, returning to wasm (the tests' default) afterwards. */
+export function describeOnParityBackends(title: string, body: (backend: (typeof PARITY_BACKENDS)[number]) => void): void {
+  describe.each(PARITY_BACKENDS)(`${title} on %s`, (backend) => {
+    beforeAll(async () => {
+      await useBackend(backend);
+    });
+    afterAll(async () => {
+      await useBackend("wasm");
+    });
+    body(backend);
+  });
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -134,6 +134,36 @@ describe("positional reader", () => {
       await expect(reader.read("third")).rejects.toThrow(/unusual\.safetensors: no tensor named "third"/);
     } finally {
       await reader.close();
+    }
+  });
+});
+
+describe("files over 2 GiB", () => {
+  it("reads a tensor stored beyond the 2 GiB mark by a positional read (sparse file, nothing large in memory)", async () => {
+    const gapBytes = 2_300_000_000;
+    const header = {
+      gap: { dtype: "U8", shape: [gapBytes], data_offsets: [0, gapBytes] },
+      "late.weight": { dtype: "F32", shape: [2, 2], data_offsets: [gapBytes, gapBytes + 16] },
+    };
+    const prefix = handMade(header, Buffer.alloc(0));
+    const late = Buffer.alloc(16);
+    [1.5, -2.25, 3, 1e-3].forEach((value, i) => late.writeFloatLE(value, i * 4));
+    const file = path.join(dir, "large.safetensors");
+    const handle = await open(file, "w");
+    try {
+      await handle.write(prefix, 0, prefix.length, 0);
+      // Writing only the last tensor leaves the 2.3 GB gap as a hole: the file is sparse on disk.
+      await handle.write(late, 0, late.length, prefix.length + gapBytes);
+    } finally {
+      await handle.close();
+    }
+    const reader = await SafetensorsReader.open(file);
+    try {
+      expect(reader.tensors.get("late.weight")!.byteOffset).toBeGreaterThan(2 ** 31);
+      expect(Array.from((await reader.read("late.weight")).data)).toEqual([1.5, -2.25, 3, Math.fround(1e-3)]);
+    } finally {
+      await reader.close();
+      await rm(file);
     }
   });
 });

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { UNetConfigSchema } from "./config.js";
-import { fixtureTensor, nchwToNhwc, nhwcToNchw, parityDir, readFixture, relativeL2, PARITY_BACKENDS, useBackend } from "./parity-fixtures.js";
+import { fixtureTensor, nchwToNhwc, nhwcToNchw, parityDir, readFixture, relativeL2, describeOnParityBackends, useBackend } from "./parity-fixtures.js";
 import { tinyUNetConfig } from "./tiny.js";
 import { setTrainable } from "./params.js";
 import { timestepEmbedding, UNet2DConditionModel } from "./unet.js";
@@ -11,14 +11,7 @@ beforeAll(async () => {
   await useBackend("wasm");
 });
 
-describe.each(PARITY_BACKENDS)("UNet2DConditionModel parity with diffusers on %s", (backend) => {
-  beforeAll(async () => {
-    await useBackend(backend);
-  });
-  afterAll(async () => {
-    await useBackend("wasm");
-  });
-
+describeOnParityBackends("UNet2DConditionModel parity with diffusers", (backend) => {
   it("matches the predicted sample within 1e-4 relative L2 (SD1.5 block layout)", async () => {
     const dir = parityDir("unet_sd15_4lvl");
     const unet = await loadPretrained(dir, UNetConfigSchema, (config, init) => new UNet2DConditionModel(config, init));

@@ -63,6 +63,7 @@ class Transformer2DModel {
   readonly proj_out: Conv2d | Linear;
 
   constructor(scope: Scope, channels: number, heads: number, config: UNetConfig) {
+    if (channels % heads !== 0) throw new Error(`${scope.path}: ${channels} channels do not split into ${heads} attention heads`);
     this.norm = new GroupNorm(scope.child("norm"), config.norm_num_groups, channels, 1e-6);
     // SD1.x stores proj_in/proj_out as 1×1 convolutions; SD2.x (use_linear_projection) as linear layers.
     const projection = (name: string) =>

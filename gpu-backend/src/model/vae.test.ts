@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { VaeConfigSchema } from "./config.js";
-import { fixtureTensor, nchwToNhwc, nhwcToNchw, parityDir, readFixture, relativeL2, PARITY_BACKENDS, useBackend } from "./parity-fixtures.js";
+import { fixtureTensor, nchwToNhwc, nhwcToNchw, parityDir, readFixture, relativeL2, describeOnParityBackends, useBackend } from "./parity-fixtures.js";
 import { tinyVaeConfig } from "./tiny.js";
 import { AutoencoderKL } from "./vae.js";
 import { loadPretrained } from "./weights.js";
@@ -10,14 +10,7 @@ beforeAll(async () => {
   await useBackend("wasm");
 });
 
-describe.each(PARITY_BACKENDS)("AutoencoderKL parity with diffusers on %s", (backend) => {
-  beforeAll(async () => {
-    await useBackend(backend);
-  });
-  afterAll(async () => {
-    await useBackend("wasm");
-  });
-
+describeOnParityBackends("AutoencoderKL parity with diffusers", (backend) => {
   it("matches latent mean/logvar/std, decode(latent) and decode(mean) within 1e-4 relative L2", async () => {
     const dir = parityDir("vae_tiny_g8");
     const vae = await loadPretrained(dir, VaeConfigSchema, (config, init) => new AutoencoderKL(config, init));

@@ -129,6 +129,24 @@ describe("mismatches", () => {
   });
 });
 
+describe("buffers", () => {
+  it("ignores CLIP's position_ids buffer that older transformers checkpoints store", async () => {
+    const folder = parityDir("clip_text_tiny");
+    const [file] = await weightFiles(folder);
+    const tensors: [string, TensorToWrite][] = [...(await readSafetensors(file))].map(([name, tensor]) => [
+      name,
+      { dtype: "F32", shape: tensor.shape, data: tensor.data as Float32Array },
+    ]);
+    tensors.push(["text_model.embeddings.position_ids", { dtype: "I32", shape: [1, 77], data: Int32Array.from({ length: 77 }, (_, i) => i) }]);
+    const withBuffer = path.join(dir, "clip-with-position-ids.safetensors");
+    await writeSafetensors(withBuffer, tensors);
+    const model = new ClipTextModel(await readConfig(ClipTextConfigSchema, path.join(folder, "config.json")), { kind: "zeros" });
+    const report = await loadWeights(model.params, [withBuffer]);
+    expect(report).toEqual({ loaded: model.params.params.size, missing: [], unexpected: [] });
+    model.params.dispose();
+  });
+});
+
 describe("legacy VAE attention names", () => {
   it("loads query/key/value/proj_attn (also as 1×1 conv weights) into the same computation", async () => {
     const folder = parityDir("vae_tiny_g8");

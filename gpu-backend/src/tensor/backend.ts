@@ -12,7 +12,7 @@ import "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmConvGradients } from "./conv-gradients.js";
 import { registerMissingWasmKernels } from "./wasm-kernels.js";
-import { registerWasmMatMulWithoutTransposes } from "./wasm-matmul.js";
+import { registerWasmBatchMatMul } from "./wasm-matmul.js";
 
 export const TENSOR_BACKENDS = ["tensorflow", "wasm", "cpu"] as const;
 export type TensorBackendName = (typeof TENSOR_BACKENDS)[number];
@@ -32,7 +32,7 @@ export function backendCandidates(requested: string | undefined): TensorBackendN
 /** Makes every backend in this process able to train: all gradients plus the wasm kernel fixes. */
 export function registerTrainingKernels(): void {
   registerWasmConvGradients();
-  registerWasmMatMulWithoutTransposes();
+  registerWasmBatchMatMul();
   registerMissingWasmKernels();
 }
 

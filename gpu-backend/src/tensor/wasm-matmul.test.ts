@@ -12,9 +12,11 @@ const CASES: Array<{ a: number[]; b: number[]; transposeA: boolean; transposeB: 
   { a: [7, 5], b: [3, 7], transposeA: true, transposeB: true },
   { a: [4, 6, 5], b: [4, 3, 5], transposeA: false, transposeB: true },
   { a: [2, 3, 5, 6], b: [1, 1, 5, 4], transposeA: true, transposeB: false },
+  { a: [3, 4, 6], b: [3, 6, 2], transposeA: false, transposeB: false },
+  { a: [1, 4, 6], b: [3, 2, 6], transposeA: false, transposeB: true },
 ];
 
-describe("wasm BatchMatMul with transposed operands (transposed explicitly first)", () => {
+describe("wasm BatchMatMul (transposes made explicit, batches one XNNPACK product at a time)", () => {
   for (const { a, b, transposeA, transposeB } of CASES) {
     it(`a ${a} ${transposeA ? "ᵀ" : ""}· b ${b}${transposeB ? "ᵀ" : ""} equals the cpu backend`, async () => {
       const random = new Random(2);
