@@ -1,10 +1,12 @@
 /**
  * `npm run pretrain`: trains the embedded base model from scratch on CPU and writes it in the diffusers
  * layout. Stages run in order and each resumes from its checkpoint in the work folder, so the command
- * can be killed and started again at any time: `vae` (autoencoder), `unet` (UNet + text encoder on the
- * VAE's latents), then the export. Everything is seeded; the same flags give the same model.
+ * can be killed and started again at any time: `vae` (autoencoder), `decoder` (decoder fine-tune on the
+ * frozen encoder's latents), `unet` (UNet + text encoder on those latents, exported as it goes).
+ * Everything is seeded; the same flags give the same model.
  *
- *   npm run pretrain -- [--vae-steps 600] [--unet-steps 3000] [--work .pretrain] [--out gpu-backend/models/tiny-emoji]
+ *   npm run pretrain -- [--vae-steps 110] [--decoder-steps 300] [--unet-steps 600] [--batch-size 16]
+ *                       [--work .pretrain] [--out gpu-backend/models/tiny-emoji] [--only vae|decoder]
  */
 import { access, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -19,13 +21,16 @@ import { trainUNet } from "./train-unet.js";
 
 const { values } = parseArgs({
   options: {
-    "vae-steps": { type: "string", default: "600" },
-    "unet-steps": { type: "string", default: "3000" },
-    "batch-size": { type: "string", default: "32" },
+    "vae-steps": { type: "string", default: "110" },
+    "unet-steps": { type: "string", default: "600" },
+    "batch-size": { type: "string", default: "16" },
     "per-pair": { type: "string", default: "10" },
     seed: { type: "string", default: "20261126" },
     work: { type: "string", default: ".pretrain" },
     out: { type: "string", default: "gpu-backend/models/tiny-emoji" },
+    "decoder-steps": { type: "string", default: "300" },
+    /** Run one stage alone (e.g. the decoder fine-tune next to a running UNet stage): vae | decoder. */
+    only: { type: "string" },
   },
 });
 const exists = (file: string) => access(file).then(() => true, () => false);
@@ -56,5 +61,26 @@ if (!(await exists(vaeFacts))) {
   await writeFile(vaeFacts, JSON.stringify({ steps: Number(values["vae-steps"]), finalLoss: vaeLoss }));
 }
 await loadWeights(vae.params, [vaeFile]);
+if (values.only === "vae") process.exit(0);
+
+// The decoder fine-tune leaves the encoder (so the UNet's latents) untouched: it may also run alongside the UNet stage.
+const decoderFile = path.join(work, "vae-decoder.safetensors");
+const decoderStage = async () => {
+  const loss = await trainVae(vae, set.images, {
+    steps: Number(values["decoder-steps"]),
+    batchSize: 16,
+    learningRate: 1e-3,
+    klWeight: 0,
+    seed: seed + 3,
+    checkpointFile: path.join(work, "vae-decoder-checkpoint.safetensors"),
+    checkpointEvery: 25,
+    decoderOnly: true,
+  });
+  await saveWeights(vae.params, decoderFile);
+  await writeFile(path.join(work, "vae-decoder-stage.json"), JSON.stringify({ steps: Number(values["decoder-steps"]), finalLoss: loss }));
+};
+if (await exists(path.join(work, "vae-decoder-stage.json"))) await loadWeights(vae.params, [decoderFile]);
+else await decoderStage();
+if (values.only === "decoder") process.exit(0);
 
 await trainUNet({ vae, set, work, out: path.resolve(values.out!), seed, steps: Number(values["unet-steps"]), batchSize: Number(values["batch-size"]) });

@@ -10,7 +10,6 @@ import { restoreCheckpoint, writeCheckpoint } from "../src/dreambooth/checkpoint
 import type { Pixels } from "../src/dreambooth/images.js";
 import { learningRateAt, type LrSchedule } from "../src/dreambooth/lr-schedule.js";
 import { adamWStep, clipGradNorm, createAdamWState } from "../src/dreambooth/optimizer.js";
-import { setTrainable } from "../src/model/params.js";
 import type { AutoencoderKL } from "../src/model/vae.js";
 import { Random } from "../src/tensor/random.js";
 import { Progress } from "./progress.js";
@@ -23,16 +22,22 @@ export interface VaeStageOptions {
   seed: number;
   checkpointFile: string;
   checkpointEvery: number;
+  /**
+   * Train only the decoder (and post_quant_conv) with the encoder frozen: latents stay exactly what the
+   * UNet is being trained on, while the images decoded from them get sharper (as SD's ft-MSE VAE did).
+   */
+  decoderOnly?: boolean;
 }
 
 const exists = (file: string) => access(file).then(() => true, () => false);
 
 export async function trainVae(vae: AutoencoderKL, images: Pixels[], options: VaeStageOptions): Promise<number> {
-  setTrainable(vae.params, true);
-  const variables = new Map([...vae.params.params].map(([name, { variable }]) => [name, variable]));
+  const trained = [...vae.params.params].filter(([name]) => !options.decoderOnly || /^(decoder|post_quant_conv)\./.test(name));
+  const variables = new Map(trained.map(([name, { variable }]) => [name, variable]));
+  for (const variable of variables.values()) variable.trainable = true;
   const optimizer = createAdamWState(variables);
   // Steps stay out of the fingerprint: a run may be resumed with a longer or shorter plan (the cosine follows the new end).
-  const fingerprint = JSON.stringify({ stage: "vae", config: vae.config, images: images.length, options: { ...options, steps: undefined, checkpointFile: undefined } });
+  const fingerprint = JSON.stringify({ stage: options.decoderOnly ? "vae-decoder" : "vae", config: vae.config, images: images.length, options: { ...options, steps: undefined, checkpointFile: undefined } });
   let random = new Random(options.seed);
   let step = 0;
   if (await exists(options.checkpointFile)) {
@@ -42,7 +47,7 @@ export async function trainVae(vae: AutoencoderKL, images: Pixels[], options: Va
   }
   const schedule: LrSchedule = { kind: "cosine", baseLr: options.learningRate, warmupSteps: 50, totalSteps: options.steps };
   const { width, height } = images[0];
-  const progress = new Progress("vae ", options.steps, step);
+  const progress = new Progress(options.decoderOnly ? "dec " : "vae ", options.steps, step);
   while (step < options.steps) {
     const batch = Array.from({ length: options.batchSize }, () => images[random.integer(images.length)].data);
     const noise = random.normalArray(options.batchSize * (height / 4) * (width / 4) * vae.config.latent_channels);
@@ -66,7 +71,7 @@ export async function trainVae(vae: AutoencoderKL, images: Pixels[], options: Va
       await writeCheckpoint(options.checkpointFile, variables, optimizer, { step, random: random.state(), fingerprint });
     }
   }
-  setTrainable(vae.params, false);
+  for (const variable of variables.values()) variable.trainable = false;
   return progress.smoothedLoss;
 }
 

@@ -3,11 +3,11 @@
  * the pretraining scenes to name what an image shows — the emoji class, the background colour and the
  * size word. Its heads answer "does the image satisfy the prompt?" (the CLIP-T analogue); its last
  * feature map, pooled over the foreground only (see subject-features.ts), describes the subject
- * independently of the scene (the DINO/CLIP-I analogue). Four stride-2-free-then-strided 3×3 convs
- * and three linear heads, built from the model core's layers so it loads and saves like any network.
+ * independently of the scene (the DINO/CLIP-I analogue). Four 3×3 convs (the last three with stride
+ * 2), each followed by GroupNorm and SiLU, and three linear heads, built from the model core's layers so it loads and saves like any network.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { Conv2d, Linear, silu } from "../model/layers.js";
+import { Conv2d, GroupNorm, Linear, silu } from "../model/layers.js";
 import { ParamStore, Scope, type ParamInit } from "../model/params.js";
 
 /** Label names in head order; "" is the unmarked middle size. */
@@ -29,6 +29,7 @@ export interface JudgeOutput {
 export class Judge {
   readonly params: ParamStore;
   private readonly convs: Conv2d[];
+  private readonly norms: GroupNorm[];
   private readonly classHead: Linear;
   private readonly backgroundHead: Linear;
   private readonly sizeHead: Linear;
@@ -46,6 +47,7 @@ export class Judge {
       new Conv2d(root.child("convs").child(2), c1, c2, 3, { stride: 2, padding: 1 }),
       new Conv2d(root.child("convs").child(3), c2, c3, 3, { stride: 2, padding: 1 }),
     ];
+    this.norms = config.channels.map((channels, i) => new GroupNorm(root.child("norms").child(i), 8, channels, 1e-5));
     this.classHead = new Linear(root.child("class_head"), c3, config.classes.length);
     this.backgroundHead = new Linear(root.child("background_head"), c3, config.backgrounds.length);
     this.sizeHead = new Linear(root.child("size_head"), c3, config.sizes.length);
@@ -55,7 +57,7 @@ export class Judge {
   forward(images: tf.Tensor4D): JudgeOutput {
     return tf.tidy(() => {
       let x = images;
-      for (const conv of this.convs) x = silu(conv.forward(x)) as tf.Tensor4D;
+      this.convs.forEach((conv, i) => (x = silu(this.norms[i].forward(conv.forward(x))) as tf.Tensor4D));
       const pooled = tf.mean(x, [1, 2]) as tf.Tensor2D;
       return {
         featureMap: x,
