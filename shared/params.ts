@@ -30,6 +30,8 @@ export const PriorPreservationSchema = z
     num_class_images: z.number().int().min(1).max(1000).default(200),
     /** Defaults to "a photo of {class_noun}". */
     class_prompt: z.string().min(1).max(300).optional(),
+    /** Denoising steps per class image (the frozen base model renders them before training). */
+    class_image_steps: z.number().int().min(1).max(150).default(25),
   })
   .strict();
 
@@ -62,6 +64,8 @@ export const TrainingParamsSchema = z
     checkpoint_every: z.number().int().min(1).max(10_000).default(250),
     validation_prompts: z.array(z.string().min(1).max(300)).max(4).default([]),
     validation_every: z.number().int().min(1).max(10_000).default(250),
+    /** Denoising steps per validation sample. */
+    validation_steps: z.number().int().min(1).max(150).default(25),
   })
   .strict();
 

@@ -11,7 +11,8 @@ import type { TrainJob } from "../../../shared/job.js";
 import { JobError } from "../server/errors.js";
 import type { JobContext } from "../server/job-runner.js";
 import type { BaseModel } from "./base-model.js";
-import { decodePng, encodePng, type Pixels } from "./images.js";
+import { generate } from "../model/pipeline.js";
+import { decodePng, encodePng, pixelsFromRgb, type Pixels } from "./images.js";
 import { createTar, readTar } from "./tar.js";
 
 const ManifestSchema = z.object({
@@ -22,8 +23,7 @@ const ManifestSchema = z.object({
   seeds: z.array(z.number().int()),
 });
 
-/** Rendering settings of class images: the pipeline defaults diffusers' DreamBooth script uses. */
-const CLASS_IMAGE_STEPS = 25;
+/** Guidance of class images: the pipeline default diffusers' DreamBooth script renders them with. */
 const CLASS_IMAGE_GUIDANCE = 7.5;
 
 export interface ClassImages {
@@ -52,16 +52,17 @@ export async function obtainClassImages(context: JobContext<TrainJob>, model: Ba
   for (let index = 0; index < prior.num_class_images; index++) {
     context.checkpoint();
     const imageSeed = classImageSeed(seed, index);
-    const image = await model.render({
+    const image = await generate(model, {
       prompt: prior.class_prompt,
       seed: imageSeed,
-      steps: CLASS_IMAGE_STEPS,
+      steps: prior.class_image_steps,
       guidanceScale: CLASS_IMAGE_GUIDANCE,
       scheduler: "ddim",
       width: resolution,
       height: resolution,
+      onProgress: () => context.checkpoint(),
     });
-    images.push(image);
+    images.push(pixelsFromRgb(image));
     pngs.push(await encodePng(image));
     seeds.push(imageSeed);
     context.events.progress({

@@ -9,6 +9,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { GenerateJob, InputFile } from "../../../shared/job.js";
 import { disposeLora } from "../model/lora.js";
+import { generate } from "../model/pipeline.js";
 import { loadWeights } from "../model/weights.js";
 import { JobError } from "../server/errors.js";
 import type { JobContext, JobMetrics } from "../server/job-runner.js";
@@ -37,7 +38,7 @@ async function applyWeights(context: JobContext<GenerateJob>, model: BaseModel, 
     const sets = await readLoraFile(await download(context, file, workDir), {
       unet: model.unet.params,
       text_encoder: model.textEncoder.params,
-    }, params.lora_scale).catch((error: Error) => {
+    }).catch((error: Error) => {
       throw new JobError("weights_invalid", `the LoRA file does not fit ${model.id}: ${error.message}`);
     });
     model.unet.params.lora = sets.unet;
@@ -70,6 +71,9 @@ export async function runGenerateJob(context: JobContext<GenerateJob>, deps: Gen
   const workDir = path.join(deps.workDir, `${job.job_id}-${job.attempt}`);
   await mkdir(workDir, { recursive: true });
   const model = await deps.model(job.base_model);
+  if (params.width % model.vaeScaleFactor !== 0 || params.height % model.vaeScaleFactor !== 0) {
+    throw new JobError("invalid_size", `width and height must be multiples of ${model.vaeScaleFactor} for ${model.id}`);
+  }
   const detach = await applyWeights(context, model, workDir);
   const started = Date.now();
   try {
@@ -77,7 +81,7 @@ export async function runGenerateJob(context: JobContext<GenerateJob>, deps: Gen
       context.checkpoint();
       events.progress({ phase: "generating", step: index, total_steps: params.num_images });
       const seed = (params.seed + index) % 2 ** 32;
-      const image = await model.render({
+      const image = await generate(model, {
         prompt: params.prompt,
         negativePrompt: params.negative_prompt,
         seed,
@@ -86,6 +90,8 @@ export async function runGenerateJob(context: JobContext<GenerateJob>, deps: Gen
         scheduler: params.scheduler,
         width: params.width,
         height: params.height,
+        loraScale: params.lora_scale,
+        onProgress: () => context.checkpoint(),
       });
       await uploads.upload({
         name: `images/${String(index).padStart(2, "0")}-${seed}.png`,

@@ -63,19 +63,26 @@ export function flipHorizontal(pixels: Pixels): Pixels {
   return { width, height, data: flipped };
 }
 
-/** PNG of HWC pixels in [-1, 1], clamped and rounded the way diffusers' `numpy_to_pil` does. */
-export async function encodePng(pixels: Pixels): Promise<Uint8Array> {
-  const { width, height, data } = pixels;
-  const bytes = Buffer.alloc(width * height * 3);
-  for (let i = 0; i < data.length; i++) {
-    bytes[i] = Math.round(Math.min(1, Math.max(0, data[i] / 2 + 0.5)) * 255);
-  }
-  return new Uint8Array(await sharp(bytes, { raw: { width, height, channels: 3 } }).png().toBuffer());
+/** An 8-bit RGB image as the pipeline renders it (row-major, height × width × 3). */
+export interface RgbImage {
+  width: number;
+  height: number;
+  rgb: Uint8Array;
 }
 
+export function pixelsFromRgb(image: RgbImage): Pixels {
+  const data = new Float32Array(image.rgb.length);
+  for (let i = 0; i < data.length; i++) data[i] = image.rgb[i] / 127.5 - 1;
+  return { width: image.width, height: image.height, data };
+}
+
+export async function encodePng(image: RgbImage): Promise<Uint8Array> {
+  const { width, height, rgb } = image;
+  return new Uint8Array(await sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer());
+}
+
+/** PNG → pixels in [-1, 1]; lossless, so a cached class image trains exactly like a fresh one. */
 export async function decodePng(bytes: Uint8Array): Promise<Pixels> {
-  const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const pixels = new Float32Array(info.width * info.height * 3);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = data[i] / 127.5 - 1;
-  return { width: info.width, height: info.height, data: pixels };
+  const { data, info } = await sharp(bytes).removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
+  return pixelsFromRgb({ width: info.width, height: info.height, rgb: new Uint8Array(data) });
 }

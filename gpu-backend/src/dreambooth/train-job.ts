@@ -11,6 +11,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import type { TrainJob } from "../../../shared/job.js";
+import { generate } from "../model/pipeline.js";
 import { Random } from "../tensor/random.js";
 import { JobError } from "../server/errors.js";
 import { shutdownError, type JobContext, type JobMetrics } from "../server/job-runner.js";
@@ -87,9 +88,9 @@ export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobD
   const latentSide = params.resolution / model.vaeScaleFactor;
   const instance: TrainingExample[] = encodeLatents(model, photos, params.random_flip).map((latents, index) => ({
     latents,
-    tokenIds: model.tokenize(prompts.instance[index]),
+    tokenIds: model.tokenizer.encode(prompts.instance[index]),
   }));
-  const classTokens = model.tokenize(prompts.class);
+  const classTokens = model.tokenizer.encode(prompts.class);
   const classExamples: TrainingExample[] = prior
     ? encodeLatents(model, prior.images, params.random_flip).map((latents) => ({ latents, tokenIds: classTokens }))
     : [];
@@ -183,14 +184,15 @@ async function renderValidationSamples(context: JobContext<TrainJob>, model: Bas
   const { job } = context;
   for (const [index, prompt] of job.params.validation_prompts.entries()) {
     const seed = (job.params.seed + index) % 2 ** 32;
-    const image = await model.render({
+    const image = await generate(model, {
       prompt,
       seed,
-      steps: 20,
+      steps: job.params.validation_steps,
       guidanceScale: 7.5,
       scheduler: "dpmpp_2m",
       width: job.params.resolution,
       height: job.params.resolution,
+      onProgress: () => context.checkpoint(),
     });
     const name = `samples/step-${String(step).padStart(6, "0")}-${index}.png` as const;
     await context.uploads.upload({

@@ -4,6 +4,7 @@
  * of failing the first job.
  */
 import { z } from "zod";
+import { TENSOR_BACKENDS } from "../tensor/backend.js";
 
 export const ServiceConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8788),
@@ -13,7 +14,8 @@ export const ServiceConfigSchema = z.object({
   /** Base models (diffusers layout, one folder per base_model id) and scratch space. */
   DATA_DIR: z.string().min(1).default(".data/gpu-backend"),
   MODELS_DIR: z.string().min(1).optional(),
-  TFJS_BACKEND: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
+  /** Unset: the first of tensorflow, wasm, cpu that starts (see tensor/backend.ts). */
+  TFJS_BACKEND: z.enum(TENSOR_BACKENDS).optional(),
 });
 export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
 

@@ -109,7 +109,9 @@ export class FakeWorker {
         });
       }
       const event = BackendEventSchema.parse(JSON.parse(text));
-      const duplicate = this.events.some((seen) => seen.attempt === event.attempt && seen.seq === event.seq);
+      const duplicate = this.events.some(
+        (seen) => seen.job_id === event.job_id && seen.attempt === event.attempt && seen.seq === event.seq,
+      );
       if (!duplicate) this.events.push(event);
       for (const wake of this.waiters.splice(0)) wake();
       return reply(response, 200, { ok: true });

@@ -18,7 +18,7 @@ interface ConvCase {
   name: string;
   input: [number, number, number, number];
   filter: [number, number, number, number];
-  stride: number;
+  stride: number | [number, number];
   pad: "same" | "valid" | [[number, number], [number, number], [number, number], [number, number]];
   fusedBias?: boolean;
 }
@@ -34,6 +34,9 @@ const CASES: ConvCase[] = [
   { name: "3×3 'same' stride 1", input: [1, 6, 5, 3], filter: [3, 3, 3, 3], stride: 1, pad: "same" },
   { name: "1×1 stride 1 (proj_in / conv_shortcut)", input: [2, 4, 3, 6], filter: [1, 1, 6, 5], stride: 1, pad: "valid" },
   { name: "non-square 3×1 kernel, stride 1, padding 1", input: [2, 6, 6, 2], filter: [3, 1, 2, 3], stride: 1, pad: [[0, 0], [1, 1], [0, 0], [0, 0]] },
+  { name: "1×1 stride 2 (phases without taps get zero gradient)", input: [2, 6, 7, 3], filter: [1, 1, 3, 4], stride: 2, pad: "valid" },
+  { name: "5×5 stride 2, padding 2", input: [2, 9, 8, 2], filter: [5, 5, 2, 3], stride: 2, pad: torchPad(2) },
+  { name: "3×3 strides (2, 1), padding 1", input: [2, 7, 6, 2], filter: [3, 3, 2, 3], stride: [2, 1], pad: torchPad(1) },
   { name: "fused conv with bias (the path tf.fused.conv2d takes under a tape)", input: [2, 6, 5, 3], filter: [3, 3, 3, 4], stride: 1, pad: torchPad(1), fusedBias: true },
 ];
 

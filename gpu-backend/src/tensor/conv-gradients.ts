@@ -1,16 +1,16 @@
 /**
- * Convolution gradients rewritten as forward convolutions and matrix products, registered as the
- * `Conv2DBackpropInput` and `Conv2DBackpropFilter` kernels of a backend. The stock wasm backend
+ * Convolution gradients rewritten as forward convolutions and matrix products, registered as wasm's
+ * `Conv2DBackpropInput` and `Conv2DBackpropFilter` kernels. The stock wasm backend
  * cannot train a network with convolutions: it has no `Conv2DBackpropFilter` at all, and its
  * `Conv2DBackpropInput` is a naive loop roughly ten times slower than its XNNPACK forward
  * convolution. Both gradients are ordinary linear maps, so we express them with the kernels wasm
  * does fast:
- *  - input gradient: dy with `stride − 1` zeros between its elements, padded by `k − 1 − pad`, then
- *    convolved (stride 1) with the filter flipped in space and with in/out channels swapped;
+ *  - input gradient: dy padded by k − 1 and convolved (stride 1) with the filter flipped in space
+ *    and with in/out channels swapped, one such convolution per stride phase (sub-filters), so a
+ *    stride-2 gradient costs what its forward pass costs;
  *  - filter gradient: the k×k shifted views of the padded input, channels-first and split by stride
  *    phase so each view is a contiguous window ("im2col" without gathers, [k·k·Cin, ≈N·Ho·Wo]),
- *    times dy ([≈N·Ho·Wo, Cout]): one large GEMM. (wasm's matMul with a transposed first operand
- *    runs at ~1 GFLOP/s, so the layout is chosen to need no transposed operand.)
+ *    times dy ([≈N·Ho·Wo, Cout]): one large GEMM with no transposed operand.
  * The kernels compose other kernels of the same backend directly (as tfjs backends do internally),
  * copy contiguous blocks on the wasm heap themselves where wasm's gather-like kernels are slow, and
  * free every intermediate, so they add no tensors to the engine and work under any tape.
@@ -25,7 +25,7 @@ import {
   unregisterKernel,
   type Conv2DBackpropFilterAttrs,
   type Conv2DBackpropInputAttrs,
-    type KernelConfig,
+  type KernelConfig,
   type NamedAttrMap,
   type NamedTensorInfoMap,
   type TensorInfo,
@@ -41,9 +41,7 @@ interface KernelArgs<Inputs> {
 /** Runs one wasm kernel and remembers its output so the caller can free it. */
 class KernelScope {
   private readonly intermediates: TensorInfo[] = [];
-  constructor(
-    private readonly backend: BackendWasm,
-  ) {}
+  constructor(private readonly backend: BackendWasm) {}
 
   run(kernelName: string, inputs: NamedTensorInfoMap, attrs: NamedAttrMap = {}): TensorInfo {
     const kernel = getKernel(kernelName, "wasm");
@@ -67,6 +65,13 @@ class KernelScope {
       const start = row * columns + column;
       target.set(source.subarray(start, start + length), i * length);
     });
+    this.intermediates.push(out);
+    return out;
+  }
+
+  zeros(shape: number[]): TensorInfo {
+    const out = this.backend.makeOutput(shape, "float32");
+    this.backend.typedArrayFromHeap(out).fill(0);
     this.intermediates.push(out);
     return out;
   }
@@ -110,7 +115,14 @@ function convInfoFor(xShape: number[], filterShape: number[], attrs: Conv2DBackp
   );
 }
 
-/** dx = conv(dilate(dy) padded by k−1−pad, flip(W) with in/out swapped), stride 1. */
+/**
+ * dx[q] = Σ over taps i with s·o + i = q of dy[o]·W[i]ᵀ (q in padded input coordinates). Output rows
+ * of one stride phase a = q mod s only meet taps i ≡ a (mod s), so each of the s×s phases is a stride-1
+ * convolution of dy (padded by M−1, M the phase's tap count) with the flipped sub-filter
+ * W[s·(M−1−m) + a] and in/out channels swapped. The phases are interleaved by concatenation and the
+ * padding cropped. With stride 1 this is the classic "full convolution with the flipped filter";
+ * with stride 2 it does the same arithmetic as the forward pass instead of 4× that on a zero-dilated dy.
+ */
 function backpropInputAsConvolution() {
   return ({ inputs, backend, attrs }: KernelArgs<{ dy: TensorInfo; filter: TensorInfo }>) => {
     const { dy, filter } = inputs;
@@ -118,34 +130,50 @@ function backpropInputAsConvolution() {
     const [batch, height, width, inChannels] = convAttrs.inputShape;
     const info = convInfoFor(convAttrs.inputShape, filter.shape, convAttrs);
     const { filterHeight, filterWidth, strideHeight, strideWidth, outHeight, outWidth, outChannels } = info;
+    const { top, left } = info.padInfo;
     const scope = new KernelScope(backend);
+    // Phase rows/columns needed to cover padded coordinates 0 … pad + size.
+    const phaseRows = Math.ceil((top + height) / strideHeight);
+    const phaseColumns = Math.ceil((left + width) / strideWidth);
+    const block = inChannels * outChannels;
 
-    let spread = dy;
-    if (strideHeight > 1 || strideWidth > 1) {
-      // Interleave zeros: [N,Ho,1,Wo,1,C] padded to [N,Ho,sh,Wo,sw,C] reads as [N,Ho·sh,Wo·sw,C].
-      const split = scope.reshape(dy, [batch, outHeight, 1, outWidth, 1, outChannels]);
-      const zeros = [[0, 0], [0, 0], [0, strideHeight - 1], [0, 0], [0, strideWidth - 1], [0, 0]];
-      const padded = scope.run("PadV2", { x: split }, { paddings: zeros, constantValue: 0 });
-      spread = scope.reshape(padded, [batch, outHeight * strideHeight, outWidth * strideWidth, outChannels]);
-    }
-    const top = filterHeight - 1 - info.padInfo.top;
-    const left = filterWidth - 1 - info.padInfo.left;
-    const framed = scope.padOrCrop(spread, [
+    const phaseGradient = (rowPhase: number, columnPhase: number): TensorInfo => {
+      const rowTaps = Math.ceil((filterHeight - rowPhase) / strideHeight);
+      const columnTaps = Math.ceil((filterWidth - columnPhase) / strideWidth);
+      if (rowTaps <= 0 || columnTaps <= 0) return scope.zeros([batch, phaseRows, phaseColumns, inChannels]);
+      const windows: Array<{ row: number; column: number }> = [];
+      for (let m = 0; m < rowTaps; m++) {
+        for (let n = 0; n < columnTaps; n++) {
+          const tapRow = strideHeight * (rowTaps - 1 - m) + rowPhase;
+          const tapColumn = strideWidth * (columnTaps - 1 - n) + columnPhase;
+          windows.push({ row: tapRow * filterWidth + tapColumn, column: 0 });
+        }
+      }
+      const flipped = scope.reshape(scope.copyWindows(filter, block, windows, block), [windows.length, inChannels, outChannels]);
+      const swapped = scope.reshape(scope.run("Transpose", { x: flipped }, { perm: [0, 2, 1] }), [rowTaps, columnTaps, outChannels, inChannels]);
+      const framed = scope.padOrCrop(dy, [
+        [0, 0],
+        [rowTaps - 1, phaseRows - outHeight],
+        [columnTaps - 1, phaseColumns - outWidth],
+        [0, 0],
+      ]);
+      return scope.run("Conv2D", { x: framed, filter: swapped }, { strides: [1, 1], pad: "valid", dataFormat: "NHWC", dilations: [1, 1] });
+    };
+
+    // Interleave: phases along channels read as doubled width, phase rows stacked read as doubled height.
+    const rowsOfPhase = Array.from({ length: strideHeight }, (_, rowPhase) => {
+      const columns = Array.from({ length: strideWidth }, (_, columnPhase) => phaseGradient(rowPhase, columnPhase));
+      const joined = columns.length === 1 ? columns[0] : scope.run("Concat", columns as unknown as NamedTensorInfoMap, { axis: 3 });
+      return scope.reshape(joined, [batch, phaseRows, 1, phaseColumns * strideWidth * inChannels]);
+    });
+    const stacked = rowsOfPhase.length === 1 ? rowsOfPhase[0] : scope.run("Concat", rowsOfPhase as unknown as NamedTensorInfoMap, { axis: 2 });
+    const padded = scope.reshape(stacked, [batch, phaseRows * strideHeight, phaseColumns * strideWidth, inChannels]);
+    const dx = scope.padOrCrop(padded, [
       [0, 0],
-      [top, height + filterHeight - 1 - spread.shape[1] - top],
-      [left, width + filterWidth - 1 - spread.shape[2] - left],
+      [-top, height + top - padded.shape[1]],
+      [-left, width + left - padded.shape[2]],
       [0, 0],
     ]);
-    const taps = filterHeight * filterWidth;
-    const block = inChannels * outChannels;
-    const reversed = Array.from({ length: taps }, (_, i) => ({ row: taps - 1 - i, column: 0 }));
-    const flipped = scope.reshape(scope.copyWindows(filter, block, reversed, block), [taps, inChannels, outChannels]);
-    const swapped = scope.reshape(scope.run("Transpose", { x: flipped }, { perm: [0, 2, 1] }), [filterHeight, filterWidth, outChannels, inChannels]);
-    const dx = scope.run(
-      "Conv2D",
-      { x: framed, filter: swapped },
-      { strides: [1, 1], pad: "valid", dataFormat: "NHWC", dilations: [1, 1] },
-    );
     if (dx.shape.join() !== [batch, height, width, inChannels].join()) {
       throw new Error(`Conv2DBackpropInput as convolution made shape ${dx.shape}, expected ${convAttrs.inputShape}`);
     }

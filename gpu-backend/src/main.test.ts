@@ -1,0 +1,43 @@
+/**
+ * The service entry as operators run it: a real process from `npm run start:backend`'s command line,
+ * configured by environment only, creating the tiny-random default on first start and exiting
+ * cleanly on SIGTERM.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const dataDir = mkdtempSync(join(tmpdir(), "gpu-backend-main-"));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+describe("gpu-backend main", () => {
+  it("starts from the environment, serves /healthz with the default model loaded, and exits 0 on SIGTERM", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "gpu-backend/src/main.ts"], {
+      env: { ...process.env, PORT: "0", HOST: "127.0.0.1", BACKEND_SIGNING_SECRET: "main-test-secret-0123", DATA_DIR: dataDir, TFJS_BACKEND: "wasm" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line in 90 s:\n${output}`)), 90_000);
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /listening on (http:\/\/\S+)/.exec(output);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      };
+      child.stdout.on("data", onData);
+      child.stderr.on("data", onData);
+      child.on("exit", (code) => reject(new Error(`exited ${code} before listening:\n${output}`)));
+    });
+    const health = await (await fetch(`${url}/healthz`)).json();
+    expect(health).toMatchObject({ backend: "wasm", model_loaded: true, models_loaded: ["tiny-random"], queue_depth: 0 });
+    expect(existsSync(join(dataDir, "models", "tiny-random", "model_index.json"))).toBe(true);
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * The GPU backend service's entry point: read the configuration, start tfjs on
+ * the chosen backend, make sure the embedded default model exists, and serve
+ * jobs until SIGTERM/SIGINT — then stop taking jobs, let the running one save a
+ * checkpoint and report, and exit. Configuration is environment only (PORT,
+ * HOST, BACKEND_SIGNING_SECRET, DATA_DIR, MODELS_DIR, TFJS_BACKEND).
+ */
+import os from "node:os";
+import path from "node:path";
+import { loadBaseModel } from "./dreambooth/base-model.js";
+import { runGenerateJob } from "./dreambooth/generate-job.js";
+import { runTrainJob } from "./dreambooth/train-job.js";
+import { JobError } from "./server/errors.js";
+import { modelsDir, readServiceConfig } from "./server/config.js";
+import { ModelRegistry } from "./server/model-registry.js";
+import { startService } from "./server/service.js";
+import { ensureTinyRandomModel, TINY_RANDOM_MODEL_ID } from "./server/tiny-random-model.js";
+import { initTensorBackend } from "./tensor/backend.js";
+
+const config = readServiceConfig(process.env);
+const backend = await initTensorBackend({ requested: config.TFJS_BACKEND });
+const device = backend === "tensorflow" ? "tfjs-node-gpu (libtensorflow)" : `${os.cpus()[0]?.model ?? "cpu"} × ${os.cpus().length}`;
+const models = modelsDir(config);
+await ensureTinyRandomModel(models);
+
+const registry = new ModelRegistry(async (baseModel) => {
+  try {
+    return await loadBaseModel(path.join(models, baseModel), baseModel);
+  } catch (error) {
+    throw new JobError("unknown_base_model", `base model "${baseModel}" is not available on this backend: ${(error as Error).message}`);
+  }
+});
+// Loaded before the first job so /healthz says the default is ready and the first job pays no load time.
+await registry.get(TINY_RANDOM_MODEL_ID);
+
+const deps = { model: (id: string) => registry.get(id), workDir: path.join(config.DATA_DIR, "jobs") };
+const service = await startService({
+  port: config.PORT,
+  host: config.HOST,
+  secret: config.BACKEND_SIGNING_SECRET,
+  backend,
+  device,
+  handlers: { train: (context) => runTrainJob(context, deps), generate: (context) => runGenerateJob(context, deps) },
+  modelsLoaded: () => registry.loaded(),
+});
+console.log(`gpu-backend listening on ${service.url} (tfjs ${backend}, models in ${models})`);
+
+let stopping = false;
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: finishing the current checkpoint, then exiting`);
+    void service.stop().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,277 @@
+/**
+ * The backend as the Worker sees it: a real service on 127.0.0.1 running real
+ * DreamBooth jobs on the tiny-random model (wasm), driven by signed HTTP from a
+ * fake Worker that receives the events, hands out upload slots and serves inputs.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import sharp from "sharp";
+import { classImagesCacheKey } from "../../../shared/r2keys.js";
+import { signedHeaders } from "../../../shared/signing.js";
+import type { BackendEvent, GenerateJob, TrainJob } from "../../../shared/job.js";
+import { loadBaseModel, type BaseModel } from "../dreambooth/base-model.js";
+import { runGenerateJob } from "../dreambooth/generate-job.js";
+import { runTrainJob } from "../dreambooth/train-job.js";
+import { initTensorBackend } from "../tensor/backend.js";
+import { FakeWorker } from "./fake-worker.js";
+import { ModelRegistry } from "./model-registry.js";
+import { startService, type RunningService } from "./service.js";
+import { ensureTinyRandomModel, TINY_RANDOM_MODEL_ID } from "./tiny-random-model.js";
+
+const SECRET = "service-test-secret-0123";
+const dataDir = mkdtempSync(join(tmpdir(), "gpu-backend-"));
+let worker: FakeWorker;
+let service: RunningService;
+let registry: ModelRegistry<BaseModel>;
+
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+async function photo(seed: number): Promise<Uint8Array> {
+  const raw = Buffer.alloc(40 * 48 * 3);
+  for (let i = 0; i < raw.length; i++) raw[i] = (i * 7 + seed * 31 + ((i / 120) | 0) * 13) % 256;
+  return new Uint8Array(await sharp(raw, { raw: { width: 40, height: 48, channels: 3 } }).jpeg().toBuffer());
+}
+
+beforeAll(async () => {
+  await initTensorBackend({ requested: "wasm", log: () => {} });
+  const modelsDir = join(dataDir, "models");
+  await ensureTinyRandomModel(modelsDir);
+  registry = new ModelRegistry((id) => loadBaseModel(join(modelsDir, id), id));
+  const deps = { model: (id: string) => registry.get(id), workDir: join(dataDir, "jobs") };
+  worker = new FakeWorker(SECRET);
+  await worker.start();
+  for (const seed of [1, 2, 3]) worker.inputs.set(`photo-${seed}.jpg`, await photo(seed));
+  service = await startService({
+    port: 0,
+    host: "127.0.0.1",
+    secret: SECRET,
+    backend: "wasm",
+    device: "test",
+    handlers: { train: (context) => runTrainJob(context, deps), generate: (context) => runGenerateJob(context, deps) },
+    modelsLoaded: () => registry.loaded(),
+    retry: { initialDelayMs: 50, maxDelayMs: 400, maxElapsedMs: 60_000 },
+    progressIntervalMs: 0,
+  });
+});
+afterAll(async () => {
+  await service.stop();
+  await worker.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+let jobCounter = 0;
+function trainJob(overrides: Partial<TrainJob["params"]> = {}, extra: Partial<TrainJob> = {}): TrainJob {
+  const inputs = [1, 2, 3].map((seed) => {
+    const bytes = worker.inputs.get(`photo-${seed}.jpg`)!;
+    return { name: `photo-${seed}.jpg`, url: worker.inputUrl(`photo-${seed}.jpg`), sha256: sha256(bytes), size: bytes.length };
+  });
+  return {
+    job_id: `train_${++jobCounter}`,
+    attempt: 1,
+    kind: "train",
+    base_model: TINY_RANDOM_MODEL_ID,
+    callback_url: worker.callbackUrl,
+    deadline: Date.now() + 600_000,
+    subject: { identifier: "sks", class_noun: "dog" },
+    inputs,
+    params: {
+      steps: 3,
+      method: "lora",
+      learning_rate: 1e-3,
+      lr_schedule: "constant",
+      lr_warmup_steps: 0,
+      lora_rank: 2,
+      lora_alpha: 2,
+      prior_preservation: { enabled: true, weight: 1, num_class_images: 2, class_prompt: "a photo of dog", class_image_steps: 2 },
+      train_text_encoder: false,
+      resolution: 32,
+      batch_size: 1,
+      max_grad_norm: 1,
+      weight_decay: 1e-2,
+      offset_noise: 0,
+      center_crop: true,
+      random_flip: true,
+      instance_prompt: "a photo of sks dog",
+      seed: 7,
+      checkpoint_every: 2,
+      validation_prompts: [],
+      validation_every: 100,
+      validation_steps: 2,
+      ...overrides,
+    },
+    ...extra,
+  };
+}
+
+async function submit(job: TrainJob | GenerateJob | object, path = "/jobs") {
+  const body = JSON.stringify(job);
+  const response = await fetch(`${service.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(await signedHeaders(SECRET, body)) },
+    body,
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+const eventsOf = (jobId: string) => worker.events.filter((event) => event.job_id === jobId);
+const terminalOf = (jobId: string) =>
+  worker.waitFor((event) => event.job_id === jobId && ["succeeded", "failed", "canceled"].includes(event.type), 300_000);
+const artifactsOf = (jobId: string) =>
+  eventsOf(jobId).filter((event): event is Extract<BackendEvent, { type: "artifact" }> => event.type === "artifact");
+
+describe("training over the push protocol", () => {
+  let first: TrainJob;
+
+  it("trains a LoRA with prior preservation: class images rendered and uploaded, checkpoint, exports, succeeded", async () => {
+    const cacheKey = await classImagesCacheKey({ baseModel: TINY_RANDOM_MODEL_ID, classPrompt: "a photo of dog", count: 2, resolution: 32 });
+    first = trainJob({ validation_prompts: ["a photo of sks dog on the beach"], validation_every: 3 }, { class_images: { cache_key: cacheKey } });
+    expect((await submit(first)).status).toBe(202);
+    const end = await terminalOf(first.job_id);
+    expect(end).toMatchObject({ type: "succeeded", metrics: { steps: 3, class_images_cached: 0 } });
+    const events = eventsOf(first.job_id);
+    expect(events[0]).toMatchObject({ type: "started", backend: "wasm", seq: 0 });
+    expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index));
+    const training = events.filter((event) => event.type === "progress" && event.phase === "training");
+    expect(training.map((event) => (event.type === "progress" ? event.step : -1))).toEqual([1, 2, 3]);
+    expect(training.every((event) => event.type === "progress" && Number.isFinite(event.loss) && event.eta_s !== undefined)).toBe(true);
+    const names = artifactsOf(first.job_id).map((artifact) => `${artifact.format}:${artifact.name}`);
+    expect(names).toEqual([
+      "class-images:class-images",
+      "checkpoint:checkpoints/step-000002.safetensors",
+      "image:samples/step-000003-0.png",
+      "diffusers-lora:artifacts/pytorch_lora_weights.safetensors",
+      "kohya-lora:artifacts/lora_kohya.safetensors",
+    ]);
+    expect(events.find((event) => event.type === "sample")).toMatchObject({ step: 3, artifact: "samples/step-000003-0.png", seed: 7 });
+    const classBundle = artifactsOf(first.job_id).find((artifact) => artifact.name === "class-images")!;
+    expect(classBundle.meta).toMatchObject({ cache_key: cacheKey, count: 2, resolution: 32 });
+    expect(sha256(worker.blobs.get("class-images")!.bytes)).toBe(classBundle.sha256);
+    const sample = await sharp(worker.blobs.get("samples/step-000003-0.png")!.bytes).metadata();
+    expect([sample.format, sample.width, sample.height]).toEqual(["png", 32, 32]);
+  });
+
+  it("reuses a cached class-image bundle without rendering and trains the same weights", async () => {
+    const bundle = worker.blobs.get("class-images")!.bytes;
+    worker.inputs.set("cached-class-images.tar", bundle);
+    const loraOfFirst = worker.blobs.get("artifacts/pytorch_lora_weights.safetensors")!.bytes;
+    const cached = trainJob(
+      { validation_prompts: ["a photo of sks dog on the beach"], validation_every: 3 },
+      { class_images: { cache_key: "k", url: worker.inputUrl("cached-class-images.tar"), sha256: sha256(bundle) } },
+    );
+    expect((await submit(cached)).status).toBe(202);
+    expect(await terminalOf(cached.job_id)).toMatchObject({ type: "succeeded", metrics: { class_images_cached: 1 } });
+    expect(artifactsOf(cached.job_id).some((artifact) => artifact.format === "class-images")).toBe(false);
+    expect(worker.blobs.get("artifacts/pytorch_lora_weights.safetensors")!.bytes).toEqual(loraOfFirst);
+  });
+
+  it("resumes from a checkpoint and ends with the same weights as the uninterrupted run", async () => {
+    const checkpoint = worker.blobs.get("checkpoints/step-000002.safetensors")!.bytes;
+    const loraOfFirst = worker.blobs.get("artifacts/pytorch_lora_weights.safetensors")!.bytes;
+    const kohyaOfFirst = worker.blobs.get("artifacts/lora_kohya.safetensors")!.bytes;
+    worker.inputs.set("checkpoint.safetensors", checkpoint);
+    worker.inputs.set("class-images.tar", worker.blobs.get("class-images")!.bytes);
+    const resumed = trainJob(
+      { validation_prompts: ["a photo of sks dog on the beach"], validation_every: 3 },
+      {
+        job_id: first.job_id,
+        attempt: 2,
+        class_images: { cache_key: "k", url: worker.inputUrl("class-images.tar") },
+        resume: { url: worker.inputUrl("checkpoint.safetensors"), sha256: sha256(checkpoint), step: 2 },
+      },
+    );
+    expect((await submit(resumed)).status).toBe(202);
+    const end = await worker.waitFor((event) => event.job_id === first.job_id && event.attempt === 2 && event.type === "succeeded", 300_000);
+    expect(end).toMatchObject({ metrics: { resumed_from_step: 2 } });
+    const training = worker.events.filter((event) => event.attempt === 2 && event.type === "progress" && event.phase === "training");
+    expect(training.map((event) => (event.type === "progress" ? event.step : -1))).toEqual([3]);
+    expect(worker.blobs.get("artifacts/pytorch_lora_weights.safetensors")!.bytes).toEqual(loraOfFirst);
+    expect(worker.blobs.get("artifacts/lora_kohya.safetensors")!.bytes).toEqual(kohyaOfFirst);
+  });
+
+  it("fails with input_checksum_mismatch naming the photo when a photo's bytes differ", async () => {
+    const job = trainJob();
+    job.inputs[1] = { ...job.inputs[1], sha256: "a".repeat(64) };
+    expect((await submit(job)).status).toBe(202);
+    const end = await terminalOf(job.job_id);
+    expect(end).toMatchObject({ type: "failed", code: "input_checksum_mismatch", retryable: false });
+    expect(end.type === "failed" && end.message).toMatch(/photo-2\.jpg/);
+  });
+
+  it("answers 503 while busy, and a cancel stops training within one step and reports canceled", async () => {
+    const long = trainJob({ steps: 200, prior_preservation: { enabled: false, weight: 1, num_class_images: 1, class_prompt: "a photo of dog", class_image_steps: 1 } });
+    expect((await submit(long)).status).toBe(202);
+    expect((await submit(long)).status).toBe(202);
+    const other = trainJob();
+    const busy = await submit(other);
+    expect(busy.status).toBe(503);
+    expect(busy.body).toMatchObject({ error: { code: "backend_busy" } });
+    const health = (await (await fetch(`${service.url}/healthz`)).json()) as { queue_depth: number; current_job: { job_id: string } };
+    expect(health).toMatchObject({ queue_depth: 1, current_job: { job_id: long.job_id } });
+
+    await worker.waitFor((event) => event.job_id === long.job_id && event.type === "progress" && event.phase === "training" && event.step >= 2);
+    const stepsBeforeCancel = Math.max(...trainingSteps(long.job_id));
+    expect((await submit({ job_id: long.job_id, attempt: 1 }, `/jobs/${long.job_id}/cancel`)).status).toBe(202);
+    expect(await terminalOf(long.job_id)).toMatchObject({ type: "canceled" });
+    expect(Math.max(...trainingSteps(long.job_id))).toBeLessThanOrEqual(stepsBeforeCancel + 1);
+    await service.runner.idle();
+  });
+
+  it("keeps retrying events while the callback is down and the job still ends right", async () => {
+    const job = trainJob({ steps: 2, prior_preservation: { enabled: false, weight: 1, num_class_images: 1, class_prompt: "a photo of dog", class_image_steps: 1 } });
+    expect((await submit(job)).status).toBe(202);
+    await worker.waitFor((event) => event.job_id === job.job_id && event.type === "started");
+    await worker.stop();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await worker.start();
+    expect(await terminalOf(job.job_id)).toMatchObject({ type: "succeeded" });
+    const events = eventsOf(job.job_id);
+    expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index));
+  });
+
+  it("generates PNGs with the trained LoRA at an adjustable scale", async () => {
+    const lora = worker.blobs.get("artifacts/pytorch_lora_weights.safetensors")!.bytes;
+    worker.inputs.set("lora.safetensors", lora);
+    const job: GenerateJob = {
+      job_id: "gen_1",
+      attempt: 1,
+      kind: "generate",
+      base_model: TINY_RANDOM_MODEL_ID,
+      callback_url: worker.callbackUrl,
+      deadline: Date.now() + 600_000,
+      params: {
+        prompt: "a photo of sks dog in the snow",
+        num_images: 2,
+        steps: 4,
+        guidance_scale: 7.5,
+        scheduler: "dpmpp_2m",
+        seed: 11,
+        width: 32,
+        height: 40,
+        lora_scale: 0.8,
+      },
+      weights: {
+        format: "diffusers-lora",
+        method: "lora",
+        files: [{ name: "pytorch_lora_weights.safetensors", url: worker.inputUrl("lora.safetensors"), sha256: sha256(lora), size: lora.length }],
+      },
+    };
+    expect((await submit(job)).status).toBe(202);
+    expect(await terminalOf(job.job_id)).toMatchObject({ type: "succeeded", metrics: { images: 2 } });
+    const images = artifactsOf(job.job_id);
+    expect(images.map((image) => [image.name, image.meta])).toEqual([
+      ["images/00-11.png", { width: 32, height: 40, seed: 11, index: 0 }],
+      ["images/01-12.png", { width: 32, height: 40, seed: 12, index: 1 }],
+    ]);
+    const png = await sharp(worker.blobs.get("images/00-11.png")!.bytes).metadata();
+    expect([png.format, png.width, png.height]).toEqual(["png", 32, 40]);
+    const model = await registry.get(TINY_RANDOM_MODEL_ID);
+    expect(model.unet.params.lora).toBeUndefined();
+  });
+});
+
+function trainingSteps(jobId: string): number[] {
+  return eventsOf(jobId).flatMap((event) => (event.type === "progress" && event.phase === "training" ? [event.step] : []));
+}
