@@ -13,20 +13,23 @@ import type { StableDiffusion } from "../model/pipeline.js";
 import type { Artifact } from "../server/uploads.js";
 import type { Judge } from "./judge.js";
 import { loadJudge } from "./judge-files.js";
-import { DEFAULT_EVALUATION, evaluateSubject } from "./subject-report.js";
+import { DEFAULT_EVALUATION, evaluateSubject, type EvaluationOptions } from "./subject-report.js";
 
 /** The resolution the judge was trained at (its scenes are 32×32). */
 const JUDGE_RESOLUTION = 32;
 const judges = new Map<string, Promise<Judge | undefined>>();
 
-/** The judge shipped with a base model folder, loaded once per folder; undefined when there is none. */
+/** The judge shipped with a base model folder, loaded once per folder; undefined (and looked for again next time) when there is none. */
 export function judgeFor(directory: string): Promise<Judge | undefined> {
   let judge = judges.get(directory);
   if (!judge) {
     const folder = path.join(directory, "judge");
     judge = access(path.join(folder, "config.json")).then(
       () => loadJudge(folder),
-      () => undefined,
+      () => {
+        judges.delete(directory);
+        return undefined;
+      },
     );
     judges.set(directory, judge);
   }
@@ -37,11 +40,12 @@ export async function trainingQualityReport(
   model: StableDiffusion & { id: string; directory: string },
   photos: Pixels[],
   subject: QualityReport["subject"],
+  evaluation: EvaluationOptions = DEFAULT_EVALUATION,
 ): Promise<Artifact | undefined> {
   const judge = await judgeFor(model.directory);
   if (!judge || !judge.config.classes.includes(subject.class_noun)) return undefined;
   if (photos.some((photo) => photo.width !== JUDGE_RESOLUTION || photo.height !== JUDGE_RESOLUTION)) return undefined;
-  const { report } = await evaluateSubject(model, judge, photos, subject, model.id, DEFAULT_EVALUATION);
+  const { report } = await evaluateSubject(model, judge, photos, subject, model.id, evaluation);
   return {
     name: QUALITY_REPORT_NAME,
     bytes: new TextEncoder().encode(JSON.stringify(report, null, 2)),
