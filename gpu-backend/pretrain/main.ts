@@ -6,9 +6,9 @@
  * Everything is seeded; the same flags give the same model.
  *
  *   npm run pretrain -- [--vae-steps 110] [--decoder-steps 300] [--unet-steps 600] [--batch-size 16]
- *                       [--work .pretrain] [--out gpu-backend/models/tiny-emoji] [--only vae|decoder]
+ *                       [--work .pretrain] [--out gpu-backend/models/tiny-emoji] [--only vae|decoder|export]
  */
-import { access, mkdir, writeFile } from "node:fs/promises";
+import { access, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadPretrainingSet } from "../src/emoji/dataset.js";
@@ -17,7 +17,7 @@ import { AutoencoderKL } from "../src/model/vae.js";
 import { loadWeights, saveWeights } from "../src/model/weights.js";
 import { initTensorBackend } from "../src/tensor/backend.js";
 import { trainVae } from "./train-vae.js";
-import { trainUNet } from "./train-unet.js";
+import { exportCheckpoint, trainUNet } from "./train-unet.js";
 
 const { values } = parseArgs({
   options: {
@@ -29,7 +29,7 @@ const { values } = parseArgs({
     work: { type: "string", default: ".pretrain" },
     out: { type: "string", default: "gpu-backend/models/tiny-emoji" },
     "decoder-steps": { type: "string", default: "300" },
-    /** Run one stage alone (e.g. the decoder fine-tune next to a running UNet stage): vae | decoder. */
+    /** Run one stage alone (e.g. the decoder fine-tune next to a running UNet stage): vae | decoder | export. */
     only: { type: "string" },
   },
 });
@@ -80,7 +80,12 @@ const decoderStage = async () => {
   await writeFile(path.join(work, "vae-decoder-stage.json"), JSON.stringify({ steps: Number(values["decoder-steps"]), finalLoss: loss }));
 };
 if (await exists(path.join(work, "vae-decoder-stage.json"))) await loadWeights(vae.params, [decoderFile]);
-else await decoderStage();
+else if (values.only !== "export") await decoderStage();
 if (values.only === "decoder") process.exit(0);
+if (values.only === "export") {
+  vae.config.scaling_factor = (JSON.parse(await readFile(path.join(work, "unet-stage.json"), "utf8")) as { scalingFactor: number }).scalingFactor;
+  await exportCheckpoint({ vae, set, work, out: path.resolve(values.out!) });
+  process.exit(0);
+}
 
 await trainUNet({ vae, set, work, out: path.resolve(values.out!), seed, steps: Number(values["unet-steps"]), batchSize: Number(values["batch-size"]) });

@@ -20,6 +20,7 @@ import { SD15_SCHEDULER_CONFIG, trainingNoiseSchedule } from "../src/model/sched
 import { ClipTokenizer } from "../src/model/tokenizer.js";
 import { UNet2DConditionModel } from "../src/model/unet.js";
 import type { AutoencoderKL } from "../src/model/vae.js";
+import { SafetensorsReader } from "../src/model/safetensors.js";
 import { exportModel } from "./export.js";
 import { Progress } from "./progress.js";
 import { concatenate } from "./train-vae.js";
@@ -51,6 +52,33 @@ function encodeAll(vae: AutoencoderKL, images: Pixels[]): Float32Array[] {
     mean.dispose();
   }
   return out;
+}
+
+/**
+ * Exports the model as the UNet stage's last checkpoint left it, without training: for cutting a
+ * pretraining short at any checkpoint (`npm run pretrain -- --only export`), or while it still runs.
+ */
+export async function exportCheckpoint(options: Pick<UNetStageOptions, "vae" | "set" | "work" | "out">): Promise<void> {
+  const { vae, set, work, out } = options;
+  const textEncoder = new ClipTextModel(emojiTextConfig(Object.keys(set.vocabulary.vocab).length), { kind: "zeros" });
+  const unet = new UNet2DConditionModel(emojiUNetConfig, { kind: "zeros" });
+  const reader = await SafetensorsReader.open(path.join(work, "unet-checkpoint.safetensors"));
+  try {
+    for (const [prefix, store] of [["unet", unet.params], ["text_encoder", textEncoder.params]] as const) {
+      for (const [name, { variable }] of store.params) {
+        const stored = await reader.read(`param.${prefix}.${name}`);
+        variable.assign(tf.tensor(stored.data, variable.shape, "float32"));
+      }
+    }
+    const step = JSON.parse(reader.metadata.dreambooth_checkpoint ?? "{}").step as number;
+    const history = JSON.parse(await readFile(path.join(work, "unet-losses.json"), "utf8")) as { step: number; loss: number }[];
+    const stage = JSON.parse(await readFile(path.join(work, "unet-stage.json"), "utf8")) as object;
+    await exportModel(out, { vae, unet, textEncoder }, set.vocabulary, { ...stage, steps: step, losses: history.filter((point) => point.step <= step) });
+  } finally {
+    await reader.close();
+    unet.params.dispose();
+    textEncoder.params.dispose();
+  }
 }
 
 export async function trainUNet(options: UNetStageOptions): Promise<void> {
@@ -104,7 +132,9 @@ export async function trainUNet(options: UNetStageOptions): Promise<void> {
   const historyFile = path.join(work, "unet-losses.json");
   const history: { step: number; loss: number }[] = (await exists(historyFile)) ? JSON.parse(await readFile(historyFile, "utf8")) : [];
   const progress = new Progress("unet", steps, trainer.step);
-  const facts = () => ({ seed, steps: trainer.step, plannedSteps: steps, batchSize, images: set.images.length, scalingFactor, losses: history });
+  const stage = { seed, plannedSteps: steps, batchSize, images: set.images.length, scalingFactor };
+  await writeFile(path.join(work, "unet-stage.json"), JSON.stringify(stage));
+  const facts = () => ({ ...stage, steps: trainer.step, losses: history });
   while (trainer.step < steps) {
     const { step, loss } = trainer.trainStep();
     progress.update(step, loss);

@@ -79,7 +79,7 @@ for (const [index, classNoun] of values.subjects!.split(",").entries()) {
       const r = result.report;
       console.error(
         `[${elapsed()}] ${subject.name} | ${key} | seed ${seed} | subject ${r.subject_fidelity.toFixed(3)} prompt ${r.prompt_fidelity.toFixed(2)} ` +
-          `PRES ${r.prior_preservation_similarity.toFixed(3)} class ${r.class_recognized.toFixed(2)} DIV ${r.diversity.toFixed(3)}`,
+          `PRES ${r.prior_preservation_similarity.toFixed(3)} class ${r.class_recognized.toFixed(2)} DIV ${r.diversity.toFixed(3)} (training ${result.trainingSeconds.toFixed(0)} s)`,
       );
     }
   }

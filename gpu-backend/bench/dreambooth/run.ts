@@ -42,7 +42,7 @@ function latentsOf(model: StableDiffusion, image: Pixels): Float32Array {
 export async function benchmarkRun(input: RunInput, config: RunConfig | undefined, evaluation: EvaluationOptions, baseModel: string) {
   const { model, judge, photos, classImages, identifier, classNoun } = input;
   const subject = { identifier, class_noun: classNoun };
-  if (!config) return { ...(await evaluateSubject(model, judge, photos, subject, baseModel, evaluation)), losses: [] as number[] };
+  if (!config) return { ...(await evaluateSubject(model, judge, photos, subject, baseModel, evaluation)), losses: [] as number[], trainingSeconds: 0 };
   const trainable = attachTrainableWeights(
     { unet: model.unet, textEncoder: model.textEncoder },
     { method: config.method, lora_rank: 4, lora_alpha: 4, train_text_encoder: false, seed: config.seed },
@@ -72,9 +72,11 @@ export async function benchmarkRun(input: RunInput, config: RunConfig | undefine
   });
   const losses: number[] = [];
   try {
+    const started = Date.now();
     while (trainer.step < config.steps) losses.push(trainer.trainStep().loss);
+    const trainingSeconds = (Date.now() - started) / 1000;
     const evaluated = await evaluateSubject(model, judge, photos, subject, baseModel, { ...evaluation, seeds: evaluation.seeds.map((s) => s + config.seed * 1000) });
-    return { ...evaluated, losses };
+    return { ...evaluated, losses, trainingSeconds };
   } finally {
     trainer.dispose();
     trainable.release();
