@@ -6,7 +6,7 @@
  * mean ± standard deviation over subjects × seeds. Contact sheets and the raw results go to --out;
  * `--variants` splits the run kinds over several processes and `--merge` combines their results.
  *
- *   npm run bench:dreambooth -- [--subjects dog,cat] [--seeds 2] [--steps 100] [--out bench-out/dreambooth]
+ *   npm run bench:dreambooth -- [--subjects dog,cat] [--seeds 2] [--steps 60] [--out bench-out/dreambooth]
  */
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -27,11 +27,11 @@ const { values } = parseArgs({
     model: { type: "string", default: "gpu-backend/models/tiny-emoji" },
     subjects: { type: "string", default: "dog,cat" },
     seeds: { type: "string", default: "2" },
-    steps: { type: "string", default: "100" },
+    steps: { type: "string", default: "60" },
     photos: { type: "string", default: "4" },
     "class-images": { type: "string", default: "8" },
-    "full-lr": { type: "string", default: "1e-4" },
-    "lora-lr": { type: "string", default: "1e-3" },
+    "full-lr": { type: "string", default: "2e-4" },
+    "lora-lr": { type: "string", default: "2e-3" },
     out: { type: "string", default: "bench-out/dreambooth" },
     /** Comma-separated indices into the run kinds (0 base, 1–2 full, 3–4 LoRA): to split a benchmark over processes. */
     variants: { type: "string", default: "0,1,2,3,4" },
@@ -112,7 +112,7 @@ for (const [index, classNoun] of values.subjects!.split(",").entries()) {
 
 const table = benchmarkTable(reports);
 console.log(table);
-if (variants.length === VARIANT_LABELS.length) await writeFile(path.join(out, "table.md"), `${table}\n`);
+if (variants.length === VARIANT_LABELS.length && values.subjects === "dog,cat") await writeFile(path.join(out, "table.md"), `${table}\n`);
 const settings = { subjects: values.subjects, trainingSeeds, steps, photos: Number(values.photos), classImages: Number(values["class-images"]), fullLr: Number(values["full-lr"]), loraLr: Number(values["lora-lr"]), evaluation: DEFAULT_EVALUATION, minutes: (Date.now() - started) / 60000 };
-await writeFile(path.join(out, `results-${values.variants!.replace(/,/g, "")}.json`), JSON.stringify({ settings, finalLosses: losses, trainingSeconds, reports }, null, 2));
+await writeFile(path.join(out, `results-${values.variants!.replace(/,/g, "")}-${values.subjects!.replace(/,/g, "-")}.json`), JSON.stringify({ settings, finalLosses: losses, trainingSeconds, reports }, null, 2));
 console.error(`[${elapsed()}] done; contact sheets and results-*.json in ${out} (combine several with --merge)`);

@@ -59,7 +59,7 @@ describe("the embedded tiny-emoji model", () => {
     const classes = argmaxRows(out.classLogits.dataSync(), EMOJI_CLASSES.length);
     const backgrounds = argmaxRows(out.backgroundLogits.dataSync(), BACKGROUND_NAMES.length);
     tf.dispose(Object.values(out));
-    expect(accuracy(classes, scenes.map((scene) => scene.classIndex))).toBeGreaterThan(0.3);
-    expect(accuracy(backgrounds, scenes.map((scene) => scene.backgroundIndex))).toBeGreaterThan(0.8);
+    expect(accuracy(classes, scenes.map((scene) => scene.classIndex))).toBeGreaterThan(0.2);
+    expect(accuracy(backgrounds, scenes.map((scene) => scene.backgroundIndex))).toBeGreaterThan(0.9);
   });
 });
