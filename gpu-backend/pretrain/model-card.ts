@@ -80,6 +80,16 @@ benchmark and in each training's \`reports/quality.json\`. ${judge?.training ? `
 
 ${table ?? "Not run yet."}
 
+## Limitations (read before trusting the numbers)
+
+This run was trained with \`nice -n 10\` on a machine shared with other jobs (load ≈ 15–18 on two
+cores), which left it about a tenth of a core: ${vaeStage?.steps ?? "?"} VAE steps and ${training?.steps ?? "?"} UNet steps
+instead of the planned ${training?.plannedSteps ?? "?"}. The VAE is the bottleneck: it has seen fewer than one epoch and
+reconstructs scenes as blurred blobs with a narrowed palette (red comes back orange), so no UNet
+can render recognisable emoji through it yet; at this length the UNet has also not yet learned to
+follow the caption (see the quality gate). \`npm run pretrain\` resumes every stage from its checkpoint:
+continuing it (and running the decoder fine-tune stage) is how this model gets better.
+
 Weights in total: ${(sizes.reduce((a, b) => a + b, 0) / 1e6).toFixed(2)} MB.
 `;
 await writeFile(path.join(dir, "README.md"), card.replace(/\n{3,}/g, "\n\n"));
