@@ -3,7 +3,7 @@
  * the chosen backend, make sure the embedded default model exists, and serve
  * jobs until SIGTERM/SIGINT — then stop taking jobs, let the running one save a
  * checkpoint and report, and exit. Configuration is environment only (PORT,
- * HOST, BACKEND_SIGNING_SECRET, DATA_DIR, MODELS_DIR, TFJS_BACKEND).
+ * HOST, BACKEND_SIGNING_SECRET, DATA_DIR, MODELS_DIR, TFJS_BACKEND, and QUEUE_PULL_* for queue-pull mode).
  */
 import os from "node:os";
 import path from "node:path";
@@ -11,8 +11,9 @@ import { loadBaseModel } from "./dreambooth/base-model.js";
 import { runGenerateJob } from "./dreambooth/generate-job.js";
 import { runTrainJob } from "./dreambooth/train-job.js";
 import { JobError } from "./server/errors.js";
-import { modelsDir, readServiceConfig } from "./server/config.js";
+import { modelsDir, queuePullSettings, readServiceConfig } from "./server/config.js";
 import { ModelRegistry } from "./server/model-registry.js";
+import { QueuePullConsumer } from "./server/queue-pull.js";
 import { startService } from "./server/service.js";
 import { ensureTinyRandomModel, TINY_RANDOM_MODEL_ID } from "./server/tiny-random-model.js";
 import { initTensorBackend } from "./tensor/backend.js";
@@ -45,12 +46,19 @@ const service = await startService({
 });
 console.log(`gpu-backend listening on ${service.url} (tfjs ${backend}, models in ${models})`);
 
+const queueSettings = queuePullSettings(config);
+const queueConsumer = queueSettings
+  ? new QueuePullConsumer(service.runner, { ...queueSettings, visibilityTimeoutMs: 12 * 3_600_000, idleDelayMs: 5_000, retryDelaySeconds: 30 })
+  : undefined;
+queueConsumer?.start();
+if (queueSettings) console.log(`pulling jobs from Cloudflare Queue ${queueSettings.queueId}`);
+
 let stopping = false;
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: finishing the current checkpoint, then exiting`);
-    void service.stop().then(() => process.exit(0));
+    void Promise.all([queueConsumer?.stop(), service.stop()]).then(() => process.exit(0));
   });
 }

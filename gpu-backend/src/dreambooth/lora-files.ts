@@ -167,8 +167,8 @@ export async function readLoraFile(
         : (adapterMetadata[`${component}.lora_alpha`] ?? rank);
       const set = (sets[component] ??= { adapters: new Map(), scale });
       set.adapters.set(modulePath, {
-        down: tf.variable(tf.tidy(() => tf.transpose(tf.tensor2d(down.data, [rank, projection.inFeatures]))), false),
-        up: tf.variable(tf.tidy(() => tf.transpose(tf.tensor2d(up.data, [projection.outFeatures, rank]))), false),
+        down: tf.tidy(() => tf.variable(tf.transpose(tf.tensor2d(down.data, [rank, projection.inFeatures])), false)),
+        up: tf.tidy(() => tf.variable(tf.transpose(tf.tensor2d(up.data, [projection.outFeatures, rank])), false)),
         rank,
         alpha,
       });

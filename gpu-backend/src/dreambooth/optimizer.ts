@@ -24,7 +24,8 @@ export interface AdamWState {
 }
 
 export function createAdamWState(parameters: Map<string, tf.Variable>): AdamWState {
-  const zerosLike = (parameter: tf.Variable) => tf.variable(tf.zerosLike(parameter), false);
+  // tidy frees the zeros once the variable holds them (tf.variable keeps its own reference).
+  const zerosLike = (parameter: tf.Variable) => tf.tidy(() => tf.variable(tf.zerosLike(parameter), false));
   return {
     step: 0,
     firstMoment: new Map([...parameters].map(([name, parameter]) => [name, zerosLike(parameter)])),

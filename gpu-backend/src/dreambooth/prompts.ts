@@ -14,7 +14,13 @@ export interface TrainingPrompts {
   class: string;
 }
 
-export function trainingPrompts(job: Pick<TrainJob, "params" | "inputs" | "subject">): TrainingPrompts {
+export interface PromptSources {
+  subject: TrainJob["subject"];
+  inputs: Pick<TrainJob["inputs"][number], "caption">[];
+  params: { instance_prompt: string; prior_preservation: { class_prompt: string } };
+}
+
+export function trainingPrompts(job: PromptSources): TrainingPrompts {
   return {
     instance: job.inputs.map((input) =>
       input.caption ? expandSubjectPlaceholder(input.caption, job.subject) : job.params.instance_prompt,

@@ -141,6 +141,8 @@ export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobD
     const started = Date.now();
     let lastLoss = Number.NaN;
     while (trainer.step < params.steps) {
+      // A step is synchronous tensor work; yielding lets events go out and cancel/health requests come in.
+      await new Promise((resolve) => setImmediate(resolve));
       context.checkpoint();
       if (context.shutdownRequested) {
         await saveAndUploadCheckpoint();

@@ -79,9 +79,11 @@ async function trainLora(steps: number, setup: { resumeFrom?: string; saveAt?: {
 }
 
 describe("DreamBoothTrainer", () => {
-  it("is reproducible: the same seed and inputs give the same weights", async () => {
+  it("is reproducible: the same seed and inputs give the same weights, and leaks no tensors", async () => {
     const first = await trainLora(3);
+    const tensorsBefore = tf.memory().numTensors;
     const second = await trainLora(3);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
     expect(second.weights).toEqual(first.weights);
     expect(first.losses.every(Number.isFinite)).toBe(true);
     // Training moved the adapters (LoRA up starts at zero).

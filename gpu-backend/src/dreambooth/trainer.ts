@@ -74,10 +74,11 @@ export class DreamBoothTrainer {
     this.variableKeys = new Map([...setup.trainable.variables].map(([key, variable]) => [variable.name, key]));
     if (!setup.options.trainTextEncoder) {
       for (const example of [...setup.instance, ...setup.classExamples]) {
-        const ids = tf.tensor2d(example.tokenIds, [1, example.tokenIds.length], "int32");
-        const embedding = setup.textEncoder.forward(ids).lastHiddenState;
-        this.frozenEmbeddings.set(example, tf.keep(tf.squeeze(embedding, [0])) as tf.Tensor2D);
-        tf.dispose([ids, embedding]);
+        const embedding = tf.tidy(() => {
+          const ids = tf.tensor2d(example.tokenIds, [1, example.tokenIds.length], "int32");
+          return tf.squeeze(setup.textEncoder.forward(ids).lastHiddenState, [0]) as tf.Tensor2D;
+        });
+        this.frozenEmbeddings.set(example, embedding);
       }
     }
   }

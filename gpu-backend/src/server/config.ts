@@ -16,6 +16,11 @@ export const ServiceConfigSchema = z.object({
   MODELS_DIR: z.string().min(1).optional(),
   /** Unset: the first of tensorflow, wasm, cpu that starts (see tensor/backend.ts). */
   TFJS_BACKEND: z.enum(TENSOR_BACKENDS).optional(),
+  /** Queue-pull mode (all three set): pull jobs from this Cloudflare Queue in addition to accepting pushes. */
+  QUEUE_PULL_ACCOUNT_ID: z.string().min(1).optional(),
+  QUEUE_PULL_QUEUE_ID: z.string().min(1).optional(),
+  QUEUE_PULL_API_TOKEN: z.string().min(1).optional(),
+  QUEUE_PULL_API_BASE: z.url().default("https://api.cloudflare.com/client/v4"),
 });
 export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
 
@@ -26,6 +31,13 @@ export function readServiceConfig(env: NodeJS.ProcessEnv): ServiceConfig {
     throw new Error(`invalid gpu-backend configuration: ${problems}`);
   }
   return parsed.data;
+}
+
+/** The queue-pull settings when queue-pull mode is configured. */
+export function queuePullSettings(config: ServiceConfig) {
+  const { QUEUE_PULL_ACCOUNT_ID: accountId, QUEUE_PULL_QUEUE_ID: queueId, QUEUE_PULL_API_TOKEN: apiToken } = config;
+  if (!accountId || !queueId || !apiToken) return undefined;
+  return { apiBase: config.QUEUE_PULL_API_BASE, accountId, queueId, apiToken };
 }
 
 export function modelsDir(config: ServiceConfig): string {

@@ -48,10 +48,16 @@ export function shutdownError(): JobError {
   return new JobError("backend_shutdown", "the backend is restarting; the job resumes from its last checkpoint", true);
 }
 
+/** How a job ended, for consumers that must settle a queue message accordingly. */
+export interface JobOutcome {
+  type: "succeeded" | "failed" | "canceled";
+  retryable: boolean;
+}
+
 interface RunningJob {
   job: JobMessage;
   canceled: boolean;
-  done: Promise<void>;
+  done: Promise<JobOutcome>;
 }
 
 export class JobRunner {
@@ -74,7 +80,7 @@ export class JobRunner {
       const same = this.running.job.job_id === job.job_id && this.running.job.attempt === job.attempt;
       return same ? "duplicate" : "busy";
     }
-    const running: RunningJob = { job, canceled: false, done: Promise.resolve() };
+    const running: RunningJob = { job, canceled: false, done: Promise.resolve({ type: "succeeded", retryable: false }) };
     running.done = this.run(running).finally(() => {
       this.running = undefined;
     });
@@ -96,12 +102,12 @@ export class JobRunner {
     await this.running?.done;
   }
 
-  /** Resolves when the current job (if any) has reported its end. */
-  async idle(): Promise<void> {
-    await this.running?.done;
+  /** Resolves when the current job (if any) has reported its end, with how it ended. */
+  async idle(): Promise<JobOutcome | undefined> {
+    return this.running?.done;
   }
 
-  private async run(running: RunningJob): Promise<void> {
+  private async run(running: RunningJob): Promise<JobOutcome> {
     const { job } = running;
     const { secret, retry = DEFAULT_RETRY } = this.options;
     const events = new EventReporter({
@@ -143,10 +149,14 @@ export class JobRunner {
           ? await this.options.handlers.train(context as JobContext<TrainJob>)
           : await this.options.handlers.generate(context as JobContext<GenerateJob>);
       await events.emit({ type: "succeeded", metrics });
+      await events.flush();
+      return { type: "succeeded", retryable: false };
     } catch (error) {
-      await events.emit(terminalEvent(error));
+      const terminal = terminalEvent(error);
+      await events.emit(terminal);
+      await events.flush();
+      return { type: terminal.type, retryable: terminal.type === "failed" && terminal.retryable };
     }
-    await events.flush();
   }
 }
 

@@ -272,6 +272,68 @@ describe("training over the push protocol", () => {
   });
 });
 
+describe("full fine-tune", () => {
+  it("exports the whole diffusers folder, and a generation job renders with its UNet instead of the base", async () => {
+    const job = trainJob({
+      method: "full",
+      steps: 1,
+      learning_rate: 1e-2,
+      prior_preservation: { enabled: false, weight: 1, num_class_images: 1, class_prompt: "a photo of dog", class_image_steps: 1 },
+    });
+    expect((await submit(job)).status).toBe(202);
+    expect(await terminalOf(job.job_id)).toMatchObject({ type: "succeeded" });
+    const exported = artifactsOf(job.job_id).filter((artifact) => artifact.format === "diffusers").map((artifact) => artifact.name);
+    expect(exported).toEqual(
+      expect.arrayContaining(["artifacts/diffusers/model_index.json", "artifacts/diffusers/unet/diffusion_pytorch_model.safetensors", "artifacts/diffusers/vae/config.json"]),
+    );
+    const unet = worker.blobs.get("artifacts/diffusers/unet/diffusion_pytorch_model.safetensors")!.bytes;
+    worker.inputs.set("full-unet.safetensors", unet);
+    const generation = (jobId: string, withWeights: boolean): GenerateJob => ({
+      job_id: jobId,
+      attempt: 1,
+      kind: "generate",
+      base_model: TINY_RANDOM_MODEL_ID,
+      callback_url: worker.callbackUrl,
+      deadline: Date.now() + 600_000,
+      params: { prompt: "a photo of sks dog", num_images: 1, steps: 2, guidance_scale: 1, scheduler: "ddim", seed: 5, width: 32, height: 32, lora_scale: 1 },
+      ...(withWeights
+        ? {
+            weights: {
+              format: "diffusers" as const,
+              method: "full" as const,
+              files: [{ name: "unet/diffusion_pytorch_model.safetensors", url: worker.inputUrl("full-unet.safetensors"), sha256: sha256(unet), size: unet.length }],
+            },
+          }
+        : {}),
+    });
+    const rendered: Uint8Array[] = [];
+    for (const [jobId, withWeights] of [["gen_full", true], ["gen_base", false]] as const) {
+      expect((await submit(generation(jobId, withWeights))).status).toBe(202);
+      expect(await terminalOf(jobId)).toMatchObject({ type: "succeeded" });
+      rendered.push(worker.blobs.get("images/00-5.png")!.bytes);
+    }
+    expect(rendered[0]).not.toEqual(rendered[1]);
+  });
+});
+
+describe("shutdown", () => {
+  it("on stop, the running training saves and uploads a checkpoint, reports a retryable failure and refuses new jobs", async () => {
+    const job = trainJob({ steps: 200, checkpoint_every: 1000, prior_preservation: { enabled: false, weight: 1, num_class_images: 1, class_prompt: "a photo of dog", class_image_steps: 1 } });
+    expect((await submit(job)).status).toBe(202);
+    await worker.waitFor((event) => event.job_id === job.job_id && event.type === "progress" && event.phase === "training" && event.step >= 1);
+    const stopped = service.stop();
+    const refused = await submit(trainJob());
+    expect(refused).toMatchObject({ status: 503, body: { error: { code: "backend_shutting_down" } } });
+    const end = await terminalOf(job.job_id);
+    await stopped;
+    expect(end).toMatchObject({ type: "failed", code: "backend_shutdown", retryable: true });
+    const checkpoint = artifactsOf(job.job_id).find((artifact) => artifact.format === "checkpoint");
+    const lastStep = Math.max(...trainingSteps(job.job_id));
+    expect(checkpoint).toMatchObject({ name: `checkpoints/step-${String(lastStep).padStart(6, "0")}.safetensors`, meta: { step: lastStep } });
+    expect(lastStep).toBeLessThan(200);
+  });
+});
+
 function trainingSteps(jobId: string): number[] {
   return eventsOf(jobId).flatMap((event) => (event.type === "progress" && event.phase === "training" ? [event.step] : []));
 }
