@@ -19,6 +19,26 @@ const judge = await json(path.join(dir, "judge", "config.json"));
 const gate = await json(path.join(dir, "quality-gate.json"));
 const vaeStage = await json(path.join(values.work!, "vae-stage.json"));
 const table = (await exists(path.join(dir, "benchmark", "table.md"))) ? await readFile(path.join(dir, "benchmark", "table.md"), "utf8") : undefined;
+const results = await json(path.join(dir, "benchmark", "results.json"));
+const settings = results?.parts?.[0]?.settings;
+const example = (await exists(path.join(dir, "benchmark", "example.png"))) ? "![twemoji dog, full fine-tune with prior preservation: photos, class images, then one row per prompt](benchmark/example.png)" : "";
+/** The paper's Table 3 claims, checked on the means (lower PRES and higher DIV with prior; fidelity above base). */
+function claims(): string {
+  const reports = results?.reports as Record<string, { subject_fidelity: number; prior_preservation_similarity: number; diversity: number }[]> | undefined;
+  if (!reports) return "";
+  const mean = (label: string, key: "subject_fidelity" | "prior_preservation_similarity" | "diversity") =>
+    reports[label].reduce((sum, r) => sum + r[key], 0) / reports[label].length;
+  const lines = (["full", "LoRA"] as const).map((method) => {
+    const [without, withPrior] = [`${method}, no prior`, `${method}, prior λ=1`];
+    if (!reports[without] || !reports[withPrior]) return "";
+    const pres = [mean(without, "prior_preservation_similarity"), mean(withPrior, "prior_preservation_similarity")];
+    const div = [mean(without, "diversity"), mean(withPrior, "diversity")];
+    return `- ${method}: PRES ${pres[0].toFixed(3)} → ${pres[1].toFixed(3)} with prior preservation (${pres[1] < pres[0] ? "down, as in the paper" : "not down"}); DIV ${div[0].toFixed(3)} → ${div[1].toFixed(3)} (${div[1] > div[0] ? "up, as in the paper" : "not up"}).`;
+  });
+  const base = reports["base (no training)"] ? mean("base (no training)", "subject_fidelity") : NaN;
+  const trained = Object.keys(reports).filter((label) => label !== "base (no training)").map((label) => `${label} ${mean(label, "subject_fidelity").toFixed(3)}`);
+  return [...lines, `- subject fidelity: base ${base.toFixed(3)}; ${trained.join(", ")}.`].join("\n");
+}
 const bytes = async (relative: string) => (await stat(path.join(dir, relative))).size;
 const weightFiles = ["unet/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors", "judge/model.safetensors"];
 const sizes = await Promise.all(weightFiles.map(bytes));
@@ -78,7 +98,13 @@ benchmark and in each training's \`reports/quality.json\`. ${judge?.training ? `
 
 ## DreamBooth benchmark (\`npm run bench:dreambooth\`)
 
+${settings ? `Subjects: Twemoji ${[...new Set((results.parts as { settings: { subjects: string } }[]).map((part) => part.settings.subjects))].join(", ")} (${settings.photos} composed photos each), training seeds ${settings.trainingSeeds.join(", ")}, ${settings.steps} steps of batch 1 (+1 class image with prior preservation, ${settings.classImages} class images rendered by the base model), lr ${settings.fullLr} full / ${settings.loraLr} LoRA (rank 4), text encoder frozen; every run sampled with the same seeds (${settings.evaluation.seeds.join(", ")}), DDIM ${settings.evaluation.steps} steps, guidance ${settings.evaluation.guidanceScale}. Mean ± standard deviation over subjects × training seeds.` : ""}
+
 ${table ?? "Not run yet."}
+
+${claims()}
+
+${example}
 
 ## Limitations (read before trusting the numbers)
 

@@ -75,7 +75,8 @@ export async function benchmarkRun(input: RunInput, config: RunConfig | undefine
     const started = Date.now();
     while (trainer.step < config.steps) losses.push(trainer.trainStep().loss);
     const trainingSeconds = (Date.now() - started) / 1000;
-    const evaluated = await evaluateSubject(model, judge, photos, subject, baseModel, { ...evaluation, seeds: evaluation.seeds.map((s) => s + config.seed * 1000) });
+    // Every run samples with the same seeds as the base model, so differences come from training alone.
+    const evaluated = await evaluateSubject(model, judge, photos, subject, baseModel, evaluation);
     return { ...evaluated, losses, trainingSeconds };
   } finally {
     trainer.dispose();
