@@ -114,7 +114,9 @@ instead of the planned ${training?.plannedSteps ?? "?"}. The VAE is the bottlene
 reconstructs scenes as blurred blobs with a narrowed palette (red comes back orange), so no UNet
 can render recognisable emoji through it yet; at this length the UNet has also not yet learned to
 follow the caption (see the quality gate). \`npm run pretrain\` resumes every stage from its checkpoint:
-continuing it (and running the decoder fine-tune stage) is how this model gets better.
+continuing it (and running the decoder fine-tune stage) is how this model gets better. In the benchmark,
+the differences between trained rows are within about one standard deviation (n = 4): the directions
+it reports are indications on a weak base model, not significant results.
 
 Weights in total: ${(sizes.reduce((a, b) => a + b, 0) / 1e6).toFixed(2)} MB.
 `;
