@@ -5,3 +5,4 @@ export * from "./params.js";
 export * from "./r2keys.js";
 export * from "./signing.js";
 export * from "./states.js";
+export * from "./quality.js";

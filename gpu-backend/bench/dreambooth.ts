@@ -1,7 +1,7 @@
 /**
  * DreamBooth training speed on this machine: ms per step of the tiny-random model with prior preservation
  * (one subject + one class example per step), LoRA and full fine-tune, at 32 and 64 px, on the backend
- * TFJS_BACKEND picks (wasm here). Prints one line per configuration; `npm run bench:dreambooth`.
+ * TFJS_BACKEND picks (wasm here). Prints one line per configuration; `npm run bench:train-speed` (`bench:dreambooth` is the DreamBench benchmark).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

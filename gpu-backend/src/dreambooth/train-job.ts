@@ -13,6 +13,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { TrainJob } from "../../../shared/job.js";
 import { generate } from "../model/pipeline.js";
 import { Random } from "../tensor/random.js";
+import { trainingQualityReport } from "../quality/training-quality.js";
 import { JobError } from "../server/errors.js";
 import { shutdownError, type JobContext, type JobMetrics } from "../server/job-runner.js";
 import type { BaseModel } from "./base-model.js";
@@ -167,6 +168,9 @@ export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobD
       ? await loraExports(trainable.lora, workDir, meta)
       : await fullFineTuneExports(model, params.train_text_encoder, workDir, meta);
     for (const artifact of artifacts) await uploads.upload(artifact);
+    // Graded while the trained weights are still attached (base models with a judge only).
+    const quality = await trainingQualityReport(model, photos, job.subject);
+    if (quality) await uploads.upload(quality);
     events.progress({ phase: "exporting", step: 1, total_steps: 1 });
     return {
       steps: params.steps,

@@ -1,0 +1,118 @@
+/**
+ * `npm run bench:dreambooth`: DreamBench on the embedded base model, on CPU. For each subject (an
+ * emoji of a known class drawn by an unseen vendor) and each training seed it runs the base model
+ * untouched, DreamBooth without and with prior preservation (λ = 1), each as LoRA and as full
+ * fine-tuning, evaluates every run with the judge (subject-report.ts) and prints a table of
+ * mean ± standard deviation over subjects × seeds. Contact sheets and the raw results go to --out;
+ * `--variants` splits the run kinds over several processes and `--merge` combines their results.
+ *
+ *   npm run bench:dreambooth -- [--subjects dog,cat] [--seeds 2] [--steps 60] [--out bench-out/dreambooth]
+ */
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { loadStableDiffusionPipeline } from "../../src/model/pipeline.js";
+import { renderBatch } from "../../src/quality/batch-render.js";
+import { loadJudge } from "../../src/quality/judge-files.js";
+import { DEFAULT_EVALUATION } from "../../src/quality/subject-report.js";
+import { initTensorBackend } from "../../src/tensor/backend.js";
+import type { QualityReport } from "../../../shared/quality.js";
+import { contactSheet } from "./contact-sheet.js";
+import { benchmarkRun, type RunConfig } from "./run.js";
+import { benchmarkTable } from "./table.js";
+import { benchSubject } from "./subjects.js";
+
+const { values } = parseArgs({
+  options: {
+    model: { type: "string", default: "gpu-backend/models/tiny-emoji" },
+    subjects: { type: "string", default: "dog,cat" },
+    seeds: { type: "string", default: "2" },
+    steps: { type: "string", default: "60" },
+    photos: { type: "string", default: "4" },
+    "class-images": { type: "string", default: "8" },
+    "full-lr": { type: "string", default: "2e-4" },
+    "lora-lr": { type: "string", default: "2e-3" },
+    out: { type: "string", default: "bench-out/dreambooth" },
+    /** Comma-separated indices into the run kinds (0 base, 1–2 full, 3–4 LoRA): to split a benchmark over processes. */
+    variants: { type: "string", default: "0,1,2,3,4" },
+    /** Only combine the results-*.json files in --out into table.md and results.json. */
+    merge: { type: "boolean", default: false },
+  },
+});
+const VARIANTS = (flags: typeof values): (Omit<RunConfig, "seed" | "steps" | "method"> & { method?: RunConfig["method"] })[] => [
+  { label: "base (no training)", priorWeight: 0, learningRate: 0 },
+  { label: "full, no prior", method: "full", priorWeight: 0, learningRate: Number(flags["full-lr"]) },
+  { label: "full, prior λ=1", method: "full", priorWeight: 1, learningRate: Number(flags["full-lr"]) },
+  { label: "LoRA, no prior", method: "lora", priorWeight: 0, learningRate: Number(flags["lora-lr"]) },
+  { label: "LoRA, prior λ=1", method: "lora", priorWeight: 1, learningRate: Number(flags["lora-lr"]) },
+];
+const VARIANT_LABELS = VARIANTS(values).map((variant) => variant.label);
+
+const out = path.resolve(values.out!);
+await mkdir(out, { recursive: true });
+if (values.merge) {
+  const parts = (await readdir(out)).filter((file) => /^results-.*\.json$/.test(file)).sort();
+  const reports: Record<string, QualityReport[]> = {};
+  const merged: Record<string, unknown>[] = [];
+  for (const file of parts) {
+    const part = JSON.parse(await readFile(path.join(out, file), "utf8")) as { reports: Record<string, QualityReport[]> };
+    for (const [label, list] of Object.entries(part.reports)) reports[label] = [...(reports[label] ?? []), ...list];
+    merged.push(part);
+  }
+  const ordered = Object.fromEntries(VARIANT_LABELS.filter((label) => reports[label]).map((label) => [label, reports[label]]));
+  const table = benchmarkTable(ordered);
+  console.log(table);
+  await writeFile(path.join(out, "table.md"), `${table}\n`);
+  await writeFile(path.join(out, "results.json"), JSON.stringify({ parts: merged, reports: ordered }, null, 2));
+  process.exit(0);
+}
+
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 60000).toFixed(1)} min`;
+await initTensorBackend({ requested: process.env.TFJS_BACKEND ?? "wasm" });
+const model = await loadStableDiffusionPipeline(values.model!);
+const judge = await loadJudge(path.join(values.model!, "judge"));
+const baseModel = path.basename(values.model!);
+const steps = Number(values.steps);
+const trainingSeeds = Array.from({ length: Number(values.seeds) }, (_, i) => i + 1);
+const variants = values.variants!.split(",").map(Number).map((index) => VARIANTS(values)[index]);
+const reports: Record<string, QualityReport[]> = {};
+const losses: Record<string, number[]> = {};
+const trainingSeconds: Record<string, number[]> = {};
+
+for (const [index, classNoun] of values.subjects!.split(",").entries()) {
+  const subject = await benchSubject(classNoun, Number(values.photos), 100 + index);
+  const classImages = renderBatch(model, {
+    requests: Array.from({ length: Number(values["class-images"]) }, (_, i) => ({ prompt: `a photo of a ${classNoun}`, seed: 5000 + i })),
+    steps: DEFAULT_EVALUATION.steps,
+    guidanceScale: DEFAULT_EVALUATION.guidanceScale,
+    scheduler: DEFAULT_EVALUATION.scheduler,
+    resolution: subject.photos[0].width,
+  });
+  console.error(`[${elapsed()}] ${subject.name}: ${subject.photos.length} photos, ${classImages.length} class images`);
+  for (const variant of variants) {
+    for (const seed of variant.method ? trainingSeeds : [0]) {
+      const config = variant.method ? { ...variant, method: variant.method, seed, steps } : undefined;
+      const result = await benchmarkRun({ model, judge, photos: subject.photos, classImages, identifier: "sks", classNoun }, config, DEFAULT_EVALUATION, baseModel);
+      (reports[variant.label] ??= []).push(result.report);
+      if (result.losses.length > 0) (losses[variant.label] ??= []).push(result.losses.slice(-10).reduce((a, b) => a + b, 0) / 10);
+      if (config) (trainingSeconds[variant.label] ??= []).push(result.trainingSeconds);
+      const prompts = [...new Set(result.samples.map((sample) => sample.prompt))];
+      const rows = [subject.photos, ...(variant.priorWeight ? [classImages] : []), ...prompts.map((prompt) => result.samples.filter((s) => s.prompt === prompt).map((s) => s.pixels))];
+      const file = `${subject.name}-${variant.label.replace(/[^a-zA-Z0-9]+/g, "-").replace(/-$/, "")}-seed${seed}.png`;
+      await writeFile(path.join(out, file), await contactSheet(rows));
+      const r = result.report;
+      console.error(
+        `[${elapsed()}] ${subject.name} | ${variant.label} | seed ${seed} | subject ${r.subject_fidelity.toFixed(3)} prompt ${r.prompt_fidelity.toFixed(2)} ` +
+          `PRES ${r.prior_preservation_similarity.toFixed(3)} class ${r.class_recognized.toFixed(2)} DIV ${r.diversity.toFixed(3)} (training ${result.trainingSeconds.toFixed(0)} s)`,
+      );
+    }
+  }
+}
+
+const table = benchmarkTable(reports);
+console.log(table);
+if (variants.length === VARIANT_LABELS.length && values.subjects === "dog,cat") await writeFile(path.join(out, "table.md"), `${table}\n`);
+const settings = { subjects: values.subjects, trainingSeeds, steps, photos: Number(values.photos), classImages: Number(values["class-images"]), fullLr: Number(values["full-lr"]), loraLr: Number(values["lora-lr"]), evaluation: DEFAULT_EVALUATION, minutes: (Date.now() - started) / 60000 };
+await writeFile(path.join(out, `results-${values.variants!.replace(/,/g, "")}-${values.subjects!.replace(/,/g, "-")}.json`), JSON.stringify({ settings, finalLosses: losses, trainingSeconds, reports }, null, 2));
+console.error(`[${elapsed()}] done; contact sheets and results-*.json in ${out} (combine several with --merge)`);

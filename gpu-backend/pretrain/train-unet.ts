@@ -1,0 +1,150 @@
+/**
+ * Stage 2 of pretraining: UNet and text encoder together, from scratch, on the frozen VAE's latents.
+ * This is the DreamBooth trainer doing full fine-tuning with the text encoder on a large "instance"
+ * set (every captioned scene) and no prior half — text-to-image pretraining is the same loss. One
+ * scene in ten is also given the empty caption, so classifier-free guidance has an unconditional
+ * model to push away from. Latents are scaled to unit variance (the VAE's `scaling_factor`, measured
+ * here as SD's 0.18215 was). Checkpoints every `checkpointEvery` steps; the model folder is exported
+ * every `exportEvery` steps, so a partly trained model is always usable.
+ */
+import { access, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { flipHorizontal, type Pixels } from "../src/dreambooth/images.js";
+import { attachTrainableWeights } from "../src/dreambooth/trainable.js";
+import { DreamBoothTrainer, type TrainingExample } from "../src/dreambooth/trainer.js";
+import type { PretrainingSet } from "../src/emoji/dataset.js";
+import { emojiTextConfig, emojiUNetConfig, MAX_CAPTION_TOKENS } from "../src/emoji/model-config.js";
+import { ClipTextModel } from "../src/model/clip-text.js";
+import { SD15_SCHEDULER_CONFIG, trainingNoiseSchedule } from "../src/model/schedulers/index.js";
+import { ClipTokenizer } from "../src/model/tokenizer.js";
+import { UNet2DConditionModel } from "../src/model/unet.js";
+import type { AutoencoderKL } from "../src/model/vae.js";
+import { SafetensorsReader } from "../src/model/safetensors.js";
+import { exportModel } from "./export.js";
+import { Progress } from "./progress.js";
+import { concatenate } from "./train-vae.js";
+
+export interface UNetStageOptions {
+  vae: AutoencoderKL;
+  set: PretrainingSet;
+  work: string;
+  out: string;
+  seed: number;
+  steps: number;
+  batchSize: number;
+  checkpointEvery?: number;
+  exportEvery?: number;
+}
+
+const exists = (file: string) => access(file).then(() => true, () => false);
+
+/** Latent means of the images (and their mirror images), [H/4, W/4, C] each, unscaled. */
+function encodeAll(vae: AutoencoderKL, images: Pixels[]): Float32Array[] {
+  const out: Float32Array[] = [];
+  const { width, height } = images[0];
+  for (let start = 0; start < images.length; start += 64) {
+    const chunk = images.slice(start, start + 64);
+    const mean = tf.tidy(() => vae.encode(tf.tensor4d(concatenate(chunk.map((image) => image.data)), [chunk.length, height, width, 3])).mean);
+    const values = mean.dataSync() as Float32Array;
+    const size = values.length / chunk.length;
+    for (let i = 0; i < chunk.length; i++) out.push(values.slice(i * size, (i + 1) * size));
+    mean.dispose();
+  }
+  return out;
+}
+
+/**
+ * Exports the model as the UNet stage's last checkpoint left it, without training: for cutting a
+ * pretraining short at any checkpoint (`npm run pretrain -- --only export`), or while it still runs.
+ */
+export async function exportCheckpoint(options: Pick<UNetStageOptions, "vae" | "set" | "work" | "out">): Promise<void> {
+  const { vae, set, work, out } = options;
+  const textEncoder = new ClipTextModel(emojiTextConfig(Object.keys(set.vocabulary.vocab).length), { kind: "zeros" });
+  const unet = new UNet2DConditionModel(emojiUNetConfig, { kind: "zeros" });
+  const reader = await SafetensorsReader.open(path.join(work, "unet-checkpoint.safetensors"));
+  try {
+    for (const [prefix, store] of [["unet", unet.params], ["text_encoder", textEncoder.params]] as const) {
+      for (const [name, { variable }] of store.params) {
+        const stored = await reader.read(`param.${prefix}.${name}`);
+        variable.assign(tf.tensor(stored.data, variable.shape, "float32"));
+      }
+    }
+    const step = JSON.parse(reader.metadata.dreambooth_checkpoint ?? "{}").step as number;
+    const history = JSON.parse(await readFile(path.join(work, "unet-losses.json"), "utf8")) as { step: number; loss: number }[];
+    const stage = JSON.parse(await readFile(path.join(work, "unet-stage.json"), "utf8")) as object;
+    await exportModel(out, { vae, unet, textEncoder }, set.vocabulary, { ...stage, steps: step, losses: history.filter((point) => point.step <= step) });
+  } finally {
+    await reader.close();
+    unet.params.dispose();
+    textEncoder.params.dispose();
+  }
+}
+
+export async function trainUNet(options: UNetStageOptions): Promise<void> {
+  const { vae, set, work, out, seed, steps, batchSize, checkpointEvery = 25, exportEvery = 100 } = options;
+  const plain = encodeAll(vae, set.images);
+  const mirrored = encodeAll(vae, set.images.map(flipHorizontal));
+  const variance = plain.reduce((sum, latent) => sum + latent.reduce((s, v) => s + v * v, 0), 0) / (plain.length * plain[0].length);
+  const scalingFactor = Number((1 / Math.sqrt(variance)).toPrecision(5));
+  vae.config.scaling_factor = scalingFactor;
+  const scale = (latent: Float32Array) => latent.map((v) => v * scalingFactor);
+
+  const tokenizer = new ClipTokenizer({
+    vocab: set.vocabulary.vocab,
+    merges: set.vocabulary.merges.split("\n").slice(1).filter(Boolean),
+    maxLength: MAX_CAPTION_TOKENS,
+  });
+  const instance: TrainingExample[] = set.scenes.map((scene, i) => ({
+    latents: [scale(plain[i]), scale(mirrored[i])],
+    tokenIds: Int32Array.from(tokenizer.encode(scene.caption)),
+  }));
+  const unconditional = Int32Array.from(tokenizer.encode(""));
+  for (let i = 0; i < set.scenes.length; i += 10) instance.push({ latents: instance[i].latents, tokenIds: unconditional });
+
+  const textEncoder = new ClipTextModel(emojiTextConfig(Object.keys(set.vocabulary.vocab).length), { kind: "random", seed: seed + 1 });
+  const unet = new UNet2DConditionModel(emojiUNetConfig, { kind: "random", seed: seed + 2 });
+  const trainable = attachTrainableWeights({ unet, textEncoder }, { method: "full", lora_rank: 4, lora_alpha: 4, train_text_encoder: true, seed });
+  const trainer = new DreamBoothTrainer({
+    unet,
+    textEncoder,
+    schedule: trainingNoiseSchedule(SD15_SCHEDULER_CONFIG),
+    trainable,
+    latentShape: [emojiUNetConfig.sample_size, emojiUNetConfig.sample_size, emojiUNetConfig.in_channels],
+    instance,
+    classExamples: [],
+    options: {
+      batchSize,
+      priorWeight: 0,
+      offsetNoise: 0,
+      snrGamma: 5,
+      maxGradNorm: 1,
+      weightDecay: 1e-2,
+      learningRate: { kind: "cosine", baseLr: 1e-3, warmupSteps: 100, totalSteps: steps },
+      trainTextEncoder: true,
+      seed,
+    },
+  });
+  const checkpointFile = path.join(work, "unet-checkpoint.safetensors");
+  // As in the VAE stage, the planned length is not part of the fingerprint, so a run can be extended.
+  const fingerprint = JSON.stringify({ stage: "unet", seed, batchSize, examples: instance.length, scalingFactor });
+  if (await exists(checkpointFile)) await trainer.restoreCheckpoint(checkpointFile, fingerprint);
+  const historyFile = path.join(work, "unet-losses.json");
+  const history: { step: number; loss: number }[] = (await exists(historyFile)) ? JSON.parse(await readFile(historyFile, "utf8")) : [];
+  const progress = new Progress("unet", steps, trainer.step);
+  const stage = { seed, plannedSteps: steps, batchSize, images: set.images.length, scalingFactor };
+  await writeFile(path.join(work, "unet-stage.json"), JSON.stringify(stage));
+  const facts = () => ({ ...stage, steps: trainer.step, losses: history });
+  while (trainer.step < steps) {
+    const { step, loss } = trainer.trainStep();
+    progress.update(step, loss);
+    if (step % checkpointEvery === 0 || step === steps) {
+      history.push({ step, loss: progress.smoothedLoss });
+      await trainer.saveCheckpoint(checkpointFile, fingerprint);
+      await writeFile(historyFile, JSON.stringify(history));
+    }
+    if (step % exportEvery === 0 || step === steps) await exportModel(out, { vae, unet, textEncoder }, set.vocabulary, facts());
+  }
+  if (!(await exists(path.join(out, "model_index.json")))) await exportModel(out, { vae, unet, textEncoder }, set.vocabulary, facts());
+  trainer.dispose();
+}

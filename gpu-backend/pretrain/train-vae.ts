@@ -1,0 +1,86 @@
+/**
+ * Stage 1 of pretraining: the autoencoder, on the rendered scenes. Loss per image element:
+ * L1 reconstruction (flat emoji colours stay crisper than under L2) plus a small KL term toward N(0, 1)
+ * that keeps the latent space smooth enough to diffuse in. AdamW with a cosine schedule; checkpoints
+ * (weights, moments, step, RNG) every `checkpointEvery` steps, so a killed run resumes where it was.
+ */
+import { access } from "node:fs/promises";
+import * as tf from "@tensorflow/tfjs-core";
+import { restoreCheckpoint, writeCheckpoint } from "../src/dreambooth/checkpoint.js";
+import type { Pixels } from "../src/dreambooth/images.js";
+import { learningRateAt, type LrSchedule } from "../src/dreambooth/lr-schedule.js";
+import { adamWStep, clipGradNorm, createAdamWState } from "../src/dreambooth/optimizer.js";
+import type { AutoencoderKL } from "../src/model/vae.js";
+import { Random } from "../src/tensor/random.js";
+import { Progress } from "./progress.js";
+
+export interface VaeStageOptions {
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  klWeight: number;
+  seed: number;
+  checkpointFile: string;
+  checkpointEvery: number;
+  /**
+   * Train only the decoder (and post_quant_conv) with the encoder frozen: latents stay exactly what the
+   * UNet is being trained on, while the images decoded from them get sharper (as SD's ft-MSE VAE did).
+   */
+  decoderOnly?: boolean;
+}
+
+const exists = (file: string) => access(file).then(() => true, () => false);
+
+export async function trainVae(vae: AutoencoderKL, images: Pixels[], options: VaeStageOptions): Promise<number> {
+  const trained = [...vae.params.params].filter(([name]) => !options.decoderOnly || /^(decoder|post_quant_conv)\./.test(name));
+  const variables = new Map(trained.map(([name, { variable }]) => [name, variable]));
+  for (const variable of variables.values()) variable.trainable = true;
+  const optimizer = createAdamWState(variables);
+  // Steps stay out of the fingerprint: a run may be resumed with a longer or shorter plan (the cosine follows the new end).
+  const fingerprint = JSON.stringify({ stage: options.decoderOnly ? "vae-decoder" : "vae", config: vae.config, images: images.length, options: { ...options, steps: undefined, checkpointFile: undefined } });
+  let random = new Random(options.seed);
+  let step = 0;
+  if (await exists(options.checkpointFile)) {
+    const facts = await restoreCheckpoint(options.checkpointFile, variables, optimizer, fingerprint);
+    step = facts.step;
+    random = new Random(facts.random);
+  }
+  const schedule: LrSchedule = { kind: "cosine", baseLr: options.learningRate, warmupSteps: 50, totalSteps: options.steps };
+  const { width, height } = images[0];
+  const progress = new Progress(options.decoderOnly ? "dec " : "vae ", options.steps, step);
+  while (step < options.steps) {
+    const batch = Array.from({ length: options.batchSize }, () => images[random.integer(images.length)].data);
+    const noise = random.normalArray(options.batchSize * (height / 4) * (width / 4) * vae.config.latent_channels);
+    const { value, grads } = tf.variableGrads(() => {
+      const x = tf.tensor4d(concatenate(batch), [batch.length, height, width, 3]);
+      const posterior = vae.encode(x);
+      const z = vae.sample(posterior, tf.tensor4d(noise, posterior.mean.shape));
+      const reconstruction = tf.mean(tf.abs(tf.sub(vae.decode(z), x)));
+      const variance = tf.exp(posterior.logvar);
+      const kl = tf.mul(0.5, tf.mean(tf.sub(tf.add(tf.square(posterior.mean), variance), tf.add(1, posterior.logvar))));
+      return tf.add(reconstruction, tf.mul(kl, options.klWeight)) as tf.Scalar;
+    }, [...variables.values()]);
+    const named = new Map([...variables].map(([key, variable]) => [key, grads[variable.name]]));
+    const { clipped } = clipGradNorm(named, 1);
+    adamWStep(variables, clipped, optimizer, learningRateAt(schedule, step), { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 });
+    const loss = value.dataSync()[0];
+    tf.dispose([value, ...Object.values(grads), ...(clipped === named ? [] : clipped.values())]);
+    step += 1;
+    progress.update(step, loss);
+    if (step % options.checkpointEvery === 0 || step === options.steps) {
+      await writeCheckpoint(options.checkpointFile, variables, optimizer, { step, random: random.state(), fingerprint });
+    }
+  }
+  for (const variable of variables.values()) variable.trainable = false;
+  return progress.smoothedLoss;
+}
+
+export function concatenate(arrays: Float32Array[]): Float32Array {
+  const out = new Float32Array(arrays.reduce((length, array) => length + array.length, 0));
+  let offset = 0;
+  for (const array of arrays) {
+    out.set(array, offset);
+    offset += array.length;
+  }
+  return out;
+}

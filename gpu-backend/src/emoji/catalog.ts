@@ -1,0 +1,59 @@
+/**
+ * What the embedded base model was taught: 32 emoji with one clear noun each (Noto Color Emoji, the
+ * images `emoji-datasource-google` ships under Apache-2.0), eight background colours and three sizes.
+ * Captions are built from these words only, so the tokenizer learned from them covers every prompt
+ * the benchmark writes. The benchmark's subjects come from another vendor (Twemoji) for two of these
+ * nouns: the class is known to the model, the individual drawing is not — DreamBench's situation.
+ */
+import { createRequire } from "node:module";
+import path from "node:path";
+
+export interface EmojiClass {
+  noun: string;
+  /** The image file name in emoji-datasource-* (`img/<vendor>/64/<file>`). */
+  file: string;
+}
+
+export const EMOJI_CLASSES: readonly EmojiClass[] = [
+  ["dog", "1f436"], ["cat", "1f431"], ["mouse", "1f42d"], ["rabbit", "1f430"], ["fox", "1f98a"],
+  ["bear", "1f43b"], ["panda", "1f43c"], ["tiger", "1f42f"], ["lion", "1f981"], ["cow", "1f42e"],
+  ["pig", "1f437"], ["frog", "1f438"], ["monkey", "1f435"], ["chicken", "1f414"], ["penguin", "1f427"],
+  ["owl", "1f989"], ["fish", "1f41f"], ["whale", "1f433"], ["octopus", "1f419"], ["turtle", "1f422"],
+  ["bee", "1f41d"], ["ladybug", "1f41e"], ["apple", "1f34e"], ["banana", "1f34c"], ["grapes", "1f347"],
+  ["strawberry", "1f353"], ["lemon", "1f34b"], ["pineapple", "1f34d"], ["watermelon", "1f349"],
+  ["carrot", "1f955"], ["pizza", "1f355"], ["cactus", "1f335"],
+].map(([noun, code]) => ({ noun, file: `${code}.png` }));
+
+/** Background colours by name, sRGB. */
+export const BACKGROUNDS: Readonly<Record<string, readonly [number, number, number]>> = {
+  red: [214, 40, 40],
+  orange: [247, 127, 0],
+  yellow: [252, 215, 60],
+  green: [56, 176, 0],
+  blue: [30, 96, 220],
+  purple: [120, 60, 190],
+  pink: [255, 160, 200],
+  white: [245, 245, 245],
+};
+export const BACKGROUND_NAMES = Object.keys(BACKGROUNDS);
+
+/** Emoji edge length in pixels per size word, on a 32×32 canvas; "" is the unmarked middle size. */
+export const SIZES = { small: [11, 15], "": [16, 22], big: [24, 30] } as const satisfies Record<string, readonly [number, number]>;
+export type SizeWord = keyof typeof SIZES;
+export const SIZE_WORDS = Object.keys(SIZES) as SizeWord[];
+
+export const IMAGE_SIZE = 32;
+
+export type Vendor = "google" | "twitter";
+
+/** Absolute path of an emoji's 64×64 PNG in the installed image package of a vendor. */
+export function emojiImagePath(vendor: Vendor, file: string): string {
+  const require = createRequire(import.meta.url);
+  const root = path.dirname(require.resolve(`emoji-datasource-${vendor}/package.json`));
+  return path.join(root, "img", vendor, "64", file);
+}
+
+/** The background colour held out of pretraining for class `index`, to test unseen combinations. */
+export function heldOutBackground(classIndex: number): string {
+  return BACKGROUND_NAMES[classIndex % BACKGROUND_NAMES.length];
+}

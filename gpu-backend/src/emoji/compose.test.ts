@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { Random } from "../tensor/random.js";
+import { EMOJI_CLASSES, heldOutBackground, IMAGE_SIZE } from "./catalog.js";
+import { blend, renderScene } from "./compose.js";
+import { caption, drawScene, heldOutPrompts, pretrainingScenes } from "./scenes.js";
+
+describe("scene composition", () => {
+  it("blends a sprite over the background by its alpha, outside it the background", () => {
+    // 1×1 sprite: pure red at alpha 128/255 over blue, at (1, 0) on a 2×2 canvas.
+    const pixels = blend({ size: 1, rgba: Uint8Array.from([255, 0, 0, 128]) }, [0, 0, 255], 1, 0, 2);
+    const a = 128 / 255;
+    const expected = [(a * 255) / 127.5 - 1, -1, ((1 - a) * 255) / 127.5 - 1];
+    expect([...pixels.data.slice(3, 6)].map((v) => Number(v.toFixed(6)))).toEqual(expected.map((v) => Number(v.toFixed(6))));
+    expect([...pixels.data.slice(0, 3)]).toEqual([-1, -1, 1]);
+  });
+
+  it("draws the same scenes and captions from the same seed, and renders them to identical pixels", async () => {
+    const first = pretrainingScenes(5, 1);
+    const second = pretrainingScenes(5, 1);
+    expect(second).toEqual(first);
+    expect(first).toHaveLength(EMOJI_CLASSES.length * 7);
+    expect(pretrainingScenes(6, 1)).not.toEqual(first);
+    const [a, b] = [await renderScene(first[3].scene), await renderScene(second[3].scene)];
+    expect(a.width).toBe(IMAGE_SIZE);
+    expect(Buffer.from(a.data.buffer).equals(Buffer.from(b.data.buffer))).toBe(true);
+  });
+
+  it("never pairs a class with its held-out background in pretraining; the quality prompts are exactly those pairs", () => {
+    for (const { scene, classIndex } of pretrainingScenes(1, 2)) expect(scene.background).not.toBe(heldOutBackground(classIndex));
+    const prompts = heldOutPrompts();
+    expect(prompts[0]).toEqual({ caption: "a dog on a red background", classIndex: 0, background: "red" });
+  });
+
+  it("keeps a drawn emoji mostly on the canvas and captions say what the scene shows", () => {
+    const random = new Random(3);
+    for (let i = 0; i < 200; i++) {
+      const scene = drawScene(random, "google", "1f436.png", "blue", "big");
+      expect(scene.size).toBeGreaterThanOrEqual(24);
+      expect(scene.x).toBeGreaterThanOrEqual(-Math.floor(scene.size / 8));
+      expect(scene.x + scene.size).toBeLessThanOrEqual(IMAGE_SIZE + Math.floor(scene.size / 8));
+    }
+    expect(caption("sks dog", { background: "red", sizeWord: "small", photo: true })).toBe("a photo of a small sks dog on a red background");
+    expect(caption("dog", {})).toBe("a dog");
+  });
+});

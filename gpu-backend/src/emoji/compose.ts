@@ -1,0 +1,72 @@
+/**
+ * Rendering a scene: one emoji, resized to its size, alpha-blended onto a flat background at a
+ * position. The blend is plain arithmetic on raw pixels (only the resize goes through sharp, once per
+ * emoji and size), so a scene always renders to the same bytes and tests can check it exactly.
+ */
+import sharp from "sharp";
+import type { Pixels } from "../dreambooth/images.js";
+import { BACKGROUNDS, emojiImagePath, IMAGE_SIZE, type Vendor } from "./catalog.js";
+
+export interface Scene {
+  vendor: Vendor;
+  file: string;
+  background: string;
+  /** Added to every channel of the background colour (small, keeps flat colours from being one value). */
+  backgroundShift: number;
+  /** Edge length of the emoji in pixels. */
+  size: number;
+  /** Top-left corner; may be partly outside the canvas. */
+  x: number;
+  y: number;
+}
+
+/** An RGBA sprite, 8-bit, row-major. */
+export interface Sprite {
+  size: number;
+  rgba: Uint8Array;
+}
+
+const sprites = new Map<string, Promise<Sprite>>();
+
+/** The emoji at `size`×`size`, cached per process. */
+export function loadSprite(vendor: Vendor, file: string, size: number): Promise<Sprite> {
+  const key = `${vendor}/${file}/${size}`;
+  let sprite = sprites.get(key);
+  if (!sprite) {
+    sprite = sharp(emojiImagePath(vendor, file))
+      .ensureAlpha()
+      .resize(size, size, { kernel: "lanczos3" })
+      .raw()
+      .toBuffer()
+      .then((buffer) => ({ size, rgba: new Uint8Array(buffer) }));
+    sprites.set(key, sprite);
+  }
+  return sprite;
+}
+
+/** Pure: `sprite` over a flat `rgb` canvas of `canvas`×`canvas` at (x, y), as HWC pixels in [-1, 1]. */
+export function blend(sprite: Sprite, rgb: readonly [number, number, number], x: number, y: number, canvas = IMAGE_SIZE): Pixels {
+  const data = new Float32Array(canvas * canvas * 3);
+  for (let row = 0; row < canvas; row++) {
+    for (let column = 0; column < canvas; column++) {
+      const sx = column - x;
+      const sy = row - y;
+      const inside = sx >= 0 && sy >= 0 && sx < sprite.size && sy < sprite.size;
+      const source = (sy * sprite.size + sx) * 4;
+      const alpha = inside ? sprite.rgba[source + 3] / 255 : 0;
+      for (let c = 0; c < 3; c++) {
+        const value = alpha * (inside ? sprite.rgba[source + c] : 0) + (1 - alpha) * rgb[c];
+        data[(row * canvas + column) * 3 + c] = value / 127.5 - 1;
+      }
+    }
+  }
+  return { width: canvas, height: canvas, data };
+}
+
+export async function renderScene(scene: Scene): Promise<Pixels> {
+  const sprite = await loadSprite(scene.vendor, scene.file, scene.size);
+  const base = BACKGROUNDS[scene.background];
+  if (!base) throw new Error(`unknown background "${scene.background}"`);
+  const rgb = base.map((value) => Math.min(255, Math.max(0, value + scene.backgroundShift))) as [number, number, number];
+  return blend(sprite, rgb, scene.x, scene.y);
+}
