@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { crc32Update, zipLength, zipStore, type ZipEntry } from "../../functions/backends/replicate/zip-store.js";
+import { crc32Update } from "../../functions/crc32.js";
+import { zipLength, zipStore, type ZipEntry } from "../../functions/backends/replicate/zip-store.js";
 
 /** A source that yields `bytes` in uneven chunks, as an R2 body does. */
 function entry(name: string, bytes: Uint8Array, declaredSize = bytes.length): ZipEntry {

@@ -9,6 +9,7 @@
  * archive's total length known before the first byte — what `R2Bucket.put` and a
  * `FixedLengthStream` need. No zip64: inputs are a few photos, far below 4 GiB.
  */
+import { crc32Update } from "../../crc32.js";
 export interface ZipEntry {
   /** Path inside the archive (UTF-8). */
   name: string;
@@ -28,22 +29,6 @@ const VERSION = 20;
 const DOS_TIME = 0;
 const DOS_DATE = (0 << 9) | (1 << 5) | 1;
 const MAX_32 = 0xffffffff;
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-export function crc32Update(crc: number, bytes: Uint8Array): number {
-  let c = ~crc >>> 0;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return ~c >>> 0;
-}
 
 const encoder = new TextEncoder();
 
