@@ -4,7 +4,7 @@
  * schemas are the OpenAPI description of those responses as well as their types.
  */
 import { z } from "@hono/zod-openapi";
-import { ARTIFACT_FORMATS, JOB_STATUSES } from "../../shared/index.js";
+import { ARTIFACT_FORMATS, JOB_STATUSES, QualityReportSchema, type QualityReport } from "../../shared/index.js";
 import type { GenerationRecord, JobRecord, TrainingRecord } from "./record.js";
 
 export const ProgressViewSchema = z
@@ -65,6 +65,8 @@ export const TrainingViewSchema = z
     subject_id: z.string(),
     params: z.record(z.string(), z.unknown()),
     artifacts: z.array(ArtifactViewSchema),
+    /** DreamBench-style measures of the training on its own subject (`reports/quality.json`); null when none. */
+    quality: QualityReportSchema.nullable(),
   })
   .openapi("Training");
 export type TrainingView = z.infer<typeof TrainingViewSchema>;
@@ -106,7 +108,7 @@ function common(record: JobRecord) {
   };
 }
 
-export function trainingView(record: TrainingRecord, origin: string): TrainingView {
+export function trainingView(record: TrainingRecord, origin: string, quality: QualityReport | null = null): TrainingView {
   return {
     ...common(record),
     subject_id: record.subject.id,
@@ -122,6 +124,7 @@ export function trainingView(record: TrainingRecord, origin: string): TrainingVi
         ? { download_url: `${origin}/v1/models/${record.id}/files/${artifact.format}` }
         : {}),
     })),
+    quality,
   };
 }
 

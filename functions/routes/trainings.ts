@@ -24,6 +24,7 @@ import { jobStore } from "../jobs/job-do.js";
 import { findJob } from "../jobs/lookup.js";
 import type { NewTrainingRecord, TrainingRecord } from "../jobs/record.js";
 import type { ChatTarget } from "../bots/chat-target.js";
+import { readQualityReport } from "../jobs/quality.js";
 import { trainingView, TrainingViewSchema } from "../jobs/views.js";
 import { createRouter } from "../router.js";
 import { findSubject } from "../subjects/lookup.js";
@@ -181,7 +182,7 @@ export const trainings = createRouter()
   })
   .openapi(getTraining, async (c) => {
     const record = await findJob(c.env, c.get("accountId"), "train", c.req.valid("param").id);
-    return c.json(trainingView(record, originOf(c.req.url)), 200);
+    return c.json(trainingView(record, originOf(c.req.url), await readQualityReport(c.env.BUCKET, record)), 200);
   })
   .openapi(trainingEvents, async (c) => {
     const record = await findJob(c.env, c.get("accountId"), "train", c.req.valid("param").id);

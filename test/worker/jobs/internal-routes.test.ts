@@ -72,6 +72,44 @@ describe("artifact events", () => {
   });
 });
 
+describe("quality report", () => {
+  const report = {
+    version: 1,
+    base_model: "tiny-emoji",
+    subject: { identifier: "qxv", class_noun: "dog" },
+    subject_fidelity: 0.34,
+    prompt_fidelity: 0.25,
+    prior_preservation_similarity: 0.3,
+    class_recognized: 0.5,
+    diversity: 0.57,
+    judge: { name: "tiny-emoji judge", note: "stands in for DINO/CLIP" },
+    sampling: { scheduler: "ddim", steps: 20, guidance_scale: 4, seeds: [11, 12] },
+    prompts: [{ prompt: "a qxv dog on a red background", kind: "recontextualization", images: 2, subject_fidelity: 0.4, prompt_fidelity: 0.5, diversity: 0.6 }],
+  };
+
+  async function trainingWithReport(account: TestAccount, body: string): Promise<{ quality: unknown }> {
+    const id = await dispatchedTraining(account);
+    const name = "reports/quality.json";
+    await uploadArtifact(id, 1, name, body, "application/json");
+    const event = { attempt: 1, seq: 0, type: "artifact", name, format: "report", sha256: "e".repeat(64), size: body.length, content_type: "application/json" } as const;
+    expect((await sendEvent(id, event)).status).toBe(200);
+    return (await account.request(`/v1/trainings/${id}`)).json<{ quality: unknown }>();
+  }
+
+  it("is returned parsed as `quality` once the backend uploaded it, and null before", async () => {
+    const account = await createAccount();
+    const id = await dispatchedTraining(account);
+    expect((await (await account.request(`/v1/trainings/${id}`)).json<{ quality: unknown }>()).quality).toBeNull();
+    expect((await trainingWithReport(account, JSON.stringify(report))).quality).toEqual(report);
+  });
+
+  it("reads as null when the uploaded file is not a valid report, never as an error", async () => {
+    const account = await createAccount();
+    expect((await trainingWithReport(account, "{not json")).quality).toBeNull();
+    expect((await trainingWithReport(account, JSON.stringify({ ...report, subject_fidelity: 7 }))).quality).toBeNull();
+  });
+});
+
 describe("POST /internal/jobs/:id/events/uploads", () => {
   it("hands out a short-lived signed PUT URL under the job's own prefix that accepts the upload", async () => {
     const account = await createAccount();

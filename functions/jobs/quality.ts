@@ -1,0 +1,20 @@
+/**
+ * A training's quality report: the `reports/quality.json` artifact its backend
+ * uploads (DreamBench-style measures on the training's own subject, see
+ * shared/quality.ts), read back for GET /v1/trainings/:id. A missing or malformed
+ * report reads as null, so a backend's bad file can never turn the GET into a 5xx.
+ */
+import { QUALITY_REPORT_NAME, QualityReportSchema, r2Keys, type QualityReport } from "../../shared/index.js";
+import type { TrainingRecord } from "./record.js";
+
+export async function readQualityReport(bucket: R2Bucket, record: TrainingRecord): Promise<QualityReport | null> {
+  if (!record.artifacts.some((artifact) => artifact.name === QUALITY_REPORT_NAME)) return null;
+  const object = await bucket.get(r2Keys.trainingFile(record.account_id, record.id, QUALITY_REPORT_NAME));
+  if (!object) return null;
+  try {
+    const parsed = QualityReportSchema.safeParse(JSON.parse(await object.text()));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
