@@ -5,14 +5,20 @@
  * (the real GPU backend's run is train-generate.test.ts).
  */
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 
 const root = join(import.meta.dirname, "..", "..");
 
-function run(script: string, args: string[]): Promise<{ code: number | null; output: string }> {
+function run(script: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, "scripts", script), ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [join(root, "scripts", script), ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (chunk) => (output += chunk));
     child.stderr.on("data", (chunk) => (output += chunk));
@@ -21,7 +27,11 @@ function run(script: string, args: string[]): Promise<{ code: number | null; out
 }
 
 it("npm start + demo: subject → signed uploads → finalize → training events to succeeded → generation images", async () => {
-  const { code, output } = await run("demo.mjs", ["--backend", "fake"]);
+  // Its own ports and storage, so the demo's subjects never land in the checkout's `npm start` state.
+  const stateDir = mkdtempSync(join(tmpdir(), "local-system-"));
+  const { code, output } = await run("demo.mjs", ["--backend", "fake"], { PORT: "0", BACKEND_PORT: "0", START_STATE_DIR: stateDir }).finally(
+    () => rmSync(stateDir, { recursive: true, force: true }),
+  );
   expect(code, output.slice(-3000)).toBe(0);
   expect(output).toMatch(/API: +http:\/\/127\.0\.0\.1:\d+\n +API key: +dbk_live_[0-9a-z]{32}\n/);
   expect(output).toMatch(/npm start is up at http:\/\/127\.0\.0\.1:\d+/);
