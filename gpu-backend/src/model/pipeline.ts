@@ -15,7 +15,7 @@ import { Random } from "../tensor/random.js";
 import type { ClipTextModel } from "./clip-text.js";
 import { readConfig } from "./config.js";
 import { SchedulerConfigSchema, type SchedulerConfig } from "./schedulers/config.js";
-import { createSampler, type SchedulerName } from "./schedulers/index.js";
+import { createSampler, type Sampler, type SchedulerName } from "./schedulers/index.js";
 import { loadStableDiffusion } from "./stable-diffusion.js";
 import { ClipTokenizer } from "./tokenizer.js";
 import type { UNet2DConditionModel } from "./unet.js";
@@ -107,6 +107,34 @@ function withLoraScale<T>(model: StableDiffusion, scale: number | undefined, run
   return run().finally(() => sets.forEach((set, i) => (set.scale = previous[i])));
 }
 
+/**
+ * One sampler step of `latents` with classifier-free guidance when `guidanceScale` > 1: the UNet sees
+ * the batch twice, against `context` = [unconditional…, conditional…], and the two predictions are mixed.
+ */
+export function denoiseStep(
+  model: StableDiffusion,
+  sampler: Sampler,
+  latents: tf.Tensor4D,
+  i: number,
+  context: tf.Tensor3D,
+  guidanceScale: number,
+  random: Random,
+): tf.Tensor4D {
+  const guided = guidanceScale > 1;
+  return tf.tidy(() => {
+    const input = sampler.scaleModelInput(latents, i);
+    const batch = guided ? tf.concat([input, input], 0) : input;
+    const timesteps = tf.fill([batch.shape[0]], sampler.timesteps[i], "float32") as tf.Tensor1D;
+    const prediction = model.unet.forward(batch as tf.Tensor4D, timesteps, context);
+    let noise = prediction;
+    if (guided) {
+      const [unconditional, conditional] = tf.split(prediction, 2, 0);
+      noise = tf.add(unconditional, tf.mul(tf.sub(conditional, unconditional), guidanceScale));
+    }
+    return sampler.step(noise as tf.Tensor4D, i, latents, random);
+  });
+}
+
 export function generate(model: StableDiffusion, options: GenerateOptions): Promise<GeneratedImage> {
   return withLoraScale(model, options.loraScale, () => denoiseAndDecode(model, options));
 }
@@ -123,18 +151,7 @@ async function denoiseAndDecode(model: StableDiffusion, options: GenerateOptions
   let latents = tf.tidy(() => tf.mul(random.normal<tf.Rank.R4>(latentShape), sampler.initNoiseSigma)) as tf.Tensor4D;
   try {
     for (let i = 0; i < sampler.timesteps.length; i++) {
-      const next = tf.tidy(() => {
-        const input = sampler.scaleModelInput(latents, i);
-        const batch = guided ? tf.concat([input, input], 0) : input;
-        const timesteps = tf.fill([batch.shape[0]], sampler.timesteps[i], "float32") as tf.Tensor1D;
-        const prediction = model.unet.forward(batch as tf.Tensor4D, timesteps, context);
-        let noise = prediction;
-        if (guided) {
-          const [unconditional, conditional] = tf.split(prediction, 2, 0);
-          noise = tf.add(unconditional, tf.mul(tf.sub(conditional, unconditional), guidanceScale));
-        }
-        return sampler.step(noise as tf.Tensor4D, i, latents, random);
-      });
+      const next = denoiseStep(model, sampler, latents, i, context, guidanceScale, random);
       latents.dispose();
       latents = next;
       await new Promise((resolve) => setImmediate(resolve));

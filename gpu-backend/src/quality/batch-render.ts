@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Pixels } from "../dreambooth/images.js";
-import { vaeScaleFactor, type StableDiffusion } from "../model/pipeline.js";
+import { denoiseStep, vaeScaleFactor, type StableDiffusion } from "../model/pipeline.js";
 import { createSampler, type SchedulerName } from "../model/schedulers/index.js";
 import { Random } from "../tensor/random.js";
 
@@ -37,18 +37,7 @@ export function renderBatch(model: StableDiffusion, options: BatchRenderOptions)
       tf.mul(tf.concat(requests.map((request) => new Random(request.seed).normal<tf.Rank.R4>(shape)), 0), sampler.initNoiseSigma),
     ) as tf.Tensor4D;
     for (let i = 0; i < sampler.timesteps.length; i++) {
-      const next = tf.tidy(() => {
-        const input = sampler.scaleModelInput(latents, i);
-        const batch = guided ? tf.concat([input, input], 0) : input;
-        const timesteps = tf.fill([batch.shape[0]], sampler.timesteps[i], "float32") as tf.Tensor1D;
-        const prediction = model.unet.forward(batch as tf.Tensor4D, timesteps, context);
-        let noise = prediction;
-        if (guided) {
-          const [unconditional, conditional] = tf.split(prediction, 2, 0);
-          noise = tf.add(unconditional, tf.mul(tf.sub(conditional, unconditional), guidanceScale));
-        }
-        return sampler.step(noise as tf.Tensor4D, i, latents, unused);
-      });
+      const next = denoiseStep(model, sampler, latents, i, context, guidanceScale, unused);
       latents.dispose();
       latents = next;
     }
