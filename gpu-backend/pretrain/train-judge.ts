@@ -3,7 +3,7 @@
  * and reports its accuracy on scenes drawn from another seed. Cross-entropy on the three heads,
  * AdamW, fixed seed; takes a few CPU minutes.
  *
- *   npm run pretrain:judge -- [--steps 600] [--out gpu-backend/models/tiny-emoji/judge]
+ *   npm run pretrain:judge -- [--steps 3000] [--per-combination 6] [--out gpu-backend/models/tiny-emoji/judge]
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -24,7 +24,8 @@ import { concatenate } from "./train-vae.js";
 
 const { values } = parseArgs({
   options: {
-    steps: { type: "string", default: "600" },
+    steps: { type: "string", default: "3000" },
+    "per-combination": { type: "string", default: "6" },
     seed: { type: "string", default: "7" },
     out: { type: "string", default: "gpu-backend/models/tiny-emoji/judge" },
   },
@@ -38,7 +39,7 @@ async function render(scenes: LabelledScene[]) {
   for (const { scene } of scenes) images.push((await renderScene(scene)).data);
   return images;
 }
-const train = judgeScenes(seed, 3);
+const train = judgeScenes(seed, Number(values["per-combination"]));
 const validation = judgeScenes(seed + 1, 1);
 const trainImages = await render(train);
 const validationImages = await render(validation);
