@@ -27,7 +27,7 @@ const DEV_KEY_FILE = join(root, ".wrangler", "dev-api-key");
 /** Local-only credits of the dev account: enough for thousands of CPU trainings at the prices of functions/billing/pricing.ts. */
 const DEV_CREDITS = 10_000_000;
 /** What jobs run on locally unless a request or the environment says otherwise: the GPU backend started here. */
-const LOCAL_DEFAULTS = { DEFAULT_BACKEND: "container", DEFAULT_BASE_MODEL: "tiny-random" };
+const LOCAL_DEFAULTS = { DEFAULT_BACKEND: "container", DEFAULT_BASE_MODEL: "tiny-emoji" };
 
 const token = (bytes = 32) => randomBytes(bytes).toString("hex");
 /** Same alphabet as shared/ids.ts (Crockford base32); 32 characters = 160 bits. */
@@ -202,6 +202,8 @@ async function main() {
         DATA_DIR: stateDir ? join(stateDir, "gpu-backend") : join(root, ".data", "gpu-backend"),
         // Shared by every run, so the embedded model is created once.
         MODELS_DIR: process.env.MODELS_DIR ?? join(root, ".data", "gpu-backend", "models"),
+        // The default base model is loaded before the first job (the bundled tiny-emoji unless overridden).
+        PRELOAD_MODEL: defaults.DEFAULT_BASE_MODEL,
       },
       ready: `${backendUrl}/healthz`,
     },
@@ -233,6 +235,8 @@ async function main() {
   );
   if (defaults.DEFAULT_BASE_MODEL === "tiny-random") {
     console.log("  Note: tiny-random has RANDOM weights (a stand-in): trainings run end to end, images are noise.\n");
+  } else if (!backendHealth.models_loaded.includes(defaults.DEFAULT_BASE_MODEL)) {
+    console.log(`  Warning: the GPU backend could not load "${defaults.DEFAULT_BASE_MODEL}" (see its log): jobs on it will fail.\n`);
   }
   if (process.env.START_PRINT_JSON) {
     const summary = { url: baseUrl, api_key: apiKey, account_id: accountId, gpu_backend_url: backendUrl };

@@ -11,6 +11,11 @@ import { ApiError } from "../errors.js";
 export const BASE_MODELS = {
   /** Stable Diffusion 1.5, the paper-era model DreamBooth is usually run on. */
   sd15: { resolution: 512 },
+  /**
+   * The embedded default: SD 1.x at tiny widths pretrained from scratch on emoji scenes (32 px), shipped in
+   * gpu-backend/models/tiny-emoji with a judge that grades each training (`quality`).
+   */
+  "tiny-emoji": { resolution: 32 },
   /** Random-weight SD 1.x at tiny widths that the GPU backend creates at first start (CPU dry runs, tests). */
   "tiny-random": { resolution: 32 },
 } as const;

@@ -1,7 +1,7 @@
 /**
  * The service entry as operators run it: a real process from `npm run start:backend`'s command line,
- * configured by environment only, creating the tiny-random default on first start and exiting
- * cleanly on SIGTERM.
+ * configured by environment only, loading the bundled tiny-emoji default (and creating tiny-random,
+ * the stand-in for dry runs) on first start and exiting cleanly on SIGTERM.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
@@ -34,7 +34,7 @@ describe("gpu-backend main", () => {
       child.on("exit", (code) => reject(new Error(`exited ${code} before listening:\n${output}`)));
     });
     const health = await (await fetch(`${url}/healthz`)).json();
-    expect(health).toMatchObject({ backend: "wasm", model_loaded: true, models_loaded: ["tiny-random"], queue_depth: 0 });
+    expect(health).toMatchObject({ backend: "wasm", model_loaded: true, models_loaded: ["tiny-emoji"], queue_depth: 0 });
     expect(existsSync(join(dataDir, "models", "tiny-random", "model_index.json"))).toBe(true);
     const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
     child.kill("SIGTERM");

@@ -1,9 +1,10 @@
 /**
  * The GPU backend service's entry point: read the configuration, start tfjs on
- * the chosen backend, make sure the embedded default model exists, and serve
+ * the chosen backend, load the default base model (MODELS_DIR first, then the
+ * models the repository ships, such as the embedded tiny-emoji), and serve
  * jobs until SIGTERM/SIGINT — then stop taking jobs, let the running one save a
  * checkpoint and report, and exit. Configuration is environment only (PORT,
- * HOST, BACKEND_SIGNING_SECRET, DATA_DIR, MODELS_DIR, TFJS_BACKEND, and QUEUE_PULL_* for queue-pull mode).
+ * HOST, BACKEND_SIGNING_SECRET, DATA_DIR, MODELS_DIR, PRELOAD_MODEL, TFJS_BACKEND, and QUEUE_PULL_* for queue-pull mode).
  */
 import os from "node:os";
 import path from "node:path";
@@ -15,7 +16,8 @@ import { modelsDir, queuePullSettings, readServiceConfig } from "./server/config
 import { ModelRegistry } from "./server/model-registry.js";
 import { QueuePullConsumer } from "./server/queue-pull.js";
 import { startService } from "./server/service.js";
-import { ensureTinyRandomModel, TINY_RANDOM_MODEL_ID } from "./server/tiny-random-model.js";
+import { BUNDLED_MODELS_DIR, findModelFolder } from "./server/model-folders.js";
+import { ensureTinyRandomModel } from "./server/tiny-random-model.js";
 import { initTensorBackend } from "./tensor/backend.js";
 
 const config = readServiceConfig(process.env);
@@ -25,14 +27,17 @@ const models = modelsDir(config);
 await ensureTinyRandomModel(models);
 
 const registry = new ModelRegistry(async (baseModel) => {
+  const folder = await findModelFolder(baseModel, [models, BUNDLED_MODELS_DIR]);
+  if (!folder) throw new JobError("unknown_base_model", `base model "${baseModel}" is not available on this backend (looked in ${models} and ${BUNDLED_MODELS_DIR})`);
   try {
-    return await loadBaseModel(path.join(models, baseModel), baseModel);
+    return await loadBaseModel(folder, baseModel);
   } catch (error) {
-    throw new JobError("unknown_base_model", `base model "${baseModel}" is not available on this backend: ${(error as Error).message}`);
+    throw new JobError("unknown_base_model", `base model "${baseModel}" could not be loaded from ${folder}: ${(error as Error).message}`);
   }
 });
 // Loaded before the first job so /healthz says the default is ready and the first job pays no load time.
-await registry.get(TINY_RANDOM_MODEL_ID);
+// A default that is not installed is not fatal: jobs naming other models still run, and name the problem.
+await registry.get(config.PRELOAD_MODEL).catch((error: Error) => console.error(`not preloaded: ${error.message}`));
 
 const deps = { model: (id: string) => registry.get(id), workDir: path.join(config.DATA_DIR, "jobs") };
 const service = await startService({

@@ -1,12 +1,12 @@
 /**
  * The embedded default, end to end with real processes on 127.0.0.1: `npm start`'s
- * Worker (wrangler dev) and GPU backend (tfjs on wasm, the tiny-random model) wired
+ * Worker (wrangler dev) and GPU backend (tfjs on wasm, the embedded tiny-emoji model) wired
  * by the signed push protocol, driven through the public API only. A subject's five
  * photos go up through signed URLs, a short training with prior preservation runs on
  * the real backend (class images rendered, checkpoint, validation sample, exports),
  * its progress arrives over the event stream, a second training of the class reuses
  * the cached class images, and the generated PNGs and the kohya LoRA come back as
- * real files. Ports are free ones and the state lives in a temp
+ * real files, with the judge's quality report in GET /v1/trainings/:id. Ports are free ones and the state lives in a temp
  * folder, so this runs beside other `npm start`s.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { QualityReportSchema, type QualityReport } from "../../shared/quality.js";
 import { apiClient, followEvents, makePhotos, startLocalSystem } from "../../scripts/lib/local-api.mjs";
 
 type System = Awaited<ReturnType<typeof startLocalSystem>>;
@@ -50,7 +51,7 @@ function safetensorsHeader(bytes: Buffer): Record<string, { dtype?: string; shap
 }
 
 it("npm start's default: subject → 5 photos → finalize → training with prior preservation on the wasm backend → 2 PNGs and the kohya LoRA", async () => {
-  expect(system).toMatchObject({ default_backend: "container", default_base_model: "tiny-random" });
+  expect(system).toMatchObject({ default_backend: "container", default_base_model: "tiny-emoji" });
   const api = apiClient(system.url, system.api_key);
   const download = async (path: string) => {
     const response = await fetch(new URL(path, system.url), { headers: { authorization: `Bearer ${system.api_key}` } });
@@ -82,7 +83,7 @@ it("npm start's default: subject → 5 photos → finalize → training with pri
       validation_steps: 2,
     },
   });
-  expect(training).toMatchObject({ backend: "container", base_model: "tiny-random", params: { resolution: 32 } });
+  expect(training).toMatchObject({ backend: "container", base_model: "tiny-emoji", params: { resolution: 32 } });
   const seen: StreamEvent[] = [];
   const trained: JobView = await followEvents(`${system.url}/v1/trainings/${training.id}/events`, system.api_key, (name, data) =>
     seen.push({ name: name ?? "message", detail: data.detail }),
@@ -98,9 +99,15 @@ it("npm start's default: subject → 5 photos → finalize → training with pri
 
   expect(seen.find((event) => event.detail?.type === "sample")?.detail?.prompt).toBe(`a ${subject.identifier} dog on the beach`);
 
-  const artifacts = (await api.get(`/v1/trainings/${training.id}`) as JobView).artifacts.map((artifact) => `${artifact.format}:${artifact.name}`);
+  const view = (await api.get(`/v1/trainings/${training.id}`)) as JobView & { quality: QualityReport | null };
+  // The embedded model ships a judge, so the training is graded on its own subject (DreamBench's measures).
+  expect(view.quality).toMatchObject({ base_model: "tiny-emoji", subject: { identifier: subject.identifier, class_noun: "dog" } });
+  expect(QualityReportSchema.safeParse(view.quality).success).toBe(true);
+  expect(view.quality!.prompts.map((prompt) => prompt.kind)).toEqual(expect.arrayContaining(["recontextualization", "class"]));
+  const artifacts = view.artifacts.map((artifact) => `${artifact.format}:${artifact.name}`);
   expect(artifacts).toEqual(
     expect.arrayContaining([
+      "report:reports/quality.json",
       "class-images:class-images",
       "checkpoint:checkpoints/step-000002.safetensors",
       "image:samples/step-000004-0.png",

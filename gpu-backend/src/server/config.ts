@@ -14,6 +14,8 @@ export const ServiceConfigSchema = z.object({
   /** Base models (diffusers layout, one folder per base_model id) and scratch space. */
   DATA_DIR: z.string().min(1).default(".data/gpu-backend"),
   MODELS_DIR: z.string().min(1).optional(),
+  /** Loaded at start, so the first job of the usual base model pays no load time (the Worker's DEFAULT_BASE_MODEL). */
+  PRELOAD_MODEL: z.string().min(1).default("tiny-emoji"),
   /** Unset: the first of tensorflow, wasm, cpu that starts (see tensor/backend.ts). */
   TFJS_BACKEND: z.enum(TENSOR_BACKENDS).optional(),
   /** Queue-pull mode (all three set): pull jobs from this Cloudflare Queue in addition to accepting pushes. */

@@ -37,7 +37,7 @@ describe("POST /v1/trainings", () => {
     expect(await tiny.json()).toMatchObject({ base_model: "tiny-random", params: { resolution: 32 } });
     expect(chooseBaseModel(undefined, { DEFAULT_BASE_MODEL: "tiny-random" })).toBe("tiny-random");
     expect(chooseBaseModel("sd15", { DEFAULT_BASE_MODEL: "tiny-random" })).toBe("sd15");
-    expect(() => chooseBaseModel(undefined, { DEFAULT_BASE_MODEL: "sdxl" })).toThrow(/DEFAULT_BASE_MODEL "sdxl" is not one of sd15, tiny-random/);
+    expect(() => chooseBaseModel(undefined, { DEFAULT_BASE_MODEL: "sdxl" })).toThrow(/DEFAULT_BASE_MODEL "sdxl" is not one of sd15, tiny-emoji, tiny-random/);
   });
 
   it("names the out-of-range field in a 400", async () => {
