@@ -4,11 +4,14 @@
  * untouched, DreamBooth without and with prior preservation (λ = 1), each as LoRA and as full
  * fine-tuning, evaluates every run with the judge (subject-report.ts) and prints a table of
  * mean ± standard deviation over subjects × seeds. Contact sheets and the raw results go to --out;
- * `--variants` splits the run kinds over several processes and `--merge` combines their results.
+ * Subjects run in parallel processes (`--jobs`, one core each) whose results are merged at the end;
+ * `--variants` splits the run kinds further and `--merge` combines results-*.json files by hand.
  *
- *   npm run bench:dreambooth -- [--subjects dog,cat] [--seeds 2] [--steps 60] [--out bench-out/dreambooth]
+ *   npm run bench:dreambooth -- [--subjects dog,cat] [--seeds 2] [--steps 60] [--jobs 2] [--publish] [--out bench-out/dreambooth]
  */
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadStableDiffusionPipeline } from "../../src/model/pipeline.js";
@@ -17,6 +20,7 @@ import { loadJudge } from "../../src/quality/judge-files.js";
 import { DEFAULT_EVALUATION } from "../../src/quality/subject-report.js";
 import { initTensorBackend } from "../../src/tensor/backend.js";
 import type { QualityReport } from "../../../shared/quality.js";
+import { EMOJI_CLASSES } from "../../src/emoji/catalog.js";
 import { contactSheet } from "./contact-sheet.js";
 import { benchmarkRun, type RunConfig } from "./run.js";
 import { benchmarkTable } from "./table.js";
@@ -37,6 +41,10 @@ const { values } = parseArgs({
     variants: { type: "string", default: "0,1,2,3,4" },
     /** Only combine the results-*.json files in --out into table.md and results.json. */
     merge: { type: "boolean", default: false },
+    /** Processes to split the subjects over (one core each). */
+    jobs: { type: "string", default: "2" },
+    /** Also copy table.md, results.json and the example contact sheet into <model>/benchmark (what the model card and README quote). */
+    publish: { type: "boolean", default: false },
   },
 });
 const VARIANTS = (flags: typeof values): (Omit<RunConfig, "seed" | "steps" | "method"> & { method?: RunConfig["method"] })[] => [
@@ -50,7 +58,9 @@ const VARIANT_LABELS = VARIANTS(values).map((variant) => variant.label);
 
 const out = path.resolve(values.out!);
 await mkdir(out, { recursive: true });
-if (values.merge) {
+
+/** Combines the results-*.json files in --out into table.md and results.json; with --publish, also into the model's benchmark/ folder. */
+async function merge(): Promise<void> {
   const parts = (await readdir(out)).filter((file) => /^results-.*\.json$/.test(file)).sort();
   const reports: Record<string, QualityReport[]> = {};
   const merged: Record<string, unknown>[] = [];
@@ -64,6 +74,46 @@ if (values.merge) {
   console.log(table);
   await writeFile(path.join(out, "table.md"), `${table}\n`);
   await writeFile(path.join(out, "results.json"), JSON.stringify({ parts: merged, reports: ordered }, null, 2));
+  if (values.publish) {
+    const target = path.join(values.model!, "benchmark");
+    await mkdir(target, { recursive: true });
+    for (const file of ["table.md", "results.json"]) await copyFile(path.join(out, file), path.join(target, file));
+    const example = (await readdir(out)).find((file) => /^twemoji-dog-full-prior-.*-seed1\.png$/.test(file));
+    if (example) await copyFile(path.join(out, example), path.join(target, "example.png"));
+    console.error(`published table.md, results.json${example ? " and example.png" : ""} to ${target} (npm run pretrain:card quotes them)`);
+  }
+}
+
+if (values.merge) {
+  await merge();
+  process.exit(0);
+}
+
+// One process per subject, each on its own core (tfjs wasm is single-threaded), then one merged table.
+const subjectList = values.subjects!.split(",");
+const jobs = Math.min(Number(values.jobs), subjectList.length);
+if (jobs > 1) {
+  const started = Date.now();
+  for (const file of await readdir(out)) if (/^results-.*\.json$/.test(file)) await rm(path.join(out, file));
+  const forwarded = process.argv.slice(2).filter((arg, i, all) => !["--subjects", "--jobs", "--publish"].includes(arg) && !["--subjects", "--jobs"].includes(all[i - 1]) && !/^--(subjects|jobs|publish)=/.test(arg));
+  const groups = Array.from({ length: jobs }, (_, j) => subjectList.filter((_, i) => i % jobs === j));
+  const codes = await Promise.all(
+    groups.map(
+      (group) =>
+        new Promise<number | null>((resolve) => {
+          const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...forwarded, "--subjects", group.join(","), "--jobs", "1"], {
+            stdio: ["ignore", "ignore", "inherit"],
+          });
+          child.on("exit", resolve);
+        }),
+    ),
+  );
+  if (codes.some((code) => code !== 0)) {
+    console.error(`a benchmark process failed (exit codes ${codes.join(", ")})`);
+    process.exit(1);
+  }
+  await merge();
+  console.error(`done in ${((Date.now() - started) / 60000).toFixed(1)} min on ${jobs} processes; contact sheets in ${out}`);
   process.exit(0);
 }
 
@@ -80,8 +130,9 @@ const reports: Record<string, QualityReport[]> = {};
 const losses: Record<string, number[]> = {};
 const trainingSeconds: Record<string, number[]> = {};
 
-for (const [index, classNoun] of values.subjects!.split(",").entries()) {
-  const subject = await benchSubject(classNoun, Number(values.photos), 100 + index);
+for (const classNoun of subjectList) {
+  // The photo seed follows the subject, not its position in --subjects, so split runs see the same photos.
+  const subject = await benchSubject(classNoun, Number(values.photos), 100 + EMOJI_CLASSES.findIndex((entry) => entry.noun === classNoun));
   const classImages = renderBatch(model, {
     requests: Array.from({ length: Number(values["class-images"]) }, (_, i) => ({ prompt: `a photo of a ${classNoun}`, seed: 5000 + i })),
     steps: DEFAULT_EVALUATION.steps,
@@ -110,9 +161,8 @@ for (const [index, classNoun] of values.subjects!.split(",").entries()) {
   }
 }
 
-const table = benchmarkTable(reports);
-console.log(table);
-if (variants.length === VARIANT_LABELS.length && values.subjects === "dog,cat") await writeFile(path.join(out, "table.md"), `${table}\n`);
+console.log(benchmarkTable(reports));
 const settings = { subjects: values.subjects, trainingSeeds, steps, photos: Number(values.photos), classImages: Number(values["class-images"]), fullLr: Number(values["full-lr"]), loraLr: Number(values["lora-lr"]), evaluation: DEFAULT_EVALUATION, minutes: (Date.now() - started) / 60000 };
 await writeFile(path.join(out, `results-${values.variants!.replace(/,/g, "")}-${values.subjects!.replace(/,/g, "-")}.json`), JSON.stringify({ settings, finalLosses: losses, trainingSeconds, reports }, null, 2));
 console.error(`[${elapsed()}] done; contact sheets and results-*.json in ${out} (combine several with --merge)`);
+if (values.publish) await merge();
