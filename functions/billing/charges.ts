@@ -52,6 +52,21 @@ export async function reserveCharge<R extends NewJobRecord>(caller: Caller, reco
   };
 }
 
+/**
+ * Reserves the job's price, then creates the job with the record reserveCharge returned. If creating
+ * fails (a Durable Object error, a storage outage), the reservation is released before the error goes
+ * on, so a job that never existed holds no credits and no concurrency slot.
+ */
+export async function startChargedJob<R extends NewJobRecord, T>(caller: Caller, record: R, create: (charged: R) => Promise<T>): Promise<T> {
+  const charged = await reserveCharge(caller, record);
+  try {
+    return await create(charged);
+  } catch (error) {
+    await accountStore(caller.env, caller.accountId).finishJob(record.id, "release");
+    throw error;
+  }
+}
+
 /** Settles a job's reservation when it succeeded, releases it otherwise; a no-op after the first time. */
 export async function finishCharge(env: Env, record: { id: string; account_id: string; status: string }): Promise<void> {
   await accountStore(env, record.account_id).finishJob(record.id, record.status === "succeeded" ? "settle" : "release");

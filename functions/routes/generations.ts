@@ -8,7 +8,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { expandSubjectPlaceholder, GenerationParamsSchema, newId } from "../../shared/index.js";
 import { accountStore } from "../accounts/account-do.js";
-import { reserveCharge, type Caller } from "../billing/charges.js";
+import { startChargedJob, type Caller } from "../billing/charges.js";
 import { BACKEND_NAMES } from "../backends/index.js";
 import { checkReplicateGeneration } from "../backends/replicate/requests.js";
 import { JSON_BODY_LIMIT, limitBody } from "../body-limit.js";
@@ -16,7 +16,7 @@ import { ApiError } from "../errors.js";
 import { jobStore } from "../jobs/job-do.js";
 import { findJob } from "../jobs/lookup.js";
 import type { ChatTarget } from "../bots/chat-target.js";
-import type { GenerationRecord, NewGenerationRecord, TrainingRecord } from "../jobs/record.js";
+import type { GenerationRecord, JobRecord, NewGenerationRecord, TrainingRecord } from "../jobs/record.js";
 import { generatedImages, generationView, GenerationViewSchema } from "../jobs/views.js";
 import { createRouter } from "../router.js";
 import { callerOf, cancelJob, eventStreamResponse, JobIdParams, openEventStream, originOf, security } from "./job-actions.js";
@@ -82,7 +82,7 @@ export async function startGeneration(
     ...(notify ? { notify } : {}),
   };
   if (record.backend === "replicate") checkReplicateGeneration(env, record.params, record.weights);
-  const created = await jobStore(env, record.id).create(await reserveCharge(caller, record), origin);
+  const created: JobRecord = await startChargedJob(caller, record, async (charged) => (await jobStore(env, record.id).create(charged, origin)) as JobRecord);
   await accountStore(env, accountId).recordGeneration({
     id: created.id,
     training_id: training.id,

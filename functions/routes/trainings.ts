@@ -14,7 +14,7 @@ import {
   type TrainingParamsInput,
 } from "../../shared/index.js";
 import { accountStore } from "../accounts/account-do.js";
-import { reserveCharge, type Caller } from "../billing/charges.js";
+import { startChargedJob, type Caller } from "../billing/charges.js";
 import { BACKEND_NAMES, isBackendName } from "../backends/index.js";
 import { checkReplicateTraining } from "../backends/replicate/requests.js";
 import { JSON_BODY_LIMIT, limitBody } from "../body-limit.js";
@@ -22,7 +22,7 @@ import { ApiError } from "../errors.js";
 import { BASE_MODEL_NAMES, BASE_MODELS, chooseBaseModel } from "../jobs/base-models.js";
 import { jobStore } from "../jobs/job-do.js";
 import { findJob } from "../jobs/lookup.js";
-import type { NewTrainingRecord, TrainingRecord } from "../jobs/record.js";
+import type { JobRecord, NewTrainingRecord, TrainingRecord } from "../jobs/record.js";
 import type { ChatTarget } from "../bots/chat-target.js";
 import { readQualityReport } from "../jobs/quality.js";
 import { trainingView, TrainingViewSchema } from "../jobs/views.js";
@@ -110,7 +110,7 @@ export async function startTraining(
     ...(body.webhook_url ? { webhook_url: body.webhook_url } : {}),
     ...(notify ? { notify } : {}),
   };
-  const created = await jobStore(env, record.id).create(await reserveCharge(caller, record), origin);
+  const created: JobRecord = await startChargedJob(caller, record, async (charged) => (await jobStore(env, record.id).create(charged, origin)) as JobRecord);
   await accountStore(env, accountId).recordTraining({
     id: created.id,
     subject_id: subject.id,

@@ -1,6 +1,9 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { accountStore } from "../../../functions/accounts/account-do";
+import { startChargedJob } from "../../../functions/billing/charges";
+import { PRICES } from "../../../functions/billing/pricing";
+import type { NewJobRecord } from "../../../functions/jobs/record";
 import { newId } from "../../../shared/index";
 import { createAccount, expectError, jsonInit } from "../helpers/api";
 import { readySubject, sendEvent, waitFor } from "../helpers/jobs";
@@ -42,6 +45,33 @@ describe("credits ledger (AccountDO)", () => {
     const outcomes = await Promise.all(Array.from({ length: 8 }, (_, i) => account.reserve({ id: `gen_${i}`, kind: "generate" }, 100)));
     expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(2);
     expect((await account.usage({ limit: 1 })).balance).toBe(50);
+  });
+});
+
+describe("starting a charged job", () => {
+  it("releases the reservation when creating the job fails, and keeps it when creating succeeds", async () => {
+    const accountId = newId("account");
+    const account = accountStore(env, accountId);
+    await account.grantCredits(1000, "test");
+    const caller = { env, accountId, keyMode: "live" as const };
+    const record = (id: string) => ({ id, kind: "generate", account_id: accountId, params: { num_images: 2 } }) as unknown as NewJobRecord;
+    const price = PRICES.generation.per_image * 2;
+
+    const failing = startChargedJob(caller, record("gen_fails"), async () => {
+      throw new Error("Durable Object reset");
+    });
+    await expect(failing).rejects.toThrow("Durable Object reset");
+    expect(await account.usage({ limit: 10 })).toMatchObject({ balance: 1000, reserved: 0, reservations: [] });
+
+    expect(await startChargedJob(caller, record("gen_ok"), async (charged) => charged.id)).toBe("gen_ok");
+    const usage = await account.usage({ limit: 10 });
+    expect(usage).toMatchObject({ balance: 1000 - price, reservations: [{ job_id: "gen_ok", amount: price }] });
+    expect(usage.ledger.items.map((entry) => [entry.type, entry.job_id])).toEqual([
+      ["reserve", "gen_ok"],
+      ["release", "gen_fails"],
+      ["reserve", "gen_fails"],
+      ["grant", null],
+    ]);
   });
 });
 
