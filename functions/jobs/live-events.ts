@@ -2,7 +2,8 @@
  * Live fan-out of a job's changes, as Server-Sent Events or over a hibernating
  * WebSocket (the client's choice: `Upgrade: websocket` picks the socket). Each client
  * gets the current state first, so one that connects late misses nothing it needs,
- * then every change as it is applied; when the job ends the connections close.
+ * then every change as it is applied; when the job ends the connections close. Event
+ * streams get a comment line every 20 s while the job is quiet, so no proxy drops them.
  * WebSockets are held by the runtime, not by this object, so a job whose watchers
  * are all on sockets can be evicted from memory between events and still reach them.
  */
@@ -24,10 +25,18 @@ export function formatSocketMessage(event: LiveEvent): string {
   return JSON.stringify(event);
 }
 
+/** An SSE comment line: clients ignore it; proxies and Cloudflare's edge (which closes a response idle for 100 s) see bytes. */
+const KEEP_ALIVE = encoder.encode(": keep-alive\n\n");
+
 export class LiveEvents {
   private readonly streams = new Set<WritableStreamDefaultWriter<Uint8Array>>();
+  private keepAlive: ReturnType<typeof setInterval> | undefined;
 
-  constructor(private readonly ctx: DurableObjectState) {}
+  /** `keepAliveMs`: how often an open event stream gets a comment line while the job is quiet. */
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly keepAliveMs = 20_000,
+  ) {}
 
   /** Answers a watcher's request with `first`, keeping the connection for later broadcasts unless `closeAfterFirst`. */
   open(request: Request, first: LiveEvent, closeAfterFirst: boolean): Response {
@@ -51,6 +60,7 @@ export class LiveEvents {
   closeAll(): void {
     for (const writer of this.streams) writer.close().catch(() => undefined);
     this.streams.clear();
+    this.stopKeepAlive();
     for (const socket of this.ctx.getWebSockets()) socket.close(1000, "job ended");
   }
 
@@ -59,7 +69,10 @@ export class LiveEvents {
     const writer = writable.getWriter();
     this.write(writer, first);
     if (closeAfterFirst) writer.close().catch(() => undefined);
-    else this.streams.add(writer);
+    else {
+      this.streams.add(writer);
+      this.keepAlive ??= setInterval(() => this.sendKeepAlive(), this.keepAliveMs);
+    }
     return new Response(readable, {
       headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache, no-transform" },
     });
@@ -75,6 +88,23 @@ export class LiveEvents {
 
   /** Writes without waiting for the reader; a client that went away is dropped. */
   private write(writer: WritableStreamDefaultWriter<Uint8Array>, event: LiveEvent): void {
-    writer.write(formatSse(event)).catch(() => this.streams.delete(writer));
+    this.writeBytes(writer, formatSse(event));
+  }
+
+  private writeBytes(writer: WritableStreamDefaultWriter<Uint8Array>, bytes: Uint8Array): void {
+    writer.write(bytes).catch(() => {
+      this.streams.delete(writer);
+      if (this.streams.size === 0) this.stopKeepAlive();
+    });
+  }
+
+  private sendKeepAlive(): void {
+    if (this.streams.size === 0) return this.stopKeepAlive();
+    for (const writer of this.streams) this.writeBytes(writer, KEEP_ALIVE);
+  }
+
+  private stopKeepAlive(): void {
+    if (this.keepAlive !== undefined) clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
   }
 }
