@@ -4,35 +4,12 @@
  * (SD1.5's `set_alpha_to_one: false`) or 1.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { SchedulerConfig } from "./config.js";
-import { alphasCumprod, inferenceTimesteps } from "./noise-schedule.js";
-import { predictedOriginalAndNoise, type Sampler } from "./sampler.js";
+import { DiscreteScheduleSampler, predictedOriginalAndNoise } from "./sampler.js";
 
-export class DdimSampler implements Sampler {
-  readonly timesteps: number[];
-  readonly initNoiseSigma = 1;
-  private readonly alphaBars: Float64Array;
-  private readonly stride: number;
-
-  constructor(
-    private readonly config: SchedulerConfig,
-    steps: number,
-  ) {
-    this.alphaBars = alphasCumprod(config);
-    this.timesteps = inferenceTimesteps(config, steps);
-    this.stride = Math.floor(config.num_train_timesteps / steps);
-  }
-
-  scaleModelInput(sample: tf.Tensor4D): tf.Tensor4D {
-    return tf.clone(sample);
-  }
-
+export class DdimSampler extends DiscreteScheduleSampler {
   /** ᾱ at the step's timestep and at the one it moves to. */
   alphaBarsOf(stepIndex: number): { current: number; previous: number } {
-    const t = this.timesteps[stepIndex];
-    const previous = t - this.stride;
-    const final = this.config.set_alpha_to_one ? 1 : this.alphaBars[0];
-    return { current: this.alphaBars[t], previous: previous >= 0 ? this.alphaBars[previous] : final };
+    return this.alphaBarPair(stepIndex, this.config.set_alpha_to_one ? 1 : this.alphaBars[0]);
   }
 
   step(modelOutput: tf.Tensor4D, stepIndex: number, sample: tf.Tensor4D): tf.Tensor4D {
@@ -46,6 +23,4 @@ export class DdimSampler implements Sampler {
       return tf.add(tf.mul(original, Math.sqrt(previous)), tf.mul(noise, Math.sqrt(1 - previous)));
     });
   }
-
-  dispose(): void {}
 }

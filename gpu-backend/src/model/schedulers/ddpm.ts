@@ -6,35 +6,13 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Random } from "../../tensor/random.js";
-import type { SchedulerConfig } from "./config.js";
-import { alphasCumprod, inferenceTimesteps } from "./noise-schedule.js";
-import { predictedOriginalAndNoise, type Sampler } from "./sampler.js";
+import { DiscreteScheduleSampler, predictedOriginalAndNoise } from "./sampler.js";
 
-export class DdpmSampler implements Sampler {
-  readonly timesteps: number[];
-  readonly initNoiseSigma = 1;
-  private readonly alphaBars: Float64Array;
-  private readonly stride: number;
-
-  constructor(
-    private readonly config: SchedulerConfig,
-    steps: number,
-  ) {
-    this.alphaBars = alphasCumprod(config);
-    this.timesteps = inferenceTimesteps(config, steps);
-    this.stride = Math.floor(config.num_train_timesteps / steps);
-  }
-
-  scaleModelInput(sample: tf.Tensor4D): tf.Tensor4D {
-    return tf.clone(sample);
-  }
-
+export class DdpmSampler extends DiscreteScheduleSampler {
   /** The per-step scalars, exposed for tests: mean coefficients and the noise standard deviation. */
   coefficients(stepIndex: number): { originalCoefficient: number; sampleCoefficient: number; noiseStd: number } {
     const t = this.timesteps[stepIndex];
-    const previous = t - this.stride;
-    const alphaBar = this.alphaBars[t];
-    const alphaBarPrevious = previous >= 0 ? this.alphaBars[previous] : 1;
+    const { current: alphaBar, previous: alphaBarPrevious } = this.alphaBarPair(stepIndex, 1);
     const currentAlpha = alphaBar / alphaBarPrevious;
     const currentBeta = 1 - currentAlpha;
     const variance = Math.max(((1 - alphaBarPrevious) / (1 - alphaBar)) * currentBeta, 1e-20);
@@ -55,6 +33,4 @@ export class DdpmSampler implements Sampler {
       return noise == null ? mean : tf.add(mean, tf.mul(tf.tensor4d(noise, sample.shape), noiseStd));
     });
   }
-
-  dispose(): void {}
 }

@@ -7,6 +7,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Random } from "../../tensor/random.js";
+import type { SchedulerConfig } from "./config.js";
+import { alphasCumprod, inferenceTimesteps } from "./noise-schedule.js";
 
 export interface Sampler {
   /** UNet timesteps, in the order they are visited (highest noise first). */
@@ -19,6 +21,41 @@ export interface Sampler {
   step(modelOutput: tf.Tensor4D, stepIndex: number, sample: tf.Tensor4D, random: Random): tf.Tensor4D;
   /** Frees any tensors the sampler still holds. */
   dispose(): void;
+}
+
+/**
+ * The common ground of the samplers that walk SD's discrete ᾱ schedule with "leading" spacing
+ * (DDIM, DDPM): the visited timesteps, ᾱ per training timestep, and the timestep each step moves to.
+ */
+export abstract class DiscreteScheduleSampler implements Sampler {
+  readonly timesteps: number[];
+  readonly initNoiseSigma = 1;
+  protected readonly alphaBars: Float64Array;
+  private readonly stride: number;
+
+  constructor(
+    protected readonly config: SchedulerConfig,
+    steps: number,
+  ) {
+    this.alphaBars = alphasCumprod(config);
+    this.timesteps = inferenceTimesteps(config, steps);
+    this.stride = Math.floor(config.num_train_timesteps / steps);
+  }
+
+  scaleModelInput(sample: tf.Tensor4D): tf.Tensor4D {
+    return tf.clone(sample);
+  }
+
+  /** ᾱ at step i's timestep, and at the timestep it moves to (`beyondZero` once past timestep 0). */
+  protected alphaBarPair(stepIndex: number, beyondZero: number): { current: number; previous: number } {
+    const t = this.timesteps[stepIndex];
+    const previous = t - this.stride;
+    return { current: this.alphaBars[t], previous: previous >= 0 ? this.alphaBars[previous] : beyondZero };
+  }
+
+  abstract step(modelOutput: tf.Tensor4D, stepIndex: number, sample: tf.Tensor4D, random: Random): tf.Tensor4D;
+
+  dispose(): void {}
 }
 
 /** x̂₀ and ε̂ from a model output, for ε- or v-prediction at ᾱₜ. */
