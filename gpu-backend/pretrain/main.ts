@@ -5,8 +5,12 @@
  * frozen encoder's latents), `unet` (UNet + text encoder on those latents, exported as it goes).
  * Everything is seeded; the same flags give the same model.
  *
- *   npm run pretrain -- [--vae-steps 110] [--decoder-steps 300] [--unet-steps 600] [--batch-size 16]
- *                       [--work .pretrain] [--out gpu-backend/models/tiny-emoji] [--only vae|decoder|export]
+ *   npm run pretrain -- [--vae-steps 2000] [--decoder-steps 1000] [--unet-steps 5000] [--batch-size 16]
+ *                       [--work .pretrain] [--out gpu-backend/models/tiny-emoji] [--only vae|decoder|unet|export]
+ *
+ * On two cores, `--only decoder` and `--only unet` can run side by side once the VAE stage is done: the
+ * decoder fine-tune does not change the latents the UNet learns, so the result is the same as in sequence
+ * (finish with `--only export` to write the model with the fine-tuned decoder).
  */
 import { access, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -21,15 +25,15 @@ import { exportCheckpoint, trainUNet } from "./train-unet.js";
 
 const { values } = parseArgs({
   options: {
-    "vae-steps": { type: "string", default: "110" },
-    "unet-steps": { type: "string", default: "600" },
+    "vae-steps": { type: "string", default: "2000" },
+    "unet-steps": { type: "string", default: "5000" },
     "batch-size": { type: "string", default: "16" },
-    "per-pair": { type: "string", default: "10" },
+    "per-pair": { type: "string", default: "20" },
     seed: { type: "string", default: "20261126" },
     work: { type: "string", default: ".pretrain" },
     out: { type: "string", default: "gpu-backend/models/tiny-emoji" },
-    "decoder-steps": { type: "string", default: "300" },
-    /** Run one stage alone (e.g. the decoder fine-tune next to a running UNet stage): vae | decoder | export. */
+    "decoder-steps": { type: "string", default: "1000" },
+    /** Run one stage alone (e.g. the decoder fine-tune next to a running UNet stage): vae | decoder | unet | export. */
     only: { type: "string" },
   },
 });
@@ -48,6 +52,7 @@ const vae = new AutoencoderKL(emojiVaeConfig, { kind: "random", seed });
 const vaeFile = path.join(work, "vae.safetensors");
 const vaeFacts = path.join(work, "vae-stage.json");
 if (!(await exists(vaeFacts))) {
+  const started = Date.now();
   const vaeLoss = await trainVae(vae, set.images, {
   steps: Number(values["vae-steps"]),
   batchSize: 16,
@@ -58,7 +63,8 @@ if (!(await exists(vaeFacts))) {
   checkpointEvery: 25,
   });
   await saveWeights(vae.params, vaeFile);
-  await writeFile(vaeFacts, JSON.stringify({ steps: Number(values["vae-steps"]), finalLoss: vaeLoss }));
+  // seconds: this process's time in the stage (a resumed stage counts only its last run).
+  await writeFile(vaeFacts, JSON.stringify({ steps: Number(values["vae-steps"]), finalLoss: vaeLoss, seconds: Math.round((Date.now() - started) / 1000) }));
 }
 await loadWeights(vae.params, [vaeFile]);
 if (values.only === "vae") process.exit(0);
@@ -66,6 +72,7 @@ if (values.only === "vae") process.exit(0);
 // The decoder fine-tune leaves the encoder (so the UNet's latents) untouched: it may also run alongside the UNet stage.
 const decoderFile = path.join(work, "vae-decoder.safetensors");
 const decoderStage = async () => {
+  const started = Date.now();
   const loss = await trainVae(vae, set.images, {
     steps: Number(values["decoder-steps"]),
     batchSize: 16,
@@ -77,10 +84,10 @@ const decoderStage = async () => {
     decoderOnly: true,
   });
   await saveWeights(vae.params, decoderFile);
-  await writeFile(path.join(work, "vae-decoder-stage.json"), JSON.stringify({ steps: Number(values["decoder-steps"]), finalLoss: loss }));
+  await writeFile(path.join(work, "vae-decoder-stage.json"), JSON.stringify({ steps: Number(values["decoder-steps"]), finalLoss: loss, seconds: Math.round((Date.now() - started) / 1000) }));
 };
 if (await exists(path.join(work, "vae-decoder-stage.json"))) await loadWeights(vae.params, [decoderFile]);
-else if (values.only !== "export") await decoderStage();
+else if (values.only !== "export" && values.only !== "unet") await decoderStage();
 if (values.only === "decoder") process.exit(0);
 if (values.only === "export") {
   vae.config.scaling_factor = (JSON.parse(await readFile(path.join(work, "unet-stage.json"), "utf8")) as { scalingFactor: number }).scalingFactor;

@@ -39,6 +39,12 @@ export interface UNetStageOptions {
 
 const exists = (file: string) => access(file).then(() => true, () => false);
 
+/** The autoencoder stages' facts (steps, final loss, seconds) as main.ts left them, for training.json. */
+async function autoencoderFacts(work: string): Promise<object> {
+  const read = async (name: string) => ((await exists(path.join(work, name))) ? JSON.parse(await readFile(path.join(work, name), "utf8")) : undefined);
+  return { vae: await read("vae-stage.json"), decoder: await read("vae-decoder-stage.json") };
+}
+
 /** Latent means of the images (and their mirror images), [H/4, W/4, C] each, unscaled. */
 function encodeAll(vae: AutoencoderKL, images: Pixels[]): Float32Array[] {
   const out: Float32Array[] = [];
@@ -71,9 +77,10 @@ export async function exportCheckpoint(options: Pick<UNetStageOptions, "vae" | "
       }
     }
     const step = JSON.parse(reader.metadata.dreambooth_checkpoint ?? "{}").step as number;
-    const history = JSON.parse(await readFile(path.join(work, "unet-losses.json"), "utf8")) as { step: number; loss: number }[];
+    const history = JSON.parse(await readFile(path.join(work, "unet-losses.json"), "utf8")) as { step: number; loss: number; seconds?: number }[];
     const stage = JSON.parse(await readFile(path.join(work, "unet-stage.json"), "utf8")) as object;
-    await exportModel(out, { vae, unet, textEncoder }, set.vocabulary, { ...stage, steps: step, losses: history.filter((point) => point.step <= step) });
+    const losses = history.filter((point) => point.step <= step);
+    await exportModel(out, { vae, unet, textEncoder }, set.vocabulary, { ...stage, steps: step, seconds: losses.at(-1)?.seconds, losses, ...(await autoencoderFacts(work)) });
   } finally {
     await reader.close();
     unet.params.dispose();
@@ -130,16 +137,21 @@ export async function trainUNet(options: UNetStageOptions): Promise<void> {
   const fingerprint = JSON.stringify({ stage: "unet", seed, batchSize, examples: instance.length, scalingFactor });
   if (await exists(checkpointFile)) await trainer.restoreCheckpoint(checkpointFile, fingerprint);
   const historyFile = path.join(work, "unet-losses.json");
-  const history: { step: number; loss: number }[] = (await exists(historyFile)) ? JSON.parse(await readFile(historyFile, "utf8")) : [];
+  const history: { step: number; loss: number; seconds: number }[] = (await exists(historyFile)) ? JSON.parse(await readFile(historyFile, "utf8")) : [];
+  // Training time adds up over resumed runs: each history point has the seconds spent up to its step.
+  const secondsBefore = history.at(-1)?.seconds ?? 0;
+  const resumedAt = Date.now();
+  const seconds = () => Math.round(secondsBefore + (Date.now() - resumedAt) / 1000);
   const progress = new Progress("unet", steps, trainer.step);
   const stage = { seed, plannedSteps: steps, batchSize, images: set.images.length, scalingFactor };
   await writeFile(path.join(work, "unet-stage.json"), JSON.stringify(stage));
-  const facts = () => ({ ...stage, steps: trainer.step, losses: history });
+  const autoencoder = await autoencoderFacts(work);
+  const facts = () => ({ ...stage, steps: trainer.step, seconds: seconds(), losses: history, ...autoencoder });
   while (trainer.step < steps) {
     const { step, loss } = trainer.trainStep();
     progress.update(step, loss);
     if (step % checkpointEvery === 0 || step === steps) {
-      history.push({ step, loss: progress.smoothedLoss });
+      history.push({ step, loss: progress.smoothedLoss, seconds: seconds() });
       await trainer.saveCheckpoint(checkpointFile, fingerprint);
       await writeFile(historyFile, JSON.stringify(history));
     }
