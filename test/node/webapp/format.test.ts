@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { expandSubjectPlaceholder } from "../../../shared/index.js";
-import { estimateEtaS, expandSubject, formatEta } from "../../../webapp/public/js/format.js";
+import { estimateEtaS, expandSubject, formatEta, qualityRows } from "../../../webapp/public/js/format.js";
 
 describe("formatting", () => {
   it("says an ETA in the largest sensible units", () => {
@@ -20,5 +20,17 @@ describe("formatting", () => {
     for (const prompt of ["{subject} on a beach", "two {subject}s and a {subject}", "no placeholder"]) {
       expect(expandSubject(prompt, subject)).toBe(expandSubjectPlaceholder(prompt, subject));
     }
+  });
+
+  it("shows a quality report's five measures with their direction, and nothing without a report", () => {
+    expect(qualityRows(null)).toEqual([]);
+    const rows = qualityRows({ subject_fidelity: 0.6123, prompt_fidelity: 0.5, prior_preservation_similarity: 0.3456, class_recognized: 1, diversity: 0.25 });
+    expect(rows.map((row) => [row.label, row.value])).toEqual([
+      ["Subject fidelity ↑", "0.612"],
+      ["Prompt fidelity ↑", "50 %"],
+      ["Prior drift ↓", "0.346"],
+      ["Class kept ↑", "100 %"],
+      ["Diversity ↑", "0.250"],
+    ]);
   });
 });

@@ -46,3 +46,22 @@ export function formatBytes(bytes) {
 export function expandSubject(prompt, subject) {
   return prompt.replaceAll("{subject}", `${subject.identifier} ${subject.class_noun}`);
 }
+
+/**
+ * The rows the app shows of a training's quality report (shared/quality.ts): DreamBench's measures,
+ * each with what it means and which way is better, formatted. [] when the backend graded nothing.
+ * @param {{ subject_fidelity: number, prompt_fidelity: number, prior_preservation_similarity: number,
+ *   class_recognized: number, diversity: number } | null | undefined} quality
+ * @returns {{ label: string, value: string, help: string }[]}
+ */
+export function qualityRows(quality) {
+  if (!quality) return [];
+  const percent = (/** @type {number} */ value) => `${Math.round(value * 100)} %`;
+  return [
+    { label: "Subject fidelity ↑", value: quality.subject_fidelity.toFixed(3), help: "how alike the generated subject and your photos are (DINO / CLIP-I analogue)" },
+    { label: "Prompt fidelity ↑", value: percent(quality.prompt_fidelity), help: "generations that show the context the prompt asked for (CLIP-T analogue)" },
+    { label: "Prior drift ↓", value: quality.prior_preservation_similarity.toFixed(3), help: "how much plain class prompts now look like your subject (PRES)" },
+    { label: "Class kept ↑", value: percent(quality.class_recognized), help: "plain class prompts still recognised as the class" },
+    { label: "Diversity ↑", value: quality.diversity.toFixed(3), help: "how different generations of one prompt are (DIV)" },
+  ];
+}

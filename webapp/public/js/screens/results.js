@@ -1,11 +1,11 @@
 // @ts-check
 /**
  * Generate: a prompt with `{subject}` help, images rendered by the trained model
- * (seed on each, click to enlarge, download), and the trained weights as
- * downloads. Image and weight URLs need the API key, so they are fetched with it
+ * (seed on each, click to enlarge, download), the trained weights as
+ * downloads, and the training's quality report when the backend made one. Image and weight URLs need the API key, so they are fetched with it
  * and shown from object URLs.
  */
-import { expandSubject } from "../format.js";
+import { expandSubject, qualityRows } from "../format.js";
 import { isTerminal } from "../job-status.js";
 import { followEvents } from "../sse.js";
 import { app } from "../state.js";
@@ -85,6 +85,32 @@ export function mountResults() {
       row.append(download);
     }
     downloads.append(heading, row);
+    renderQuality(training);
+  }
+
+  /** The backend's quality report of the training, when its base model has a judge. @param {import("../state.js").TrainingView} training */
+  function renderQuality(training) {
+    const rows = qualityRows(training.quality);
+    if (rows.length === 0) return;
+    const heading = document.createElement("h2");
+    heading.className = "subhead";
+    heading.textContent = "Quality (measured right after training)";
+    const table = document.createElement("table");
+    table.className = "quality";
+    for (const row of rows) {
+      const tr = document.createElement("tr");
+      const label = document.createElement("th");
+      label.scope = "row";
+      label.textContent = row.label;
+      const value = document.createElement("td");
+      value.textContent = row.value;
+      const help = document.createElement("td");
+      help.className = "help";
+      help.textContent = row.help;
+      tr.append(label, value, help);
+      table.append(tr);
+    }
+    downloads.append(heading, table);
   }
 
   /**
