@@ -17,7 +17,9 @@ const json = async (file: string) => ((await exists(file)) ? JSON.parse(await re
 const training = await json(path.join(dir, "training.json"));
 const judge = await json(path.join(dir, "judge", "config.json"));
 const gate = await json(path.join(dir, "quality-gate.json"));
-const vaeStage = await json(path.join(values.work!, "vae-stage.json"));
+const vaeStage = training?.vae ?? (await json(path.join(values.work!, "vae-stage.json")));
+const decoderStage = training?.decoder;
+const minutes = (seconds: number | undefined) => (seconds ? ` (${Math.round(seconds / 60)} min)` : "");
 const table = (await exists(path.join(dir, "benchmark", "table.md"))) ? await readFile(path.join(dir, "benchmark", "table.md"), "utf8") : undefined;
 const results = await json(path.join(dir, "benchmark", "results.json"));
 const settings = results?.parts?.[0]?.settings;
@@ -73,10 +75,11 @@ unseen combinations. ${training ? `${training.images} images, seed ${training.se
 | UNet | ${emojiUNetConfig.block_out_channels.join("/")} channels, cross-attention at both levels, ${emojiUNetConfig.attention_head_dim} heads | ${(sizes[0] / 4 / 1e6).toFixed(2)} M (${(sizes[0] / 1e6).toFixed(2)} MB) |
 | scheduler | SD1.5's (scaled-linear β, 1000 steps, ε-prediction); samples with DDIM | |
 
-## Training (\`npm run pretrain\`, wasm backend, one thread, nice 10 on a shared 2-core machine)
+## Training (\`npm run pretrain\`, tfjs wasm backend, one thread per stage, on a 2-core machine)
 
-${vaeStage ? `- VAE: ${vaeStage.steps} steps of batch 16, L1 + 10⁻³·KL, final L1 ${vaeStage.finalLoss.toFixed(3)} (in [-1, 1] units).` : ""}
-${training ? `- UNet + text encoder together: ${training.steps} of ${training.plannedSteps} planned steps of batch ${training.batchSize}, AdamW (lr 10⁻³ cosine, warmup 100), min-SNR γ 5; latent scaling factor ${training.scalingFactor}.` : ""}
+${vaeStage ? `- VAE: ${vaeStage.steps} steps of batch 16${minutes(vaeStage.seconds)}, L1 + 10⁻³·KL, AdamW lr 2·10⁻³ cosine; final L1 ${vaeStage.finalLoss.toFixed(3)} (in [-1, 1] units).` : ""}
+${decoderStage ? `- Decoder fine-tune (encoder frozen, so the UNet's latents do not move; run beside the UNet stage on the second core): ${decoderStage.steps} steps of batch 16${minutes(decoderStage.seconds)}, L1, lr 10⁻³ cosine; final L1 ${decoderStage.finalLoss.toFixed(3)}.` : ""}
+${training ? `- UNet + text encoder together: ${training.steps} of ${training.plannedSteps} planned steps of batch ${training.batchSize}${minutes(training.seconds)}, AdamW (lr 10⁻³ cosine, warmup 100, weight decay 10⁻²), min-SNR γ 5, horizontal flips; latent scaling factor ${training.scalingFactor}.` : ""}
 ${curve.length > 0 ? `- ε-prediction loss (smoothed): ${curve.map((point) => `step ${point.step}: ${point.loss.toFixed(3)}`).join(", ")}.` : ""}
 
 ## Quality gate (\`npm run pretrain:gate\`)
