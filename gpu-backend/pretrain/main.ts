@@ -5,7 +5,7 @@
  * frozen encoder's latents), `unet` (UNet + text encoder on those latents, exported as it goes).
  * Everything is seeded; the same flags give the same model.
  *
- *   npm run pretrain -- [--vae-steps 2000] [--decoder-steps 1000] [--unet-steps 5000] [--batch-size 16]
+ *   npm run pretrain -- [--vae-steps 2000] [--decoder-steps 1500] [--unet-steps 5000] [--batch-size 16]
  *                       [--work .pretrain] [--out gpu-backend/models/tiny-emoji] [--only vae|decoder|unet|export]
  *
  * On two cores, `--only decoder` and `--only unet` can run side by side once the VAE stage is done: the
@@ -32,7 +32,7 @@ const { values } = parseArgs({
     seed: { type: "string", default: "20261126" },
     work: { type: "string", default: ".pretrain" },
     out: { type: "string", default: "gpu-backend/models/tiny-emoji" },
-    "decoder-steps": { type: "string", default: "1000" },
+    "decoder-steps": { type: "string", default: "1500" },
     /** Run one stage alone (e.g. the decoder fine-tune next to a running UNet stage): vae | decoder | unet | export. */
     only: { type: "string" },
   },

@@ -23,8 +23,9 @@ export interface VaeStageOptions {
   checkpointFile: string;
   checkpointEvery: number;
   /**
-   * Train only the decoder (and post_quant_conv) with the encoder frozen: latents stay exactly what the
-   * UNet is being trained on, while the images decoded from them get sharper (as SD's ft-MSE VAE did).
+   * Train only the decoder (and post_quant_conv) with the encoder frozen, on the posterior means: latents
+   * stay exactly what the UNet is trained on, while the images decoded from them get sharper (as SD's
+   * ft-MSE VAE did).
    */
   decoderOnly?: boolean;
 }
@@ -54,7 +55,8 @@ export async function trainVae(vae: AutoencoderKL, images: Pixels[], options: Va
     const { value, grads } = tf.variableGrads(() => {
       const x = tf.tensor4d(concatenate(batch), [batch.length, height, width, 3]);
       const posterior = vae.encode(x);
-      const z = vae.sample(posterior, tf.tensor4d(noise, posterior.mean.shape));
+      // The decoder fine-tune decodes the posterior mean: that is what the UNet learns and generates.
+      const z = options.decoderOnly ? posterior.mean : vae.sample(posterior, tf.tensor4d(noise, posterior.mean.shape));
       const reconstruction = tf.mean(tf.abs(tf.sub(vae.decode(z), x)));
       const variance = tf.exp(posterior.logvar);
       const kl = tf.mul(0.5, tf.mean(tf.sub(tf.add(tf.square(posterior.mean), variance), tf.add(1, posterior.logvar))));
