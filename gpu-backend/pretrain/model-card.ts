@@ -96,8 +96,9 @@ ${gate ? `For each class on its **held-out** background ("a dog on a red backgro
 ## The judge (\`judge/\`, \`npm run pretrain:judge\`)
 
 A 4-conv CNN trained on freshly composed scenes of the same data (all class × background × size
-combinations) with three heads (class, background, size). It stands in for DINO and CLIP in the
-benchmark and in each training's \`reports/quality.json\`. ${judge?.training ? `Validation accuracy on scenes from another seed: class ${percent(judge.training.validationAccuracy.class)}, background ${percent(judge.training.validationAccuracy.background)}, size ${percent(judge.training.validationAccuracy.size)} (${judge.training.steps} steps).` : ""}
+combinations) with three heads (class, background, size), each scene seen both as drawn and as this
+model's VAE returns it (encode → decode), since every image it grades comes out of that decoder. It
+stands in for DINO and CLIP in the benchmark and in each training's \`reports/quality.json\`. ${judge?.training ? `Validation accuracy on scenes from another seed (${judge.training.steps} steps): class ${percent(judge.training.validationAccuracy.class)}, background ${percent(judge.training.validationAccuracy.background)}, size ${percent(judge.training.validationAccuracy.size)} as drawn${judge.training.validationAccuracyVaeRoundTrip ? `; after a VAE round trip class ${percent(judge.training.validationAccuracyVaeRoundTrip.class)}, background ${percent(judge.training.validationAccuracyVaeRoundTrip.background)}, size ${percent(judge.training.validationAccuracyVaeRoundTrip.size)} — the ceiling for any generated image, set by the VAE` : ""}.` : ""}
 
 ## DreamBooth benchmark (\`npm run bench:dreambooth\`)
 
