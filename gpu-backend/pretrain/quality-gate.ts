@@ -2,8 +2,9 @@
  * `npm run pretrain:gate`: the base model's quality gate. Renders every class on the background it
  * never saw it on in pretraining ("a dog on a red background", …) and lets the judge name the class
  * and the background of each image; accuracy far above chance (1/32 classes, 1/8 backgrounds) means
- * the prompts steer the model, including in combinations it has not seen. Writes `quality-gate.json`
- * into the model folder (the model card quotes it).
+ * the prompts steer the model, including in combinations it has not seen. As controls it also scores
+ * each class on a background it was trained on and the class named alone. Writes `quality-gate.json`
+ * and `quality-gate.png` into the model folder (the model card quotes them).
  *
  *   npm run pretrain:gate -- [--model gpu-backend/models/tiny-emoji] [--seeds 3]
  */
@@ -12,8 +13,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import type { Pixels } from "../src/dreambooth/images.js";
-import { BACKGROUND_NAMES } from "../src/emoji/catalog.js";
-import { heldOutPrompts } from "../src/emoji/scenes.js";
+import { BACKGROUND_NAMES, EMOJI_CLASSES } from "../src/emoji/catalog.js";
+import { caption, heldOutPrompts, seenPrompts } from "../src/emoji/scenes.js";
 import { loadStableDiffusionPipeline } from "../src/model/pipeline.js";
 import { renderBatch } from "../src/quality/batch-render.js";
 import { loadJudge } from "../src/quality/judge-files.js";
@@ -26,32 +27,51 @@ const { values } = parseArgs({ options: { model: { type: "string", default: "gpu
 await initTensorBackend({ requested: process.env.TFJS_BACKEND ?? "wasm" });
 const model = await loadStableDiffusionPipeline(values.model!);
 const judge = await loadJudge(path.join(values.model!, "judge"));
-const prompts = heldOutPrompts();
 const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => 900 + i);
-const requests = prompts.flatMap((prompt) => seeds.map((seed) => ({ prompt: prompt.caption, seed })));
-const images: Pixels[] = [];
-for (let start = 0; start < requests.length; start += 24) {
-  images.push(...renderBatch(model, { ...DEFAULT_EVALUATION, requests: requests.slice(start, start + 24), resolution: 32 }));
-}
-const predictions = tf.tidy(() => {
-  const out = judge.forward(tf.tensor4d(Float32Array.from(images.flatMap((image) => [...image.data])), [images.length, 32, 32, 3]));
+
+/** Renders every prompt with every seed and lets the judge name class and background; undefined background = not asked. */
+function score(prompts: { caption: string; classIndex: number; background?: string }[]) {
+  const requests = prompts.flatMap((prompt) => seeds.map((seed) => ({ prompt: prompt.caption, seed })));
+  const images: Pixels[] = [];
+  for (let start = 0; start < requests.length; start += 24) {
+    images.push(...renderBatch(model, { ...DEFAULT_EVALUATION, requests: requests.slice(start, start + 24), resolution: 32 }));
+  }
+  const predictions = tf.tidy(() => {
+    const out = judge.forward(tf.tensor4d(Float32Array.from(images.flatMap((image) => [...image.data])), [images.length, 32, 32, 3]));
+    return {
+      classes: argmaxRows(out.classLogits.dataSync(), judge.config.classes.length),
+      backgrounds: argmaxRows(out.backgroundLogits.dataSync(), judge.config.backgrounds.length),
+    };
+  });
+  const expectedClasses = prompts.flatMap((prompt) => seeds.map(() => prompt.classIndex));
+  const withBackground = prompts.every((prompt) => prompt.background);
+  const expectedBackgrounds = prompts.flatMap((prompt) => seeds.map(() => BACKGROUND_NAMES.indexOf(prompt.background ?? "")));
   return {
-    classes: argmaxRows(out.classLogits.dataSync(), judge.config.classes.length),
-    backgrounds: argmaxRows(out.backgroundLogits.dataSync(), judge.config.backgrounds.length),
+    images,
+    classAccuracy: accuracy(predictions.classes, expectedClasses),
+    ...(withBackground ? { backgroundAccuracy: accuracy(predictions.backgrounds, expectedBackgrounds) } : {}),
   };
-});
-const expectedClasses = prompts.flatMap((prompt) => seeds.map(() => prompt.classIndex));
-const expectedBackgrounds = prompts.flatMap((prompt) => seeds.map(() => BACKGROUND_NAMES.indexOf(prompt.background)));
+}
+
+const heldOut = score(heldOutPrompts());
+const seen = score(seenPrompts());
+const classOnly = score(EMOJI_CLASSES.map(({ noun }, classIndex) => ({ caption: caption(noun, { photo: true }), classIndex })));
 const gate = {
-  prompts: prompts.length,
+  prompts: EMOJI_CLASSES.length,
   imagesPerPrompt: seeds.length,
   sampling: { scheduler: DEFAULT_EVALUATION.scheduler, steps: DEFAULT_EVALUATION.steps, guidance_scale: DEFAULT_EVALUATION.guidanceScale },
-  classAccuracy: accuracy(predictions.classes, expectedClasses),
   classChance: 1 / judge.config.classes.length,
-  backgroundAccuracy: accuracy(predictions.backgrounds, expectedBackgrounds),
   backgroundChance: 1 / judge.config.backgrounds.length,
+  // The gate proper: class × background pairs never seen in pretraining.
+  classAccuracy: heldOut.classAccuracy,
+  backgroundAccuracy: heldOut.backgroundAccuracy,
+  // Controls: pairs seen in pretraining, and the class named alone ("a photo of a dog").
+  seen: { classAccuracy: seen.classAccuracy, backgroundAccuracy: seen.backgroundAccuracy },
+  classOnly: { classAccuracy: classOnly.classAccuracy },
 };
 console.log(JSON.stringify(gate, null, 2));
 await writeFile(path.join(values.model!, "quality-gate.json"), `${JSON.stringify(gate, null, 2)}\n`);
-const rows = prompts.slice(0, 16).map((_, p) => images.slice(p * seeds.length, (p + 1) * seeds.length));
+// One row per class (the first 16): held-out background, seen background, class alone; one column per seed.
+const n = seeds.length;
+const rows = EMOJI_CLASSES.slice(0, 16).map((_, p) => [heldOut, seen, classOnly].flatMap((set) => set.images.slice(p * n, (p + 1) * n)));
 await writeFile(path.join(values.model!, "quality-gate.png"), await contactSheet(rows));

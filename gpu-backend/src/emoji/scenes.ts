@@ -51,6 +51,14 @@ export function pretrainingScenes(seed: number, perPair: number): CaptionedScene
   return scenes;
 }
 
+/** The quality gate's control prompts: every class on a background it was trained on (the next colour after its held-out one). */
+export function seenPrompts(): { caption: string; classIndex: number; background: string }[] {
+  return EMOJI_CLASSES.map(({ noun }, classIndex) => {
+    const background = BACKGROUND_NAMES[(BACKGROUND_NAMES.indexOf(heldOutBackground(classIndex)) + 1) % BACKGROUND_NAMES.length];
+    return { caption: caption(noun, { background }), classIndex, background };
+  });
+}
+
 /** The quality gate's prompts: every class on its held-out background (never seen together). */
 export function heldOutPrompts(): { caption: string; classIndex: number; background: string }[] {
   return EMOJI_CLASSES.map(({ noun }, classIndex) => {
