@@ -7,7 +7,7 @@
  * Subjects run in parallel processes (`--jobs`, one core each) whose results are merged at the end;
  * `--variants` splits the run kinds further and `--merge` combines results-*.json files by hand.
  *
- *   npm run bench:dreambooth -- [--subjects dog,cat] [--seeds 2] [--steps 60] [--jobs 2] [--publish] [--out bench-out/dreambooth]
+ *   npm run bench:dreambooth -- [--subjects dog,cat] [--seeds 3] [--steps 200] [--class-images 32] [--jobs 2] [--publish] [--out bench-out/dreambooth]
  */
 import { spawn } from "node:child_process";
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -30,10 +30,10 @@ const { values } = parseArgs({
   options: {
     model: { type: "string", default: "gpu-backend/models/tiny-emoji" },
     subjects: { type: "string", default: "dog,cat" },
-    seeds: { type: "string", default: "2" },
-    steps: { type: "string", default: "60" },
+    seeds: { type: "string", default: "3" },
+    steps: { type: "string", default: "200" },
     photos: { type: "string", default: "4" },
-    "class-images": { type: "string", default: "8" },
+    "class-images": { type: "string", default: "32" },
     "full-lr": { type: "string", default: "2e-4" },
     "lora-lr": { type: "string", default: "2e-3" },
     out: { type: "string", default: "bench-out/dreambooth" },
@@ -60,7 +60,7 @@ const out = path.resolve(values.out!);
 await mkdir(out, { recursive: true });
 
 /** Combines the results-*.json files in --out into table.md and results.json; with --publish, also into the model's benchmark/ folder. */
-async function merge(): Promise<void> {
+async function merge(wall?: { minutes: number; processes: number }): Promise<void> {
   const parts = (await readdir(out)).filter((file) => /^results-.*\.json$/.test(file)).sort();
   const reports: Record<string, QualityReport[]> = {};
   const merged: Record<string, unknown>[] = [];
@@ -73,7 +73,7 @@ async function merge(): Promise<void> {
   const table = benchmarkTable(ordered);
   console.log(table);
   await writeFile(path.join(out, "table.md"), `${table}\n`);
-  await writeFile(path.join(out, "results.json"), JSON.stringify({ parts: merged, reports: ordered }, null, 2));
+  await writeFile(path.join(out, "results.json"), JSON.stringify({ ...(wall ? { wall } : {}), parts: merged, reports: ordered }, null, 2));
   if (values.publish) {
     const target = path.join(values.model!, "benchmark");
     await mkdir(target, { recursive: true });
@@ -112,8 +112,9 @@ if (jobs > 1) {
     console.error(`a benchmark process failed (exit codes ${codes.join(", ")})`);
     process.exit(1);
   }
-  await merge();
-  console.error(`done in ${((Date.now() - started) / 60000).toFixed(1)} min on ${jobs} processes; contact sheets in ${out}`);
+  const minutes = (Date.now() - started) / 60000;
+  await merge({ minutes, processes: jobs });
+  console.error(`done in ${minutes.toFixed(1)} min on ${jobs} processes; contact sheets in ${out}`);
   process.exit(0);
 }
 
