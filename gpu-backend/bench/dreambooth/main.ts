@@ -150,7 +150,7 @@ for (const classNoun of subjectList) {
       if (result.losses.length > 0) (losses[variant.label] ??= []).push(result.losses.slice(-10).reduce((a, b) => a + b, 0) / 10);
       if (config) (trainingSeconds[variant.label] ??= []).push(result.trainingSeconds);
       const prompts = [...new Set(result.samples.map((sample) => sample.prompt))];
-      const rows = [subject.photos, ...(variant.priorWeight ? [classImages] : []), ...prompts.map((prompt) => result.samples.filter((s) => s.prompt === prompt).map((s) => s.pixels))];
+      const rows = [subject.photos, ...(variant.priorWeight ? [classImages.slice(0, 8)] : []), ...prompts.map((prompt) => result.samples.filter((s) => s.prompt === prompt).map((s) => s.pixels))];
       const file = `${subject.name}-${variant.label.replace(/[^a-zA-Z0-9]+/g, "-").replace(/-$/, "")}-seed${seed}.png`;
       await writeFile(path.join(out, file), await contactSheet(rows));
       const r = result.report;
