@@ -30,10 +30,11 @@ function freePort(): Promise<number> {
 }
 
 /** `npm start` on a free port with the fake backend and sd15 as defaults; resolves with the URL and dev key it prints as JSON. */
-function startService(port: number): Promise<{ url: string; apiKey: string; child: ChildProcess }> {
+function startService(port: number, stateDir: string): Promise<{ url: string; apiKey: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ["scripts/start.mjs"], {
-    // The fake backend (this test is about the app, and a training must finish in seconds), with sd15's 512 px.
-    env: { ...process.env, PORT: String(port), START_PRINT_JSON: "1", DEFAULT_BACKEND: "fake", DEFAULT_BASE_MODEL: "sd15" },
+    // The fake backend (this test is about the app, and a training must finish in seconds), with sd15's 512 px;
+    // its own storage, so the subjects it makes never show up in the checkout's own `npm start`.
+    env: { ...process.env, PORT: String(port), BACKEND_PORT: "0", START_STATE_DIR: stateDir, START_PRINT_JSON: "1", DEFAULT_BACKEND: "fake", DEFAULT_BASE_MODEL: "sd15" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -74,6 +75,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("reference web app in 
   let page: Page;
   let photoDirectory: string;
   let userDataDir: string;
+  let stateDir: string;
   const requests: string[] = [];
   const pageErrors: string[] = [];
 
@@ -81,7 +83,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("reference web app in 
     mkdirSync(ARTIFACTS, { recursive: true });
     photoDirectory = mkdtempSync(join(tmpdir(), "webapp-photos-"));
     userDataDir = mkdtempSync(join(tmpdir(), "webapp-chromium-"));
-    service = await startService(await freePort());
+    stateDir = mkdtempSync(join(tmpdir(), "webapp-state-"));
+    service = await startService(await freePort(), stateDir);
     // A fresh profile per run, so nothing cached or stored by an earlier run takes part.
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
@@ -111,7 +114,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("reference web app in 
       service.child.kill("SIGTERM");
       await exited;
     }
-    for (const directory of [photoDirectory, userDataDir]) if (directory) rmSync(directory, { recursive: true, force: true });
+    for (const directory of [photoDirectory, userDataDir, stateDir]) if (directory) rmSync(directory, { recursive: true, force: true });
   });
 
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
