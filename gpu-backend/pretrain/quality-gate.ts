@@ -12,7 +12,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
-import type { Pixels } from "../src/dreambooth/images.js";
+import { pixelsBatch, type Pixels } from "../src/dreambooth/images.js";
 import { BACKGROUND_NAMES, EMOJI_CLASSES } from "../src/emoji/catalog.js";
 import { caption, heldOutPrompts, seenPrompts } from "../src/emoji/scenes.js";
 import { loadStableDiffusionPipeline } from "../src/model/pipeline.js";
@@ -37,7 +37,7 @@ function score(prompts: { caption: string; classIndex: number; background?: stri
     images.push(...renderBatch(model, { ...DEFAULT_EVALUATION, requests: requests.slice(start, start + 24), resolution: 32 }));
   }
   const predictions = tf.tidy(() => {
-    const out = judge.forward(tf.tensor4d(Float32Array.from(images.flatMap((image) => [...image.data])), [images.length, 32, 32, 3]));
+    const out = judge.forward(pixelsBatch(images));
     return {
       classes: argmaxRows(out.classLogits.dataSync(), judge.config.classes.length),
       backgrounds: argmaxRows(out.backgroundLogits.dataSync(), judge.config.backgrounds.length),

@@ -20,9 +20,9 @@ import { saveJudge } from "../src/quality/judge-files.js";
 import { accuracy, argmaxRows } from "../src/quality/metrics.js";
 import { loadStableDiffusionPipeline } from "../src/model/pipeline.js";
 import { initTensorBackend } from "../src/tensor/backend.js";
+import { concatenate } from "../src/tensor/concatenate.js";
 import { Random } from "../src/tensor/random.js";
 import { Progress } from "./progress.js";
-import { concatenate } from "./train-vae.js";
 
 const { values } = parseArgs({
   options: {

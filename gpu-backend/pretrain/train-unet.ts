@@ -10,7 +10,7 @@
 import { access, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { flipHorizontal, type Pixels } from "../src/dreambooth/images.js";
+import { flipHorizontal, pixelsBatch, type Pixels } from "../src/dreambooth/images.js";
 import { attachTrainableWeights } from "../src/dreambooth/trainable.js";
 import { DreamBoothTrainer, type TrainingExample } from "../src/dreambooth/trainer.js";
 import type { PretrainingSet } from "../src/emoji/dataset.js";
@@ -23,7 +23,6 @@ import type { AutoencoderKL } from "../src/model/vae.js";
 import { SafetensorsReader } from "../src/model/safetensors.js";
 import { exportModel } from "./export.js";
 import { Progress } from "./progress.js";
-import { concatenate } from "./train-vae.js";
 
 export interface UNetStageOptions {
   vae: AutoencoderKL;
@@ -48,10 +47,9 @@ async function autoencoderFacts(work: string): Promise<object> {
 /** Latent means of the images (and their mirror images), [H/4, W/4, C] each, unscaled. */
 function encodeAll(vae: AutoencoderKL, images: Pixels[]): Float32Array[] {
   const out: Float32Array[] = [];
-  const { width, height } = images[0];
   for (let start = 0; start < images.length; start += 64) {
     const chunk = images.slice(start, start + 64);
-    const mean = tf.tidy(() => vae.encode(tf.tensor4d(concatenate(chunk.map((image) => image.data)), [chunk.length, height, width, 3])).mean);
+    const mean = tf.tidy(() => vae.encode(pixelsBatch(chunk)).mean);
     const values = mean.dataSync() as Float32Array;
     const size = values.length / chunk.length;
     for (let i = 0; i < chunk.length; i++) out.push(values.slice(i * size, (i + 1) * size));

@@ -11,6 +11,7 @@ import type { Pixels } from "../src/dreambooth/images.js";
 import { learningRateAt, type LrSchedule } from "../src/dreambooth/lr-schedule.js";
 import { adamWStep, clipGradNorm, createAdamWState } from "../src/dreambooth/optimizer.js";
 import type { AutoencoderKL } from "../src/model/vae.js";
+import { concatenate } from "../src/tensor/concatenate.js";
 import { Random } from "../src/tensor/random.js";
 import { Progress } from "./progress.js";
 
@@ -75,14 +76,4 @@ export async function trainVae(vae: AutoencoderKL, images: Pixels[], options: Va
   }
   for (const variable of variables.values()) variable.trainable = false;
   return progress.smoothedLoss;
-}
-
-export function concatenate(arrays: Float32Array[]): Float32Array {
-  const out = new Float32Array(arrays.reduce((length, array) => length + array.length, 0));
-  let offset = 0;
-  for (const array of arrays) {
-    out.set(array, offset);
-    offset += array.length;
-  }
-  return out;
 }

@@ -5,7 +5,9 @@
  * square is cropped, as diffusers' DreamBooth script does (Resize → Center/Random
  * crop → [-1, 1]). Pixels are HWC float32, the layout of our NHWC networks.
  */
+import * as tf from "@tensorflow/tfjs-core";
 import sharp from "sharp";
+import { concatenate } from "../tensor/concatenate.js";
 
 export interface PhotoOptions {
   resolution: number;
@@ -85,4 +87,10 @@ export async function encodePng(image: RgbImage): Promise<Uint8Array> {
 export async function decodePng(bytes: Uint8Array): Promise<Pixels> {
   const { data, info } = await sharp(bytes).removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
   return pixelsFromRgb({ width: info.width, height: info.height, rgb: new Uint8Array(data) });
+}
+
+/** Same-sized images as one [N, H, W, 3] batch tensor. */
+export function pixelsBatch(images: Pixels[]): tf.Tensor4D {
+  const { width, height } = images[0];
+  return tf.tensor4d(concatenate(images.map((image) => image.data)), [images.length, height, width, 3]);
 }

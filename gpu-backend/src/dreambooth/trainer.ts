@@ -10,6 +10,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { ClipTextModel } from "../model/clip-text.js";
 import type { UNet2DConditionModel } from "../model/unet.js";
+import { concatenate } from "../tensor/concatenate.js";
 import { Random, type RandomState } from "../tensor/random.js";
 import { restoreCheckpoint, writeCheckpoint } from "./checkpoint.js";
 import { dreamboothLoss, minSnrWeights, type PredictionType } from "./loss.js";
@@ -182,16 +183,6 @@ export class DreamBoothTrainer {
     this.frozenEmbeddings.clear();
     tf.dispose([...this.optimizer.firstMoment.values(), ...this.optimizer.secondMoment.values()]);
   }
-}
-
-function concatenate(arrays: Float32Array[]): Float32Array {
-  const out = new Float32Array(arrays.reduce((length, array) => length + array.length, 0));
-  let offset = 0;
-  for (const array of arrays) {
-    out.set(array, offset);
-    offset += array.length;
-  }
-  return out;
 }
 
 function concatenateIds(examples: TrainingExample[]): Int32Array {

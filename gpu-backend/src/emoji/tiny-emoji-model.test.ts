@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { disposeStableDiffusion, generate, loadStableDiffusionPipeline, type StableDiffusion } from "../model/pipeline.js";
+import { pixelsBatch } from "../dreambooth/images.js";
 import { renderBatch } from "../quality/batch-render.js";
 import { loadJudge } from "../quality/judge-files.js";
 import { accuracy, argmaxRows } from "../quality/metrics.js";
@@ -44,7 +45,7 @@ describe("the embedded tiny-emoji model", () => {
     const nouns = ["dog", "banana", "frog", "pizza", "owl", "cactus"];
     const requests = asked.flatMap((background, i) => [1, 2].map((seed) => ({ prompt: `a ${nouns[i]} on a ${background} background`, seed })));
     const images = renderBatch(model, { requests, steps: 20, guidanceScale: 4, scheduler: "ddim", resolution: 32 });
-    const out = judge.forward(tf.tensor4d(Float32Array.from(images.flatMap((image) => [...image.data])), [images.length, 32, 32, 3]));
+    const out = judge.forward(pixelsBatch(images));
     const named = argmaxRows(out.backgroundLogits.dataSync(), BACKGROUND_NAMES.length).map((index) => BACKGROUND_NAMES[index]);
     tf.dispose(Object.values(out));
     const hits = named.filter((name, i) => name === asked[Math.floor(i / 2)]).length;
@@ -70,7 +71,7 @@ describe("the embedded tiny-emoji model", () => {
     const judge = await loadJudge(`${MODEL_DIR}/judge`);
     const scenes = judgeScenes(4242, 1).filter((_, i) => i % 12 === 0);
     const images = await Promise.all(scenes.map((scene) => renderScene(scene.scene)));
-    const out = judge.forward(tf.tensor4d(Float32Array.from(images.flatMap((image) => [...image.data])), [images.length, 32, 32, 3]));
+    const out = judge.forward(pixelsBatch(images));
     const classes = argmaxRows(out.classLogits.dataSync(), EMOJI_CLASSES.length);
     const backgrounds = argmaxRows(out.backgroundLogits.dataSync(), BACKGROUND_NAMES.length);
     tf.dispose(Object.values(out));

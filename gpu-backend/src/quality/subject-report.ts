@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { QualityPromptResult, QualityReport } from "../../../shared/quality.js";
-import type { Pixels } from "../dreambooth/images.js";
+import { pixelsBatch, type Pixels } from "../dreambooth/images.js";
 import type { StableDiffusion } from "../model/pipeline.js";
 import type { SchedulerName } from "../model/schedulers/index.js";
 import { renderBatch } from "./batch-render.js";
@@ -72,8 +72,8 @@ interface Judged {
 }
 
 function judgeImages(judge: Judge, images: Pixels[]): Judged {
-  const { width, height } = images[0];
-  const batch = tf.tensor4d(Float32Array.from(images.flatMap((image) => [...image.data])), [images.length, height, width, 3]);
+  const { width } = images[0];
+  const batch = pixelsBatch(images);
   const out = judge.forward(batch);
   const masks = images.map(subjectMask);
   const pooled = maskedPool(out.featureMap, masks, width);
