@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { loadBaseModel } from "../src/dreambooth/base-model.js";
 import { attachTrainableWeights } from "../src/dreambooth/trainable.js";
 import { DreamBoothTrainer, type TrainingExample } from "../src/dreambooth/trainer.js";
-import { ensureTinyRandomModel, TINY_RANDOM_MODEL_ID } from "../src/server/tiny-random-model.js";
+import { ensureTinyRandomModel, TINY_RANDOM_MODEL_ID } from "../src/model/tiny-random-model.js";
 import { initTensorBackend } from "../src/tensor/backend.js";
 import { Random } from "../src/tensor/random.js";
 

@@ -9,15 +9,15 @@
 import os from "node:os";
 import path from "node:path";
 import { loadBaseModel } from "./dreambooth/base-model.js";
-import { runGenerateJob } from "./dreambooth/generate-job.js";
-import { runTrainJob } from "./dreambooth/train-job.js";
-import { JobError } from "./server/errors.js";
+import { runGenerateJob } from "./jobs/generate-job.js";
+import { runTrainJob } from "./jobs/train-job.js";
+import { JobError } from "./jobs/errors.js";
 import { modelsDir, queuePullSettings, readServiceConfig } from "./server/config.js";
-import { ModelRegistry } from "./server/model-registry.js";
+import { ModelRegistry } from "./dreambooth/model-registry.js";
 import { QueuePullConsumer } from "./server/queue-pull.js";
 import { startService } from "./server/service.js";
-import { BUNDLED_MODELS_DIR, findModelFolder } from "./server/model-folders.js";
-import { ensureTinyRandomModel } from "./server/tiny-random-model.js";
+import { BUNDLED_MODELS_DIR, findModelFolder } from "./dreambooth/model-folders.js";
+import { ensureTinyRandomModel } from "./model/tiny-random-model.js";
 import { initTensorBackend } from "./tensor/backend.js";
 
 const config = readServiceConfig(process.env);

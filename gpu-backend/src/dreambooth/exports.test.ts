@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { SafetensorsReader } from "../model/safetensors.js";
-import { ensureTinyRandomModel, TINY_RANDOM_MODEL_ID } from "../server/tiny-random-model.js";
+import { ensureTinyRandomModel, TINY_RANDOM_MODEL_ID } from "../model/tiny-random-model.js";
 import { initTensorBackend } from "../tensor/backend.js";
 import { Random } from "../tensor/random.js";
 import { loadBaseModel, type BaseModel } from "./base-model.js";

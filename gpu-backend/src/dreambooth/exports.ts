@@ -10,7 +10,7 @@ import path from "node:path";
 import type { ArtifactName } from "../../../shared/job.js";
 import { writeSafetensors } from "../model/safetensors.js";
 import { saveWeights } from "../model/weights.js";
-import type { Artifact } from "../server/uploads.js";
+import type { Artifact } from "../jobs/context.js";
 import type { BaseModel } from "./base-model.js";
 import { diffusersLoraFile, kohyaLoraFile, type LoraFile, type LoraTargets } from "./lora-files.js";
 

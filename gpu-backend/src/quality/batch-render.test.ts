@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { disposeStableDiffusion, generate, loadStableDiffusionPipeline, type StableDiffusion } from "../model/pipeline.js";
-import { ensureTinyRandomModel } from "../server/tiny-random-model.js";
+import { ensureTinyRandomModel } from "../model/tiny-random-model.js";
 import { initTensorBackend } from "../tensor/backend.js";
 import { renderBatch } from "./batch-render.js";
 

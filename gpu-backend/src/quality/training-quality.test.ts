@@ -6,7 +6,7 @@ import { QUALITY_REPORT_NAME, QualityReportSchema } from "../../../shared/qualit
 import { loadBaseModel, type BaseModel } from "../dreambooth/base-model.js";
 import { renderScene } from "../emoji/compose.js";
 import { drawScene } from "../emoji/scenes.js";
-import { ensureTinyRandomModel } from "../server/tiny-random-model.js";
+import { ensureTinyRandomModel } from "../model/tiny-random-model.js";
 import { initTensorBackend } from "../tensor/backend.js";
 import { Random } from "../tensor/random.js";
 import { Judge } from "./judge.js";

@@ -10,7 +10,7 @@ import path from "node:path";
 import { QUALITY_REPORT_NAME, type QualityReport } from "../../../shared/quality.js";
 import type { Pixels } from "../dreambooth/images.js";
 import type { StableDiffusion } from "../model/pipeline.js";
-import type { Artifact } from "../server/uploads.js";
+import type { Artifact } from "../jobs/context.js";
 import type { Judge } from "./judge.js";
 import { loadJudge } from "./judge-files.js";
 import { DEFAULT_EVALUATION, evaluateSubject, type EvaluationOptions } from "./subject-report.js";

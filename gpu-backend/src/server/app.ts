@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { errorEnvelope, renderError } from "./errors.js";
-import type { JobRunner } from "./job-runner.js";
+import type { JobRunner } from "../jobs/job-runner.js";
 import { jobsRoutes } from "./jobs-routes.js";
 
 export interface HealthFacts {

@@ -1,31 +1,11 @@
 /**
- * Structured errors of the backend. A `JobError` carries the machine-readable
- * `code`, a message a user can act on and whether another attempt could succeed;
- * the job runner turns it into the `failed` event as is. `HttpError` is what the
- * HTTP routes throw; one `onError` renders both through the project's envelope
- * `{"error":{"code","message","details?"}}`.
+ * Errors of the backend's HTTP routes. `HttpError` is what a route throws; one
+ * `onError` renders it (and anything unexpected) through the project's envelope
+ * `{"error":{"code","message","details?"}}`. A job's own failures are `JobError`s
+ * (`../jobs/errors.ts`), which the runner reports as `failed` events instead.
  */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-
-export class JobError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly retryable = false,
-  ) {
-    super(message);
-    this.name = "JobError";
-  }
-}
-
-/** Raised at a step boundary once the job was canceled; the runner reports `canceled`. */
-export class JobCanceled extends Error {
-  constructor() {
-    super("job canceled");
-    this.name = "JobCanceled";
-  }
-}
 
 export class HttpError extends Error {
   constructor(

@@ -5,7 +5,7 @@
  * differ, so the message tells the user what to re-upload.
  */
 import type { InputFile } from "../../../shared/job.js";
-import { JobError } from "./errors.js";
+import { JobError } from "../jobs/errors.js";
 import { DEFAULT_RETRY, fetchWithRetry, type RetryPolicy } from "./retry.js";
 import { sha256Hex } from "./uploads.js";
 

@@ -8,7 +8,7 @@
 import { Hono } from "hono";
 import { CancelJobSchema, JobMessageSchema } from "../../../shared/job.js";
 import { HttpError } from "./errors.js";
-import type { JobRunner } from "./job-runner.js";
+import type { JobRunner } from "../jobs/job-runner.js";
 import { readSignedJson } from "./signed-json.js";
 
 export function jobsRoutes(runner: JobRunner, secret: string) {

@@ -6,14 +6,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { GenerateJob } from "../../../shared/job.js";
 import { loadBaseModel } from "../dreambooth/base-model.js";
-import { runGenerateJob } from "../dreambooth/generate-job.js";
-import { runTrainJob } from "../dreambooth/train-job.js";
+import { runGenerateJob } from "../jobs/generate-job.js";
+import { runTrainJob } from "../jobs/train-job.js";
 import { initTensorBackend } from "../tensor/backend.js";
-import { FakeWorker } from "./fake-worker.js";
-import { JobRunner } from "./job-runner.js";
-import { ModelRegistry } from "./model-registry.js";
+import { FakeWorkerCallbacks } from "../../../test/fakes/worker-callbacks.js";
+import { JobRunner } from "../jobs/job-runner.js";
+import { ModelRegistry } from "../dreambooth/model-registry.js";
 import { QueuePullConsumer, settlementFor } from "./queue-pull.js";
-import { ensureTinyRandomModel, TINY_RANDOM_MODEL_ID } from "./tiny-random-model.js";
+import { ensureTinyRandomModel, TINY_RANDOM_MODEL_ID } from "../model/tiny-random-model.js";
 
 const SECRET = "queue-test-secret-0123";
 const TOKEN = "queues-api-token";
@@ -90,7 +90,7 @@ class FakeQueues {
   }
 }
 
-let worker: FakeWorker;
+let worker: FakeWorkerCallbacks;
 let queues: FakeQueues;
 let runner: JobRunner;
 const consumer = (apiToken = TOKEN) =>
@@ -110,7 +110,7 @@ beforeAll(async () => {
   await ensureTinyRandomModel(modelsDir);
   const registry = new ModelRegistry((id) => loadBaseModel(join(modelsDir, id), id));
   const deps = { model: (id: string) => registry.get(id), workDir: join(dataDir, "jobs") };
-  worker = new FakeWorker(SECRET);
+  worker = new FakeWorkerCallbacks(SECRET);
   await worker.start();
   queues = new FakeQueues();
   await queues.start();

@@ -12,7 +12,7 @@
  */
 import { z } from "zod";
 import { JobMessageSchema, type JobMessage } from "../../../shared/job.js";
-import type { JobOutcome, JobRunner } from "./job-runner.js";
+import type { JobOutcome, JobRunner } from "../jobs/job-runner.js";
 
 export interface QueuePullOptions {
   /** https://api.cloudflare.com/client/v4, or a local fake in tests. */

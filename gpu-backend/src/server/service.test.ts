@@ -13,17 +13,17 @@ import { classImagesCacheKey } from "../../../shared/r2keys.js";
 import { signedHeaders } from "../../../shared/signing.js";
 import type { BackendEvent, GenerateJob, TrainJob } from "../../../shared/job.js";
 import { loadBaseModel, type BaseModel } from "../dreambooth/base-model.js";
-import { runGenerateJob } from "../dreambooth/generate-job.js";
-import { runTrainJob } from "../dreambooth/train-job.js";
+import { runGenerateJob } from "../jobs/generate-job.js";
+import { runTrainJob } from "../jobs/train-job.js";
 import { initTensorBackend } from "../tensor/backend.js";
-import { FakeWorker } from "./fake-worker.js";
-import { ModelRegistry } from "./model-registry.js";
+import { FakeWorkerCallbacks } from "../../../test/fakes/worker-callbacks.js";
+import { ModelRegistry } from "../dreambooth/model-registry.js";
 import { startService, type RunningService } from "./service.js";
-import { ensureTinyRandomModel, TINY_RANDOM_MODEL_ID } from "./tiny-random-model.js";
+import { ensureTinyRandomModel, TINY_RANDOM_MODEL_ID } from "../model/tiny-random-model.js";
 
 const SECRET = "service-test-secret-0123";
 const dataDir = mkdtempSync(join(tmpdir(), "gpu-backend-"));
-let worker: FakeWorker;
+let worker: FakeWorkerCallbacks;
 let service: RunningService;
 let registry: ModelRegistry<BaseModel>;
 
@@ -41,7 +41,7 @@ beforeAll(async () => {
   await ensureTinyRandomModel(modelsDir);
   registry = new ModelRegistry((id) => loadBaseModel(join(modelsDir, id), id));
   const deps = { model: (id: string) => registry.get(id), workDir: join(dataDir, "jobs") };
-  worker = new FakeWorker(SECRET);
+  worker = new FakeWorkerCallbacks(SECRET);
   await worker.start();
   for (const seed of [1, 2, 3]) worker.inputs.set(`photo-${seed}.jpg`, await photo(seed));
   service = await startService({

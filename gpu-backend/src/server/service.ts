@@ -6,7 +6,7 @@
 import { serve, type ServerType } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
 import { createApp, type HealthFacts } from "./app.js";
-import { JobRunner, type RunnerOptions } from "./job-runner.js";
+import { JobRunner, type RunnerOptions } from "../jobs/job-runner.js";
 
 export interface ServiceOptions extends RunnerOptions {
   port: number;

@@ -1,17 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { FakeWorker } from "./fake-worker.js";
+import { FakeWorkerCallbacks } from "../../../test/fakes/worker-callbacks.js";
 import { EventReporter } from "./events.js";
 import { fetchVerifiedInput } from "./inputs.js";
 import { Uploader } from "./uploads.js";
-import { JobError } from "./errors.js";
+import { JobError } from "../jobs/errors.js";
 
 const SECRET = "test-secret-0123456789";
 const FAST_RETRY = { initialDelayMs: 20, maxDelayMs: 200, maxElapsedMs: 20_000 };
 
-let worker: FakeWorker;
+let worker: FakeWorkerCallbacks;
 beforeEach(async () => {
-  worker = new FakeWorker(SECRET);
+  worker = new FakeWorkerCallbacks(SECRET);
   await worker.start();
 });
 afterEach(() => worker.stop());

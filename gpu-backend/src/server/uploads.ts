@@ -5,26 +5,12 @@
  * storage credentials and the Worker alone decides where each file lands.
  */
 import { createHash } from "node:crypto";
-import {
-  UploadSlotSchema,
-  type ARTIFACT_FORMATS,
-  type ArtifactName,
-  type UploadSlotRequest,
-} from "../../../shared/job.js";
+import { UploadSlotSchema, type ArtifactName, type UploadSlotRequest } from "../../../shared/job.js";
+import type { Artifact } from "../jobs/context.js";
+import { JobError } from "../jobs/errors.js";
 import { signedHeaders } from "../../../shared/signing.js";
-import { JobError } from "./errors.js";
 import type { EventReporter } from "./events.js";
 import { DEFAULT_RETRY, fetchWithRetry, type RetryPolicy } from "./retry.js";
-
-export type ArtifactFormat = (typeof ARTIFACT_FORMATS)[number];
-
-export interface Artifact {
-  name: ArtifactName;
-  bytes: Uint8Array;
-  contentType: string;
-  format: ArtifactFormat;
-  meta?: Record<string, string | number | boolean>;
-}
 
 export interface UploadedArtifact {
   name: ArtifactName;

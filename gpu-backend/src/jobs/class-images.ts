@@ -8,12 +8,12 @@
  */
 import { z } from "zod";
 import type { TrainJob } from "../../../shared/job.js";
-import { JobError } from "../server/errors.js";
-import type { JobContext } from "../server/job-runner.js";
-import type { BaseModel } from "./base-model.js";
+import { JobError } from "./errors.js";
+import type { JobContext } from "./context.js";
+import type { BaseModel } from "../dreambooth/base-model.js";
 import { generate } from "../model/pipeline.js";
-import { decodePng, encodePng, pixelsFromRgb, type Pixels } from "./images.js";
-import { createTar, readTar } from "./tar.js";
+import { decodePng, encodePng, pixelsFromRgb, type Pixels } from "../dreambooth/images.js";
+import { createTar, readTar } from "../dreambooth/tar.js";
 
 const ManifestSchema = z.object({
   base_model: z.string(),

@@ -9,13 +9,13 @@
  */
 import { access, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { ClipTextModel } from "../model/clip-text.js";
-import { SD15_SCHEDULER_CONFIG } from "../model/schedulers/config.js";
-import { tinyClipTextConfig, tinyUNetConfig, tinyVaeConfig } from "../model/tiny.js";
-import { byteToUnicodeTable } from "../model/tokenizer.js";
-import { UNet2DConditionModel } from "../model/unet.js";
-import { AutoencoderKL } from "../model/vae.js";
-import { saveWeights } from "../model/weights.js";
+import { ClipTextModel } from "./clip-text.js";
+import { SD15_SCHEDULER_CONFIG } from "./schedulers/config.js";
+import { tinyClipTextConfig, tinyUNetConfig, tinyVaeConfig } from "./tiny.js";
+import { byteToUnicodeTable } from "./tokenizer.js";
+import { UNet2DConditionModel } from "./unet.js";
+import { AutoencoderKL } from "./vae.js";
+import { saveWeights } from "./weights.js";
 
 export const TINY_RANDOM_MODEL_ID = "tiny-random";
 const LABEL = "RANDOM WEIGHTS: an untrained stand-in for Stable Diffusion 1.x, for tests and local development only";

@@ -11,12 +11,12 @@ import type { GenerateJob, InputFile } from "../../../shared/job.js";
 import { disposeLora } from "../model/lora.js";
 import { generate } from "../model/pipeline.js";
 import { loadWeights } from "../model/weights.js";
-import { JobError } from "../server/errors.js";
-import type { JobContext, JobMetrics } from "../server/job-runner.js";
-import type { BaseModel } from "./base-model.js";
-import { encodePng } from "./images.js";
-import { readLoraFile } from "./lora-files.js";
-import { snapshotWeights } from "./trainable.js";
+import { JobError } from "./errors.js";
+import type { JobContext, JobMetrics } from "./context.js";
+import type { BaseModel } from "../dreambooth/base-model.js";
+import { encodePng } from "../dreambooth/images.js";
+import { readLoraFile } from "../dreambooth/lora-files.js";
+import { snapshotWeights } from "../dreambooth/trainable.js";
 
 export interface GenerateJobDeps {
   model(baseModel: string): Promise<BaseModel>;

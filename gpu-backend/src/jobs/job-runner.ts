@@ -8,29 +8,12 @@
  * and shutdown take effect.
  */
 import type { GenerateJob, JobMessage, TrainJob } from "../../../shared/job.js";
+import { EventReporter } from "../server/events.js";
+import { fetchVerifiedInput } from "../server/inputs.js";
+import { DEFAULT_RETRY, type RetryPolicy } from "../server/retry.js";
+import { Uploader } from "../server/uploads.js";
+import type { JobContext, JobHandlers } from "./context.js";
 import { JobCanceled, JobError } from "./errors.js";
-import { EventReporter } from "./events.js";
-import { fetchVerifiedInput, type InputToFetch } from "./inputs.js";
-import { DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
-import { Uploader } from "./uploads.js";
-
-export interface JobContext<J extends JobMessage = JobMessage> {
-  job: J;
-  events: EventReporter;
-  uploads: Uploader;
-  fetchInput(input: InputToFetch): Promise<Uint8Array>;
-  /** Throws `JobCanceled` after a cancel and `JobError` past the deadline; call once per step. */
-  checkpoint(): void;
-  /** True once the process was asked to stop: save a checkpoint, then throw `shutdownError()`. */
-  readonly shutdownRequested: boolean;
-}
-
-export type JobMetrics = Record<string, number>;
-
-export interface JobHandlers {
-  train(context: JobContext<TrainJob>): Promise<JobMetrics>;
-  generate(context: JobContext<GenerateJob>): Promise<JobMetrics>;
-}
 
 export interface RunnerOptions {
   secret: string;
@@ -42,11 +25,6 @@ export interface RunnerOptions {
 }
 
 export type SubmitResult = "accepted" | "duplicate" | "busy" | "shutting_down";
-
-/** What a handler throws after saving its checkpoint on shutdown; the Worker re-dispatches. */
-export function shutdownError(): JobError {
-  return new JobError("backend_shutdown", "the backend is restarting; the job resumes from its last checkpoint", true);
-}
 
 /** How a job ended, for consumers that must settle a queue message accordingly. */
 export interface JobOutcome {

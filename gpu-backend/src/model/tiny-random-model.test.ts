@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ClipTextConfigSchema, UNetConfigSchema } from "../model/config.js";
-import { ClipTextModel } from "../model/clip-text.js";
-import { ClipTokenizer } from "../model/tokenizer.js";
-import { UNet2DConditionModel } from "../model/unet.js";
-import { loadPretrained } from "../model/weights.js";
+import { ClipTextConfigSchema, UNetConfigSchema } from "./config.js";
+import { ClipTextModel } from "./clip-text.js";
+import { ClipTokenizer } from "./tokenizer.js";
+import { UNet2DConditionModel } from "./unet.js";
+import { loadPretrained } from "./weights.js";
 import { ensureTinyRandomModel } from "./tiny-random-model.js";
 
 const modelsDir = mkdtempSync(join(tmpdir(), "models-"));

@@ -14,15 +14,15 @@ import type { TrainJob } from "../../../shared/job.js";
 import { generate } from "../model/pipeline.js";
 import { Random } from "../tensor/random.js";
 import { trainingQualityReport } from "../quality/training-quality.js";
-import { JobError } from "../server/errors.js";
-import { shutdownError, type JobContext, type JobMetrics } from "../server/job-runner.js";
-import type { BaseModel } from "./base-model.js";
+import { JobError } from "./errors.js";
+import { shutdownError, type JobContext, type JobMetrics } from "./context.js";
+import type { BaseModel } from "../dreambooth/base-model.js";
 import { obtainClassImages } from "./class-images.js";
-import { fullFineTuneExports, loraExports } from "./exports.js";
-import { decodeTrainingPhoto, encodePng, flipHorizontal, type Pixels } from "./images.js";
-import { trainingPrompts } from "./prompts.js";
-import { attachTrainableWeights } from "./trainable.js";
-import { DreamBoothTrainer, type TrainingExample } from "./trainer.js";
+import { fullFineTuneExports, loraExports } from "../dreambooth/exports.js";
+import { decodeTrainingPhoto, encodePng, flipHorizontal, type Pixels } from "../dreambooth/images.js";
+import { trainingPrompts } from "../dreambooth/prompts.js";
+import { attachTrainableWeights } from "../dreambooth/trainable.js";
+import { DreamBoothTrainer, type TrainingExample } from "../dreambooth/trainer.js";
 
 export interface TrainJobDeps {
   model(baseModel: string): Promise<BaseModel>;

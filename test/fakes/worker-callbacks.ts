@@ -1,15 +1,15 @@
 /**
- * A stand-in for the Worker side of the protocol, for tests: a real HTTP server
+ * A stand-in for the Worker's job callbacks (events, upload slots, input files), for tests: a real HTTP server
  * on 127.0.0.1 that verifies signatures exactly as the Worker does, records
  * events, hands out upload slots that PUT into memory, and serves input files.
  * It can be taken down and brought back on the same port to test retries.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { BackendEventSchema, UploadSlotRequestSchema, type BackendEvent } from "../../../shared/job.js";
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from "../../../shared/signing.js";
+import { BackendEventSchema, UploadSlotRequestSchema, type BackendEvent } from "../../shared/job.js";
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from "../../shared/signing.js";
 
-export class FakeWorker {
+export class FakeWorkerCallbacks {
   readonly events: BackendEvent[] = [];
   readonly blobs = new Map<string, { bytes: Uint8Array; contentType: string }>();
   readonly inputs = new Map<string, Uint8Array>();

@@ -1,0 +1,44 @@
+/**
+ * What a job handler sees and returns, independent of how the job arrived (push
+ * or queue) or how its events travel: the message, an event reporter, upload
+ * slots, verified input fetches, and `checkpoint()` at step boundaries, where
+ * cancel, deadline and shutdown take effect.
+ */
+import type { ARTIFACT_FORMATS, ArtifactName, GenerateJob, JobMessage, TrainJob } from "../../../shared/job.js";
+import type { EventReporter } from "../server/events.js";
+import type { InputToFetch } from "../server/inputs.js";
+import type { Uploader } from "../server/uploads.js";
+import { JobError } from "./errors.js";
+
+export interface JobContext<J extends JobMessage = JobMessage> {
+  job: J;
+  events: EventReporter;
+  uploads: Uploader;
+  fetchInput(input: InputToFetch): Promise<Uint8Array>;
+  /** Throws `JobCanceled` after a cancel and `JobError` past the deadline; call once per step. */
+  checkpoint(): void;
+  /** True once the process was asked to stop: save a checkpoint, then throw `shutdownError()`. */
+  readonly shutdownRequested: boolean;
+}
+
+export type JobMetrics = Record<string, number>;
+
+export interface JobHandlers {
+  train(context: JobContext<TrainJob>): Promise<JobMetrics>;
+  generate(context: JobContext<GenerateJob>): Promise<JobMetrics>;
+}
+
+/** What a handler throws after saving its checkpoint on shutdown; the Worker re-dispatches. */
+export function shutdownError(): JobError {
+  return new JobError("backend_shutdown", "the backend is restarting; the job resumes from its last checkpoint", true);
+}
+
+export type ArtifactFormat = (typeof ARTIFACT_FORMATS)[number];
+
+export interface Artifact {
+  name: ArtifactName;
+  bytes: Uint8Array;
+  contentType: string;
+  format: ArtifactFormat;
+  meta?: Record<string, string | number | boolean>;
+}

@@ -1,0 +1,24 @@
+/**
+ * How a job fails. A `JobError` carries the machine-readable `code`, a message a
+ * user can act on and whether another attempt could succeed; the job runner turns
+ * it into the `failed` event as is. `JobCanceled` is thrown at a step boundary
+ * after a cancel and becomes the `canceled` event.
+ */
+export class JobError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable = false,
+  ) {
+    super(message);
+    this.name = "JobError";
+  }
+}
+
+/** Raised at a step boundary once the job was canceled; the runner reports `canceled`. */
+export class JobCanceled extends Error {
+  constructor() {
+    super("job canceled");
+    this.name = "JobCanceled";
+  }
+}
