@@ -61,5 +61,5 @@ export default defineConfig({
       },
     }),
   ],
-  test: { include: ["test/worker/**/*.test.ts"] },
+  test: { include: ["functions/**/*.test.ts"] },
 });

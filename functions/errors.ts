@@ -6,6 +6,7 @@
  * sends can surface as a 5xx.
  */
 import { z, type Hook } from "@hono/zod-openapi";
+import { parseJsonBody } from "../shared/json-body.js";
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -106,3 +107,11 @@ export const validationHook: Hook<unknown, any, any, void> = (result) => {
   const fields = [...new Set(issues.map((issue) => issue.path || "(body)"))].join(", ");
   throw new ApiError(400, "invalid_request", `Invalid ${result.target}: ${fields}`, { issues });
 };
+
+/** A raw body (read as text for its signature) parsed as JSON and checked against `schema`; 400 naming the problem otherwise. */
+export function jsonBodyOrThrow<S extends z.ZodType>(raw: string, schema: S, what: string): z.infer<S> {
+  const result = parseJsonBody(raw, schema);
+  if (result.ok) return result.data;
+  if (result.code === "invalid_json") throw new ApiError(400, "invalid_json", "Body is not JSON");
+  throw new ApiError(400, "invalid_request", `Not ${what}`, { issues: describeIssues(result.error) });
+}

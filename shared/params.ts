@@ -6,6 +6,7 @@
  * record shows exactly what it ran with.
  */
 import { z } from "zod";
+import { withoutDefaults } from "./without-defaults.js";
 
 export const TRAINING_METHODS = ["lora", "full"] as const;
 export const SCHEDULERS = ["ddpm", "ddim", "euler", "dpmpp_2m"] as const;
@@ -140,3 +141,6 @@ export type GenerationParams = z.output<typeof GenerationParamsSchema>;
 export function expandSubjectPlaceholder(prompt: string, subject: SubjectNames): string {
   return prompt.replaceAll("{subject}", `${subject.identifier} ${subject.class_noun}`);
 }
+
+/** `TrainingParamsSchema` as a request carries it: validated, with no defaults filled in (see `withoutDefaults`). */
+export const TrainingParamsRequestSchema = withoutDefaults(TrainingParamsSchema);

@@ -18,6 +18,7 @@ import { AccountSettings, type Settings } from "../billing/account-settings.js";
 import { IdempotencyStore, type IdempotencyBegin, type StoredResponse } from "../billing/idempotency-store.js";
 import { Ledger, type LedgerEntry, type Reservation, type ReserveOutcome } from "../billing/ledger.js";
 import type { PlanName } from "../billing/plans.js";
+import { cursorSeq, page, type Page } from "../pagination.js";
 import type { PageQuery, Photo, Subject } from "../subjects/schemas.js";
 import type { KeyMode } from "./api-keys.js";
 import { KeyRegistry, type Admission, type KeyInfo } from "./key-registry.js";
@@ -34,12 +35,6 @@ export interface GenerationEntry {
   training_id: string;
   status: JobStatus;
   created_at: number;
-}
-
-export interface Page<T> {
-  items: T[];
-  /** Pass as `cursor` for the next (older) page; null on the last page. */
-  next_cursor: string | null;
 }
 
 type SubjectRow = {
@@ -59,13 +54,6 @@ type JobRow = { seq: number; id: string; kind: string; parent_id: string; status
 function toSubject(row: SubjectRow): Subject {
   const { seq: _seq, photos, ...fields } = row;
   return { ...fields, photos: JSON.parse(photos) as Photo[] };
-}
-
-/** Newest first; the cursor is the `seq` of the last row served. */
-function page<R extends { seq: number }, T>(rows: R[], limit: number, map: (row: R) => T): Page<T> {
-  const items = rows.slice(0, limit);
-  const last = items.at(-1);
-  return { items: items.map(map), next_cursor: rows.length > limit && last ? String(last.seq) : null };
 }
 
 export interface Usage {
@@ -295,10 +283,6 @@ export class AccountDO extends DurableObject<Env> {
           )
           .toArray();
   }
-}
-
-function cursorSeq(cursor: string | undefined): number {
-  return cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(cursor);
 }
 
 export function accountStore(env: Env, accountId: string): DurableObjectStub<AccountDO> {

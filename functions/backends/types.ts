@@ -6,8 +6,10 @@
  * that checks predictions when webhooks are late). Both paths feed the same
  * `JobDO.ingest`, so the state machine never knows which backend it is driving.
  */
-import type { BackendEvent, JobMessage } from "../../shared/index.js";
+import type { BackendEvent, JobMessage, ResolvedTrainingParams, SubjectNames, TrainingParamsInput } from "../../shared/index.js";
+import type { NewGenerationRecord } from "../jobs/record.js";
 import type { DispatchResult } from "../jobs/transitions.js";
+import type { Secrets } from "../secrets.js";
 
 export type { DispatchResult };
 
@@ -45,4 +47,20 @@ export interface GpuBackend {
    */
   poll?(request: PollRequest): Promise<BackendEvent[]>;
   readonly pollIntervalMs?: number;
+}
+
+/** A training as a backend is asked to admit it: the params the client sent, and the ones it would run with. */
+export interface TrainingAdmission {
+  requested: TrainingParamsInput;
+  resolved: ResolvedTrainingParams;
+  subject: SubjectNames;
+}
+
+/** One backend a job may name: how to build its client and what it refuses before a job is charged. */
+export interface BackendEntry {
+  create(env: Env & Secrets): GpuBackend;
+  /** The params the training will really run with; throws `ApiError` (4xx/503) when the backend cannot run it. */
+  admitTraining?(env: Env & Secrets, training: TrainingAdmission): ResolvedTrainingParams;
+  /** Throws `ApiError` when the backend cannot render this generation. */
+  admitGeneration?(env: Env & Secrets, generation: Pick<NewGenerationRecord, "params" | "weights">): void;
 }

@@ -1,27 +1,20 @@
 /**
- * The one call a create route makes before it starts a job: decide what the job
- * runs on and costs for this key, reserve that price in the account's ledger
+ * What starting a job costs the account: reserve its price in the account's ledger
  * (402 when the balance is short, 429 when the plan's concurrent jobs are all
- * running), and fill in the account's default webhook. Test keys always run on the
- * fake backend and cost nothing; their jobs still count toward concurrency.
+ * running) and fill in the account's default webhook. Test keys cost nothing; their
+ * jobs still count toward concurrency. (Which backend a job runs on, test keys
+ * included, is `backends/choose.ts`'s decision, made before this.)
  */
 import { accountStore } from "../accounts/account-do.js";
 import { ApiError } from "../errors.js";
 import type { NewJobRecord } from "../jobs/record.js";
-import type { KeyMode } from "../accounts/api-keys.js";
+import type { Caller } from "../caller.js";
 import { priceOf } from "./pricing.js";
 import { allowsPrivateWebhooks, webhookUrlProblem } from "./webhook-url.js";
 
 export function checkWebhookUrl(env: Env, url: string): void {
   const problem = webhookUrlProblem(url, allowsPrivateWebhooks(env));
   if (problem) throw new ApiError(400, "invalid_webhook_url", `webhook_url ${problem}`);
-}
-
-/** Who starts a job: the API key's account and mode, or the account a chat workspace is linked to. */
-export interface Caller {
-  env: Env;
-  accountId: string;
-  keyMode: KeyMode;
 }
 
 export async function reserveCharge<R extends NewJobRecord>(caller: Caller, record: R): Promise<R> {
@@ -45,11 +38,7 @@ export async function reserveCharge<R extends NewJobRecord>(caller: Caller, reco
     );
   }
   const webhookUrl = record.webhook_url ?? outcome.webhook_url ?? undefined;
-  return {
-    ...record,
-    ...(mode === "test" ? { backend: "fake" } : {}),
-    ...(webhookUrl ? { webhook_url: webhookUrl } : {}),
-  };
+  return webhookUrl ? { ...record, webhook_url: webhookUrl } : record;
 }
 
 /**

@@ -9,7 +9,7 @@
  * and `transactionSync` make check-then-write atomic, so racing creates can never
  * take the balance below zero.
  */
-import type { Page } from "../accounts/account-do.js";
+import { cursorSeq, page, type Page } from "../pagination.js";
 
 export type LedgerEntryType = "grant" | "reserve" | "settle" | "release";
 
@@ -115,12 +115,10 @@ export class Ledger {
 
   /** Newest first; the cursor is the `seq` of the last entry served. */
   entries(limit: number, cursor: string | undefined): Page<LedgerEntry> {
-    const before = cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(cursor);
     const rows = this.storage.sql
-      .exec<LedgerEntry>("SELECT * FROM ledger WHERE seq < ? ORDER BY seq DESC LIMIT ?", before, limit + 1)
+      .exec<LedgerEntry>("SELECT * FROM ledger WHERE seq < ? ORDER BY seq DESC LIMIT ?", cursorSeq(cursor), limit + 1)
       .toArray();
-    const items = rows.slice(0, limit);
-    return { items, next_cursor: rows.length > limit ? String(items.at(-1)!.seq) : null };
+    return page(rows, limit, (entry) => entry);
   }
 
   private append(type: LedgerEntryType, jobId: string | null, amount: number, note: string | null, now: number): number {

@@ -9,17 +9,18 @@
 import { toHex } from "../../shared/index.js";
 import { accountStore } from "../accounts/account-do.js";
 import { ApiError } from "../errors.js";
+import type { Secrets } from "../secrets.js";
 import { jobStore } from "../jobs/job-do.js";
 import type { GenerationRecord, TrainingRecord } from "../jobs/record.js";
-import type { Caller } from "../billing/charges.js";
-import { startGeneration, CreateGenerationSchema } from "../routes/generations.js";
-import { finalizePhotos, storePhoto } from "../routes/subject-photos.js";
-import { createSubjectFor } from "../routes/subjects.js";
-import { CreateTrainingSchema, startTraining } from "../routes/trainings.js";
+import type { Caller } from "../caller.js";
+import { GenerationRequestSchema, startGeneration } from "../jobs/start-generation.js";
+import { startTraining } from "../jobs/start-training.js";
+import { createSubject } from "../subjects/create.js";
 import { CONTENT_TYPES } from "../subjects/image-format.js";
+import { finalizePhotos, storePhoto } from "../subjects/photos.js";
 import { checkPhotoSet, PHOTO_RULES, type PhotoFile, type PhotoSetReport } from "../subjects/photo-checks.js";
 import { CreateSubjectSchema, type Subject } from "../subjects/schemas.js";
-import type { ChatTarget } from "./chat-target.js";
+import type { ChatTarget } from "../jobs/chat-target.js";
 
 /** Chat attachments per training: the API's minimum, and what one message can reasonably carry. */
 export const BOT_PHOTO_LIMITS = { min: PHOTO_RULES.minPhotos, max: 10 } as const;
@@ -98,17 +99,17 @@ export async function trainFromChat(
   const report = checkPhotoSet(photos);
   if (!report.ok) throw new BotError(describePhotoReport(report, originalNames));
 
-  const subject = await createSubjectFor(env, accountId, subjectRequest.data);
+  const subject = await createSubject(env, accountId, subjectRequest.data);
   for (const [index, photo] of photos.entries()) {
     await storePhoto(env, accountId, subject.id, photo.name, photo.bytes!, CONTENT_TYPES[report.photos[index].format!]);
   }
   const finalized = await finalizePhotos(env, accountId, subject.id);
-  const training = await startTraining(botCaller(env, accountId), CreateTrainingSchema.parse({ subject_id: subject.id }), origin, { notify });
+  const training = await startTraining(botCaller(env, accountId), { subject_id: subject.id }, origin, { ...notify, subject_name: subject.name });
   return { subject: finalized.subject, training };
 }
 
 /** Chat jobs act for the linked account as a live key would: on its backends, against its credits. */
-function botCaller(env: Env, accountId: string): Caller {
+function botCaller(env: Env & Secrets, accountId: string): Caller {
   return { env, accountId, keyMode: "live" };
 }
 
@@ -169,14 +170,14 @@ export async function imagineFromChat(
         : `${subject.name} has no finished training yet; start one with /dreambooth train.`,
     );
   }
-  const parsed = CreateGenerationSchema.safeParse({
+  const parsed = GenerationRequestSchema.safeParse({
     training_id: trained.id,
     prompt,
     ...(request.count ? { num_images: request.count } : {}),
     ...(request.seed !== undefined ? { seed: request.seed } : {}),
   });
   if (!parsed.success) throw new BotError(`That request isn't valid: ${parsed.error.issues.map((issue) => issue.message).join("; ")}`);
-  return { subject, generation: await startGeneration(botCaller(env, accountId), parsed.data, origin, notify) };
+  return { subject, generation: await startGeneration(botCaller(env, accountId), parsed.data, origin, { ...notify, subject_name: subject.name }) };
 }
 
 /** A short status report: one job by id, or the account's latest trainings and generations. */

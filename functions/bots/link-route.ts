@@ -6,7 +6,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../router.js";
-import { errorResponses, jsonContent } from "../routes/responses.js";
+import { errorResponses, jsonContent } from "../responses.js";
 import { issueLinkCode } from "./links.js";
 
 const BotLinkCodeSchema = z

@@ -8,7 +8,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { JSON_BODY_LIMIT, limitBody } from "../body-limit.js";
 import { createRouter } from "../router.js";
-import { errorResponse } from "../routes/responses.js";
+import { errorResponse } from "../responses.js";
 import { discordInteractions } from "./discord/interactions.js";
 import { slackCommands } from "./slack/commands.js";
 import { slackEvents } from "./slack/events.js";

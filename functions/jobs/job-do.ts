@@ -16,7 +16,7 @@ import { isTerminal, r2Keys, type BackendEvent, type JobMessage } from "../../sh
 import { accountStore } from "../accounts/account-do.js";
 import { finishCharge } from "../billing/charges.js";
 import { allowsPrivateWebhooks } from "../billing/webhook-url.js";
-import { notifyChat } from "../bots/notify.js";
+import { deliverJobEndNotice } from "./notices.js";
 import { createBackend, isBackendName } from "../backends/index.js";
 import type { GpuBackend } from "../backends/types.js";
 import type { Secrets } from "../secrets.js";
@@ -277,7 +277,7 @@ export class JobDO extends DurableObject<JobEnv> {
     if (!record?.notify) return;
     let outcome: string;
     try {
-      await notifyChat(this.env, record);
+      await deliverJobEndNotice(this.env, record);
       outcome = "delivered";
     } catch (error) {
       outcome = error instanceof Error ? error.message : String(error);

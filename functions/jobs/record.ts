@@ -14,7 +14,7 @@ import {
   TRAINING_METHODS,
   TrainJobSchema,
 } from "../../shared/index.js";
-import { ChatTargetSchema } from "../bots/chat-target.js";
+import { ChatTargetSchema } from "./chat-target.js";
 import { WebhookDeliverySchema } from "./webhook-delivery.js";
 
 /** An R2 object the backend will read, referenced by key until a dispatch signs it. */

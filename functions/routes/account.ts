@@ -9,7 +9,7 @@ import { checkWebhookUrl } from "../billing/charges.js";
 import { PLAN_NAMES } from "../billing/plans.js";
 import { createRouter } from "../router.js";
 import { security } from "./job-actions.js";
-import { errorResponses, jsonContent } from "./responses.js";
+import { errorResponses, jsonContent } from "../responses.js";
 
 const AccountSchema = z
   .object({

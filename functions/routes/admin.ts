@@ -15,7 +15,7 @@ import { ApiError } from "../errors.js";
 import { createRouter } from "../router.js";
 import { requireSecret } from "../secrets.js";
 import type { AppEnv } from "../types.js";
-import { errorResponse, errorResponses, jsonContent } from "./responses.js";
+import { errorResponse, errorResponses, jsonContent } from "../responses.js";
 
 const requireAdminToken = createMiddleware<AppEnv>(async (c, next) => {
   const token = requireSecret(c.env, "ADMIN_TOKEN");

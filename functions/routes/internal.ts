@@ -17,6 +17,8 @@ import {
   isTerminal,
   UploadSlotRequestSchema,
   UploadSlotSchema,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
   verifySignature,
 } from "../../shared/index.js";
 import { limitBody } from "../body-limit.js";
@@ -28,7 +30,7 @@ import { createRouter } from "../router.js";
 import { requireSecret } from "../secrets.js";
 import { signObjectUrl } from "../storage/signed-urls.js";
 import type { AppEnv } from "../types.js";
-import { errorResponse, jsonContent } from "./responses.js";
+import { errorResponse, jsonContent } from "../responses.js";
 
 /** Events and slot requests are small; anything bigger is not from our backend. */
 const INTERNAL_BODY_LIMIT = 64 * 1024;
@@ -40,8 +42,8 @@ const requireBackendSignature = createMiddleware<AppEnv>(async (c, next) => {
   const check = await verifySignature(
     secret,
     await c.req.text(),
-    c.req.header("x-dbe-timestamp"),
-    c.req.header("x-dbe-signature"),
+    c.req.header(TIMESTAMP_HEADER),
+    c.req.header(SIGNATURE_HEADER),
   );
   if (!check.ok) throw new ApiError(401, "invalid_signature", `Backend signature rejected: ${check.reason}`);
   await next();
@@ -50,8 +52,8 @@ const requireBackendSignature = createMiddleware<AppEnv>(async (c, next) => {
 const JobParams = z.object({ id: z.string().min(1).max(64) });
 
 const signatureHeaders = z.object({
-  "x-dbe-timestamp": z.string().openapi({ description: "Unix seconds" }),
-  "x-dbe-signature": z.string().openapi({ description: "v1=<hex HMAC-SHA256 of `${timestamp}.${body}`>" }),
+  [TIMESTAMP_HEADER]: z.string().openapi({ description: "Unix seconds" }),
+  [SIGNATURE_HEADER]: z.string().openapi({ description: "v1=<hex HMAC-SHA256 of `${timestamp}.${body}`>" }),
 });
 
 const internalErrors = {

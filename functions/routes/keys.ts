@@ -12,7 +12,7 @@ import { accountStore } from "../accounts/account-do.js";
 import { ApiError } from "../errors.js";
 import { createRouter } from "../router.js";
 import { security } from "./job-actions.js";
-import { errorResponse, errorResponses, jsonContent } from "./responses.js";
+import { errorResponse, errorResponses, jsonContent } from "../responses.js";
 
 export const ApiKeySchema = z
   .object({

@@ -10,7 +10,7 @@ import { findJob } from "../jobs/lookup.js";
 import { WEIGHT_FORMATS } from "../jobs/views.js";
 import { createRouter } from "../router.js";
 import { security } from "./job-actions.js";
-import { errorResponses } from "./responses.js";
+import { errorResponses } from "../responses.js";
 
 const ModelFileParams = z.object({
   training_id: z.string().min(1).max(64),

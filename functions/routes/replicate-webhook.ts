@@ -23,7 +23,7 @@ import { artifactKey } from "../jobs/artifact-keys.js";
 import { jobStore } from "../jobs/job-do.js";
 import { createRouter } from "../router.js";
 import type { AppEnv } from "../types.js";
-import { errorResponse, jsonContent } from "./responses.js";
+import { errorResponse, jsonContent } from "../responses.js";
 
 const WebhookQuerySchema = z.object({
   job: z

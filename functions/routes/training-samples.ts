@@ -9,7 +9,7 @@ import { ApiError } from "../errors.js";
 import { findJob } from "../jobs/lookup.js";
 import { createRouter } from "../router.js";
 import { JobIdParams, security } from "./job-actions.js";
-import { errorResponses } from "./responses.js";
+import { errorResponses } from "../responses.js";
 
 const SampleParams = JobIdParams.extend({
   file: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$/).openapi({ example: "step-1000-0.png" }),

@@ -8,7 +8,7 @@ import { accountStore } from "../accounts/account-do.js";
 import { createRouter } from "../router.js";
 import { PageQuerySchema } from "../subjects/schemas.js";
 import { security } from "./job-actions.js";
-import { errorResponses, jsonContent } from "./responses.js";
+import { errorResponses, jsonContent } from "../responses.js";
 
 const ReservationSchema = z
   .object({

@@ -81,6 +81,7 @@ export const CreateSubjectSchema = z
   })
   .strict()
   .openapi("CreateSubject");
+export type CreateSubjectRequest = z.infer<typeof CreateSubjectSchema>;
 
 export const PageQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),

@@ -17,8 +17,8 @@ import { onError } from "../../functions/errors";
 import { jobStore } from "../../functions/jobs/job-do";
 import { generations } from "../../functions/routes/generations";
 import type { AppEnv } from "../../functions/types";
-import { adminRequest, BASE, createAccount, jsonInit } from "../worker/helpers/api";
-import { readySubject, waitFor } from "../worker/helpers/jobs";
+import { adminRequest, BASE, createAccount, jsonInit } from "../helpers/api";
+import { readySubject, waitFor } from "../helpers/jobs";
 
 const ROUNDS = 150;
 const WARMUP = 20;

@@ -4,7 +4,7 @@
  * valid safetensors files holding no tensors and `"placeholder": "true"` in their
  * metadata, so nothing downstream can take them for a trained model.
  */
-import { encodePng } from "./png.js";
+import { encodePng } from "../../png.js";
 
 export const PLACEHOLDER_NOTE = "placeholder from the fake backend; not a trained model";
 

@@ -1,12 +1,14 @@
 /**
- * What `POST /v1/trainings` and `POST /v1/generations` check before a job names
- * the Replicate backend, so a request Replicate could never run is refused at
+ * What the Replicate backend admits (its registry entry's `admitTraining` and
+ * `admitGeneration`), checked before a job on it is charged, so a request Replicate could never run is refused at
  * once with the field it is about (400), and a deployment without
  * `REPLICATE_API_TOKEN` says so (503) instead of failing the job later.
  */
-import type { GenerationParams, ResolvedTrainingParams, SubjectNames, TrainingParamsInput } from "../../../shared/index.js";
+import type { ResolvedTrainingParams } from "../../../shared/index.js";
+import type { NewGenerationRecord } from "../../jobs/record.js";
 import { ApiError } from "../../errors.js";
 import { requireSecret } from "../../secrets.js";
+import type { TrainingAdmission } from "../types.js";
 import { readReplicateConfig, type ReplicateBindings } from "./config.js";
 import { mapGenerationParams, mapTrainingParams, type ParamIssue } from "./trainer-params.js";
 
@@ -18,12 +20,7 @@ function invalidParams(issues: ParamIssue[], prefix: string): ApiError {
 }
 
 /** The parameters the training will actually run with on Replicate. */
-export function checkReplicateTraining(
-  env: ReplicateBindings,
-  requested: TrainingParamsInput,
-  resolved: ResolvedTrainingParams,
-  subject: SubjectNames,
-): ResolvedTrainingParams {
+export function admitReplicateTraining(env: ReplicateBindings, { requested, resolved, subject }: TrainingAdmission): ResolvedTrainingParams {
   requireSecret(env, "REPLICATE_API_TOKEN");
   if (!readReplicateConfig(env).destinationOwner) {
     throw new ApiError(503, "misconfigured", "REPLICATE_DESTINATION_OWNER is not configured on this deployment");
@@ -33,10 +30,9 @@ export function checkReplicateTraining(
   return mapped.params;
 }
 
-export function checkReplicateGeneration(
+export function admitReplicateGeneration(
   env: { REPLICATE_API_TOKEN?: string },
-  params: GenerationParams & { seed: number; width: number; height: number },
-  weights: { format: string } | undefined,
+  { params, weights }: Pick<NewGenerationRecord, "params" | "weights">,
 ): void {
   requireSecret(env, "REPLICATE_API_TOKEN");
   if (weights && weights.format !== "cog-sdxl-lora") {

@@ -9,12 +9,12 @@
  */
 import type { Context } from "hono";
 import { z } from "zod";
-import { ApiError, describeIssues } from "../../errors.js";
-import { originOf } from "../../routes/job-actions.js";
+import { ApiError, jsonBodyOrThrow } from "../../errors.js";
+import { originOf } from "../../caller.js";
 import { requireSecret } from "../../secrets.js";
 import type { AppEnv } from "../../types.js";
 import { describeFailure, imagineFromChat, statusReport, subjectsReport, trainFromChat, type ChatFile } from "../actions.js";
-import type { ChatTarget } from "../chat-target.js";
+import type { ChatTarget } from "../../jobs/chat-target.js";
 import { linkedAccount, LinkCodeSchema, redeemLinkCode } from "../links.js";
 import { discordConfig, editOriginal, type DiscordConfig } from "./api.js";
 import { verifyDiscordSignature } from "./verify.js";
@@ -87,15 +87,7 @@ export async function discordInteractions(c: Context<AppEnv>): Promise<Response>
   const raw = new TextDecoder().decode(await c.req.arrayBuffer());
   const signed = await verifyDiscordSignature(publicKey, c.req.header("x-signature-ed25519"), c.req.header("x-signature-timestamp"), raw);
   if (!signed) throw new ApiError(401, "invalid_signature", "Missing or invalid Discord request signature");
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new ApiError(400, "invalid_json", "Body is not JSON");
-  }
-  const parsed = InteractionSchema.safeParse(json);
-  if (!parsed.success) throw new ApiError(400, "invalid_request", "Not a Discord interaction", { issues: describeIssues(parsed.error) });
-  const interaction = parsed.data;
+  const interaction = jsonBodyOrThrow(raw, InteractionSchema, "a Discord interaction");
 
   if (interaction.type === INTERACTION.PING) return c.json({ type: RESPONSE.PONG });
   const subcommand = interaction.data?.options[0];

@@ -5,8 +5,8 @@
  * 15 minutes, is a channel message with the bot token, mentioning who asked.
  */
 import type { Secrets } from "../../secrets.js";
-import type { ChatTarget } from "../chat-target.js";
-import type { JobNews } from "../notify.js";
+import type { ChatTarget } from "../../jobs/chat-target.js";
+import { newsText, type JobNews } from "../news.js";
 import { discordConfig, followUp, INTERACTION_TOKEN_TTL_MS, postChannelMessage } from "./api.js";
 
 /** Leave a minute of slack: an edit that starts just before expiry may land just after it. */
@@ -20,9 +20,10 @@ export async function notifyDiscord(env: Env & Secrets, target: Extract<ChatTarg
     target.interaction_token !== undefined &&
     target.interaction_at !== undefined &&
     Date.now() - target.interaction_at < INTERACTION_TOKEN_TTL_MS - TOKEN_MARGIN_MS;
+  const content = `${mention}${newsText(news, (example) => `\`/dreambooth imagine prompt: ${example}\``)}`;
   if (news.kind === "generate" && tokenFresh) {
-    await followUp(config, target.interaction_token!, { content: `${mention}${news.text}`, allowed_mentions }, news.files);
+    await followUp(config, target.interaction_token!, { content, allowed_mentions }, news.files);
     return;
   }
-  await postChannelMessage(config, target.channel_id, { content: `${mention}${news.text}`, allowed_mentions }, news.files);
+  await postChannelMessage(config, target.channel_id, { content, allowed_mentions }, news.files);
 }

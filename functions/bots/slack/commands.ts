@@ -8,10 +8,10 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { ApiError, describeIssues } from "../../errors.js";
-import { originOf } from "../../routes/job-actions.js";
+import { originOf } from "../../caller.js";
 import type { AppEnv } from "../../types.js";
 import { BOT_PHOTO_LIMITS, BotError, describeFailure, imagineFromChat, statusReport, subjectsReport, trainFromChat } from "../actions.js";
-import type { ChatTarget } from "../chat-target.js";
+import type { ChatTarget } from "../../jobs/chat-target.js";
 import { linkedAccount, LinkCodeSchema, redeemLinkCode } from "../links.js";
 import { downloadFile, recentMessages, respond, slackConfig, type SlackConfig } from "./api.js";
 import { parseSlackCommand, SLACK_HELP, type SlackCommand } from "./command-text.js";

@@ -6,7 +6,7 @@
  */
 import type { Context } from "hono";
 import { z } from "zod";
-import { ApiError, describeIssues } from "../../errors.js";
+import { jsonBodyOrThrow } from "../../errors.js";
 import type { AppEnv } from "../../types.js";
 import { verifiedSlackBody } from "./verify.js";
 
@@ -17,14 +17,7 @@ const EventEnvelopeSchema = z.union([
 
 export async function slackEvents(c: Context<AppEnv>): Promise<Response> {
   const raw = await verifiedSlackBody(c);
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new ApiError(400, "invalid_json", "Body is not JSON");
-  }
-  const parsed = EventEnvelopeSchema.safeParse(json);
-  if (!parsed.success) throw new ApiError(400, "invalid_request", "Not a Slack event", { issues: describeIssues(parsed.error) });
-  if ("challenge" in parsed.data) return c.json({ challenge: parsed.data.challenge });
+  const event = jsonBodyOrThrow(raw, EventEnvelopeSchema, "a Slack event");
+  if ("challenge" in event) return c.json({ challenge: event.challenge });
   return c.json({ ok: true });
 }

@@ -4,8 +4,8 @@
  * are uploaded with the external upload flow and text is a `chat.postMessage`.
  */
 import type { Secrets } from "../../secrets.js";
-import type { ChatTarget } from "../chat-target.js";
-import type { JobNews } from "../notify.js";
+import type { ChatTarget } from "../../jobs/chat-target.js";
+import { newsText, type JobNews } from "../news.js";
 import { postMessage, slackConfig, uploadFiles } from "./api.js";
 
 /** Slack's mrkdwn bolds with single asterisks. */
@@ -15,7 +15,7 @@ export function slackMarkdown(text: string): string {
 
 export async function notifySlack(env: Env & Secrets, target: Extract<ChatTarget, { platform: "slack" }>, news: JobNews): Promise<void> {
   const config = slackConfig(env);
-  const text = `${target.user_id ? `<@${target.user_id}> ` : ""}${slackMarkdown(news.text)}`;
+  const text = `${target.user_id ? `<@${target.user_id}> ` : ""}${slackMarkdown(newsText(news, (example) => `\`/dreambooth imagine ${example}\``))}`;
   if (news.files.length > 0) await uploadFiles(config, target.channel_id, news.files, text);
   else await postMessage(config, target.channel_id, text);
 }

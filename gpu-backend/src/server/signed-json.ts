@@ -6,6 +6,7 @@
  */
 import type { Context } from "hono";
 import type { z } from "zod";
+import { parseJsonBody } from "../../../shared/json-body.js";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from "../../../shared/signing.js";
 import { HttpError } from "./errors.js";
 
@@ -13,15 +14,8 @@ export async function readSignedJson<S extends z.ZodType>(c: Context, secret: st
   const raw = await c.req.text();
   const check = await verifySignature(secret, raw, c.req.header(TIMESTAMP_HEADER), c.req.header(SIGNATURE_HEADER));
   if (!check.ok) throw new HttpError(401, "invalid_signature", `request signature is ${check.reason}`);
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new HttpError(400, "invalid_json", "request body is not valid JSON");
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    throw new HttpError(400, "invalid_request", "request body does not match the job contract", parsed.error.issues);
-  }
-  return parsed.data;
+  const parsed = parseJsonBody(raw, schema);
+  if (parsed.ok) return parsed.data;
+  if (parsed.code === "invalid_json") throw new HttpError(400, "invalid_json", "request body is not valid JSON");
+  throw new HttpError(400, "invalid_request", "request body does not match the job contract", parsed.error.issues);
 }

@@ -1,0 +1,185 @@
+import { describe, expect, it } from "vitest";
+import { JOB_STATUSES, type JobStatus } from "../../shared/index.js";
+import {
+  applyBackendEvent,
+  busyBackoffMs,
+  cancel,
+  MAX_BUSY_RETRIES,
+  onDispatchResult,
+  onSilence,
+  redispatch,
+} from "./transitions.js";
+import type { JobRecord } from "./record.js";
+import { at, eventFor, generationRecord, SHA, trainingRecord } from "../../test/helpers/job-fixtures.js";
+
+const limits = { maxAttempts: 3 };
+const TRAIN_PATH: JobStatus[] = ["queued", "dispatched", "preparing", "training", "exporting", "succeeded"];
+const GENERATE_PATH: JobStatus[] = ["queued", "dispatched", "preparing", "generating", "exporting", "succeeded"];
+const TERMINAL: JobStatus[] = ["succeeded", "failed", "canceled"];
+
+function statusAfter(record: JobRecord, draft: Parameters<typeof eventFor>[1]): JobStatus | "ignored" {
+  const outcome = applyBackendEvent(record, eventFor(record, draft), limits, 2000);
+  return outcome.kind === "ignored" ? "ignored" : outcome.record.status;
+}
+
+describe("backend events move a job only forward", () => {
+  for (const [kind, path, make] of [
+    ["train", TRAIN_PATH, trainingRecord],
+    ["generate", GENERATE_PATH, generationRecord],
+  ] as const) {
+    const live = path.filter((status) => !TERMINAL.includes(status));
+    const work = kind === "train" ? "training" : "generating";
+    const wrongWork = kind === "train" ? "generating" : "training";
+
+    it(`${kind}: every phase event from every live status goes forward or stays`, () => {
+      for (const from of live) {
+        const record = at(make(), from);
+        const rank = path.indexOf(from);
+        const expectMove = (to: JobStatus) => (path.indexOf(to) > rank ? to : from);
+        expect(statusAfter(record, { type: "started", backend: "b", device: "d" }), `${from} + started`).toBe(expectMove("preparing"));
+        for (const phase of ["preparing", work, "exporting"] as const) {
+          const draft = { type: "progress" as const, phase, step: 1, total_steps: 2 };
+          expect(statusAfter(record, draft), `${from} + progress ${phase}`).toBe(expectMove(phase));
+        }
+        // A phase the kind never visits moves nothing.
+        expect(statusAfter(record, { type: "progress", phase: wrongWork, step: 1, total_steps: 2 })).toBe(from);
+        expect(statusAfter(record, { type: "succeeded" })).toBe("succeeded");
+        expect(statusAfter(record, { type: "canceled" })).toBe("canceled");
+        expect(statusAfter(record, { type: "failed", code: "oom", message: "out of memory", retryable: false })).toBe("failed");
+        expect(statusAfter(record, { type: "sample", step: 1, prompt: "p", seed: 1, artifact: "samples/a.png" })).toBe(from);
+      }
+    });
+
+    it(`${kind}: a terminal job is never left`, () => {
+      for (const from of TERMINAL) {
+        const record = at(make(), from);
+        expect(statusAfter(record, { type: "started", backend: "b", device: "d" })).toBe("ignored");
+        expect(statusAfter(record, { type: "progress", phase: work, step: 5, total_steps: 9 })).toBe("ignored");
+        for (const type of ["succeeded", "canceled"] as const) expect(statusAfter(record, { type })).toBe("ignored");
+        expect(statusAfter(record, { type: "failed", code: "x", message: "y", retryable: true })).toBe("ignored");
+        expect(onSilence(record, limits, 0).kind).toBe("ignored");
+        expect(redispatch(record, 0)).toBe(record);
+        expect(cancel(record, 0).kind).toBe("already_terminal");
+      }
+    });
+  }
+
+  it("records artifacts that arrive after succeeded, without leaving succeeded", () => {
+    const record = at(trainingRecord(), "succeeded");
+    const outcome = applyBackendEvent(
+      record,
+      eventFor(record, { type: "artifact", name: "artifacts/w.safetensors", format: "diffusers-lora", sha256: SHA, size: 3, content_type: "application/octet-stream" }),
+      limits,
+      2000,
+    );
+    expect(outcome.kind).toBe("applied");
+    if (outcome.kind !== "applied") return;
+    expect(outcome.record.status).toBe("succeeded");
+    expect(outcome.record.artifacts).toEqual([
+      expect.objectContaining({ name: "artifacts/w.safetensors", key: "accounts/acc_a/trainings/trn_00000000000000000000/artifacts/w.safetensors", attempt: 1 }),
+    ]);
+  });
+
+  it("ignores events of an earlier or later attempt and of another job", () => {
+    const record = at({ ...trainingRecord(), attempt: 2 }, "training");
+    const progress = { type: "progress" as const, phase: "exporting" as const, step: 1, total_steps: 1 };
+    expect(applyBackendEvent(record, eventFor(record, progress, { attempt: 1 }), limits, 0)).toEqual({ kind: "ignored", reason: "stale_attempt" });
+    expect(applyBackendEvent(record, eventFor(record, progress, { attempt: 3 }), limits, 0)).toEqual({ kind: "ignored", reason: "future_attempt" });
+    expect(applyBackendEvent(record, eventFor(record, progress, { job_id: "trn_other" }), limits, 0)).toEqual({ kind: "ignored", reason: "wrong_job" });
+  });
+
+  it("keeps progress from going backwards when events arrive out of order", () => {
+    let record: JobRecord = at(trainingRecord(), "dispatched");
+    const apply = (draft: Parameters<typeof eventFor>[1]) => {
+      const outcome = applyBackendEvent(record, eventFor(record, draft), limits, 0);
+      if (outcome.kind === "applied") record = outcome.record;
+    };
+    apply({ type: "progress", phase: "training", step: 30, total_steps: 100, loss: 0.3, eta_s: 70 });
+    apply({ type: "progress", phase: "training", step: 20, total_steps: 100, loss: 0.4, eta_s: 80 });
+    apply({ type: "progress", phase: "preparing", step: 1, total_steps: 1 });
+    apply({ type: "started", backend: "b", device: "d" });
+    expect(record.status).toBe("training");
+    expect(record.progress).toEqual({ phase: "training", step: 30, total_steps: 100, loss: 0.3, eta_s: 70 });
+    apply({ type: "progress", phase: "training", step: 40, total_steps: 100 });
+    expect(record.progress).toMatchObject({ step: 40, loss: 0.3 });
+    apply({ type: "progress", phase: "exporting", step: 0, total_steps: 1 });
+    expect(record.progress).toMatchObject({ phase: "exporting", step: 0, loss: null });
+  });
+
+  it("refuses artifact names the job has no place for", () => {
+    const generation = at(generationRecord(), "generating");
+    const bundle = { type: "artifact" as const, name: "class-images", format: "class-images" as const, sha256: SHA, size: 1, content_type: "x/y" };
+    expect(applyBackendEvent(generation, eventFor(generation, bundle), limits, 0)).toEqual({ kind: "ignored", reason: "unknown_artifact" });
+    const training = at(trainingRecord(), "preparing");
+    const applied = applyBackendEvent(training, eventFor(training, bundle), limits, 0);
+    expect(applied.kind === "applied" && applied.record.artifacts[0].key).toBe("class-images/sd15/cafe.bundle");
+  });
+});
+
+describe("retries: failures, silence, re-dispatch", () => {
+  it("re-dispatches a retryable failure while attempts remain, then fails", () => {
+    const failure = { type: "failed" as const, code: "oom", message: "out of memory", retryable: true };
+    const first = at(trainingRecord(), "training");
+    const outcome = applyBackendEvent(first, eventFor(first, failure), limits, 0);
+    expect(outcome).toMatchObject({ kind: "applied", redispatch: true });
+    const last = at({ ...trainingRecord(), attempt: 3 }, "training");
+    expect(applyBackendEvent(last, eventFor(last, failure), limits, 0)).toMatchObject({
+      kind: "applied",
+      redispatch: false,
+      record: { status: "failed", error: { code: "oom" } },
+    });
+  });
+
+  it("turns silence into a new attempt, or a heartbeat_timeout failure at the last one", () => {
+    expect(onSilence(at(trainingRecord(), "training"), limits, 0)).toMatchObject({ kind: "applied", redispatch: true });
+    expect(onSilence(at({ ...trainingRecord(), attempt: 3 }, "training"), limits, 0)).toMatchObject({
+      redispatch: false,
+      record: { status: "failed", error: { code: "heartbeat_timeout" } },
+    });
+  });
+
+  it("re-dispatch is the one backwards move: attempt+1 at dispatched, progress restarted", () => {
+    for (const from of JOB_STATUSES.filter((status) => !TERMINAL.includes(status) && status !== "generating")) {
+      const record = { ...at(trainingRecord(), from), progress: { phase: "training" as const, step: 9, total_steps: 10, loss: 1, eta_s: 1 } };
+      const next = redispatch(record, 5);
+      expect(next).toMatchObject({ status: "dispatched", attempt: 2, busy_retries: 0, updated_at: 5 });
+      expect(next.progress.step).toBe(0);
+    }
+  });
+});
+
+describe("dispatch answers", () => {
+  it("accepted moves queued to dispatched, but never back from a later status", () => {
+    expect(onDispatchResult(trainingRecord(), { outcome: "accepted", ref: "r1" }, 0)).toMatchObject({ status: "dispatched", backend_ref: "r1" });
+    expect(onDispatchResult(at(trainingRecord(), "preparing"), { outcome: "accepted" }, 0).status).toBe("preparing");
+  });
+
+  it("busy counts retries and gives up after MAX_BUSY_RETRIES", () => {
+    let record: JobRecord = trainingRecord();
+    for (let retry = 1; retry <= MAX_BUSY_RETRIES; retry++) {
+      record = onDispatchResult(record, { outcome: "busy" }, 0);
+      expect(record).toMatchObject({ status: "queued", busy_retries: retry });
+    }
+    expect(onDispatchResult(record, { outcome: "busy" }, 0)).toMatchObject({ status: "failed", error: { code: "backend_busy" } });
+  });
+
+  it("rejected fails the job with the backend's code", () => {
+    expect(onDispatchResult(trainingRecord(), { outcome: "rejected", code: "bad_params", message: "no" }, 0)).toMatchObject({
+      status: "failed",
+      error: { code: "bad_params", message: "no" },
+    });
+  });
+
+  it("backs off exponentially from one second to a minute, honouring Retry-After", () => {
+    expect([1, 2, 3, 4, 7, 8, 20].map((retries) => busyBackoffMs(retries))).toEqual([1000, 2000, 4000, 8000, 60_000, 60_000, 60_000]);
+    expect(busyBackoffMs(1, 30_000)).toBe(30_000);
+  });
+});
+
+describe("cancel", () => {
+  it("cancels any live job", () => {
+    for (const from of TRAIN_PATH.filter((status) => !TERMINAL.includes(status))) {
+      expect(cancel(at(trainingRecord(), from), 0)).toMatchObject({ kind: "canceled", record: { status: "canceled" } });
+    }
+  });
+});
