@@ -233,22 +233,16 @@ export class AccountDO extends DurableObject<Env> {
     return row ? { id: row.id, training_id: row.parent_id, status: row.status, created_at: row.created_at } : null;
   }
 
-  listTrainings(query: PageQuery & { subject_id?: string }): Page<TrainingEntry> {
-    return page(this.jobRows("training", query, query.subject_id), query.limit, (row) => ({
-      id: row.id,
-      subject_id: row.parent_id,
-      status: row.status,
-      created_at: row.created_at,
-    }));
+  /** Trainings newest first, optionally of one subject and in one status. */
+  listTrainings(query: PageQuery & { subject_id?: string; status?: JobStatus }): Page<TrainingEntry> {
+    const rows = this.jobRows("training", query, { parent: query.subject_id, status: query.status });
+    return page(rows, query.limit, (row) => ({ id: row.id, subject_id: row.parent_id, status: row.status, created_at: row.created_at }));
   }
 
-  listGenerations(query: PageQuery & { training_id?: string }): Page<GenerationEntry> {
-    return page(this.jobRows("generation", query, query.training_id), query.limit, (row) => ({
-      id: row.id,
-      training_id: row.parent_id,
-      status: row.status,
-      created_at: row.created_at,
-    }));
+  /** Generations newest first, optionally of one training or of any training of one subject, and in one status. */
+  listGenerations(query: PageQuery & { training_id?: string; subject_id?: string; status?: JobStatus }): Page<GenerationEntry> {
+    const rows = this.jobRows("generation", query, { parent: query.training_id, grandparent: query.subject_id, status: query.status });
+    return page(rows, query.limit, (row) => ({ id: row.id, training_id: row.parent_id, status: row.status, created_at: row.created_at }));
   }
 
   private recordJob(kind: string, id: string, parentId: string, status: JobStatus, createdAt: number): void {
@@ -267,21 +261,24 @@ export class AccountDO extends DurableObject<Env> {
     return this.sql.exec<JobRow>("SELECT * FROM jobs WHERE kind = ? AND id = ?", kind, id).toArray()[0];
   }
 
-  private jobRows(kind: string, query: PageQuery, parentId: string | undefined): JobRow[] {
-    const seq = cursorSeq(query.cursor);
-    return parentId === undefined
-      ? this.sql
-          .exec<JobRow>("SELECT * FROM jobs WHERE kind = ? AND seq < ? ORDER BY seq DESC LIMIT ?", kind, seq, query.limit + 1)
-          .toArray()
-      : this.sql
-          .exec<JobRow>(
-            "SELECT * FROM jobs WHERE kind = ? AND parent_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-            kind,
-            parentId,
-            seq,
-            query.limit + 1,
-          )
-          .toArray();
+  /** One page of the job index; `grandparent` filters generations by their training's subject. */
+  private jobRows(kind: string, query: PageQuery, filter: { parent?: string; grandparent?: string; status?: JobStatus }): JobRow[] {
+    const conditions = ["job.kind = ?", "job.seq < ?"];
+    const bindings: (string | number)[] = [kind, cursorSeq(query.cursor)];
+    if (filter.parent !== undefined) {
+      conditions.push("job.parent_id = ?");
+      bindings.push(filter.parent);
+    }
+    if (filter.grandparent !== undefined) {
+      conditions.push("job.parent_id IN (SELECT id FROM jobs WHERE kind = 'training' AND parent_id = ?)");
+      bindings.push(filter.grandparent);
+    }
+    if (filter.status !== undefined) {
+      conditions.push("job.status = ?");
+      bindings.push(filter.status);
+    }
+    const sql = `SELECT job.* FROM jobs AS job WHERE ${conditions.join(" AND ")} ORDER BY job.seq DESC LIMIT ?`;
+    return this.sql.exec<JobRow>(sql, ...bindings, query.limit + 1).toArray();
   }
 }
 

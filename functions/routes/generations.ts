@@ -5,15 +5,18 @@
  * the generation lists.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { JOB_STATUSES } from "../../shared/index.js";
 import { callerOf, originOf } from "../caller.js";
 import { JSON_BODY_LIMIT, limitBody } from "../body-limit.js";
 import { ApiError } from "../errors.js";
 import { cancelJob } from "../jobs/cancel-job.js";
+import { listGenerations } from "../jobs/list-jobs.js";
 import { findJob } from "../jobs/lookup.js";
 import { GenerationRequestSchema, startGeneration } from "../jobs/start-generation.js";
 import { generatedImages, generationView, GenerationViewSchema } from "../jobs/views.js";
 import { chargeResponses, errorResponse, errorResponses, jsonContent } from "../responses.js";
 import { createRouter } from "../router.js";
+import { PageQuerySchema } from "../subjects/schemas.js";
 import { eventStreamResponse, JobIdParams, openEventStream, security } from "./job-actions.js";
 
 const createGeneration = createRoute({
@@ -32,6 +35,24 @@ const createGeneration = createRoute({
     415: errorResponse("Body is not JSON"),
     ...chargeResponses,
   },
+});
+
+const GenerationListQuerySchema = PageQuerySchema.extend({
+  subject_id: z.string().min(1).max(64).optional(),
+  training_id: z.string().min(1).max(64).optional(),
+  status: z.enum(JOB_STATUSES).optional(),
+});
+
+const GenerationPageSchema = z.object({ items: z.array(GenerationViewSchema), next_cursor: z.string().nullable() }).openapi("GenerationPage");
+
+const listGenerationsRoute = createRoute({
+  method: "get",
+  path: "/",
+  tags: ["generations"],
+  summary: "List generations, newest first (filter by subject_id, training_id, status)",
+  security,
+  request: { query: GenerationListQuerySchema },
+  responses: { 200: jsonContent(GenerationPageSchema, "One page of generations"), ...errorResponses },
 });
 
 const getGeneration = createRoute({
@@ -84,6 +105,11 @@ export const generations = createRouter()
   .openapi(createGeneration, async (c) => {
     const origin = originOf(c.req.url);
     return c.json(generationView(await startGeneration(callerOf(c), c.req.valid("json"), origin), origin), 202);
+  })
+  .openapi(listGenerationsRoute, async (c) => {
+    const page = await listGenerations(c.env, c.get("accountId"), c.req.valid("query"));
+    const origin = originOf(c.req.url);
+    return c.json({ items: page.items.map((record) => generationView(record, origin)), next_cursor: page.next_cursor }, 200);
   })
   .openapi(getGeneration, async (c) => {
     const record = await findJob(c.env, c.get("accountId"), "generate", c.req.valid("param").id);

@@ -211,3 +211,52 @@ describe("tenant isolation: another account's jobs are 404 on every route", () =
     expect(stillThere.status).toBe("succeeded");
   });
 });
+
+describe("listing trainings and generations", () => {
+  type Listed = { items: { id: string; status: string; subject_id?: string; training_id?: string }[]; next_cursor: string | null };
+  const list = async (account: TestAccount, path: string) => {
+    const response = await account.request(path);
+    expect(response.status, path).toBe(200);
+    return response.json<Listed>();
+  };
+
+  it("lists the caller's own trainings newest first as full views, filtered by subject and status, page by page", async () => {
+    const account = await createAccount();
+    const first = (await readySubject(account)).id;
+    const second = (await readySubject(account)).id;
+    const started: string[] = [];
+    for (const subject of [first, second, second]) {
+      const response = await account.request("/v1/trainings", jsonInit("POST", { subject_id: subject, params: { steps: 2 } }));
+      started.push((await response.json<{ id: string }>()).id);
+    }
+    const all = await list(account, "/v1/trainings");
+    expect(all.items.map((item) => item.id)).toEqual([...started].reverse());
+    expect(all.items[0]).toMatchObject({ subject_id: second, params: { steps: 2 } });
+    expect((await list(account, `/v1/trainings?subject_id=${first}`)).items.map((item) => item.id)).toEqual([started[0]]);
+
+    const firstPage = await list(account, "/v1/trainings?limit=2");
+    expect(firstPage.items).toHaveLength(2);
+    const secondPage = await list(account, `/v1/trainings?limit=2&cursor=${firstPage.next_cursor}`);
+    expect([...firstPage.items, ...secondPage.items].map((item) => item.id)).toEqual(all.items.map((item) => item.id));
+    expect(secondPage.next_cursor).toBeNull();
+
+    await waitFor(account, `/v1/trainings/${started[0]}`, (job) => job.status === "succeeded");
+    const succeeded = await list(account, "/v1/trainings?status=succeeded");
+    expect(succeeded.items.map((item) => item.id)).toContain(started[0]);
+    expect(succeeded.items.every((item) => item.status === "succeeded")).toBe(true);
+    expect((await list(stranger, "/v1/trainings")).items).toEqual([]);
+  });
+
+  it("lists generations by training or by subject", async () => {
+    expect((await list(owner, `/v1/generations?training_id=${trainingId}`)).items.map((item) => item.id)).toContain(generationId);
+    expect((await list(owner, `/v1/generations?subject_id=${subjectId}`)).items.map((item) => item.id)).toContain(generationId);
+    expect((await list(owner, "/v1/generations?subject_id=sub_other")).items).toEqual([]);
+    expect((await list(stranger, `/v1/generations?training_id=${trainingId}`)).items).toEqual([]);
+  });
+
+  it("answers a malformed filter or cursor with 400", async () => {
+    await expectError(await owner.request("/v1/trainings?status=finished"), 400, "invalid_request");
+    await expectError(await owner.request("/v1/generations?cursor=abc"), 400, "invalid_request");
+    await expectError(await owner.request("/v1/trainings?limit=1000"), 400, "invalid_request");
+  });
+});

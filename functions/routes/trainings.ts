@@ -3,16 +3,19 @@
  * artifacts, follow it live, cancel it. The use cases live in `jobs/`; this file
  * is their schemas and handlers.
  */
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
+import { JOB_STATUSES } from "../../shared/index.js";
 import { callerOf, originOf } from "../caller.js";
 import { JSON_BODY_LIMIT, limitBody } from "../body-limit.js";
 import { cancelJob } from "../jobs/cancel-job.js";
+import { listTrainings } from "../jobs/list-jobs.js";
 import { findJob } from "../jobs/lookup.js";
 import { readQualityReport } from "../jobs/quality.js";
 import { startTraining, TrainingRequestSchema } from "../jobs/start-training.js";
 import { trainingView, TrainingViewSchema } from "../jobs/views.js";
 import { chargeResponses, errorResponse, errorResponses, jsonContent } from "../responses.js";
 import { createRouter } from "../router.js";
+import { PageQuerySchema } from "../subjects/schemas.js";
 import { eventStreamResponse, JobIdParams, openEventStream, security } from "./job-actions.js";
 
 const createTraining = createRoute({
@@ -31,6 +34,23 @@ const createTraining = createRoute({
     413: errorResponse("Body too large"),
     415: errorResponse("Body is not JSON"),
   },
+});
+
+export const TrainingListQuerySchema = PageQuerySchema.extend({
+  subject_id: z.string().min(1).max(64).optional(),
+  status: z.enum(JOB_STATUSES).optional(),
+});
+
+const TrainingPageSchema = z.object({ items: z.array(TrainingViewSchema), next_cursor: z.string().nullable() }).openapi("TrainingPage");
+
+const listTrainingsRoute = createRoute({
+  method: "get",
+  path: "/",
+  tags: ["trainings"],
+  summary: "List trainings, newest first (filter by subject_id, status)",
+  security,
+  request: { query: TrainingListQuerySchema },
+  responses: { 200: jsonContent(TrainingPageSchema, "One page of trainings"), ...errorResponses },
 });
 
 const getTraining = createRoute({
@@ -71,6 +91,11 @@ export const trainings = createRouter()
   .openapi(createTraining, async (c) => {
     const origin = originOf(c.req.url);
     return c.json(trainingView(await startTraining(callerOf(c), c.req.valid("json"), origin), origin), 202);
+  })
+  .openapi(listTrainingsRoute, async (c) => {
+    const page = await listTrainings(c.env, c.get("accountId"), c.req.valid("query"));
+    const origin = originOf(c.req.url);
+    return c.json({ items: page.items.map((record) => trainingView(record, origin)), next_cursor: page.next_cursor }, 200);
   })
   .openapi(getTraining, async (c) => {
     const record = await findJob(c.env, c.get("accountId"), "train", c.req.valid("param").id);
