@@ -32,6 +32,11 @@ function prediction(target: BaseModel): Float32Array {
   });
 }
 
+function expectClose(actual: Float32Array, expected: Float32Array) {
+  const worst = actual.reduce((max, value, i) => Math.max(max, Math.abs(value - expected[i])), 0);
+  expect(worst).toBeLessThan(1e-5);
+}
+
 /** Makes the attached weights look trained: non-zero LoRA ups, or perturbed full weights. */
 function perturb(variables: Map<string, tf.Variable>) {
   let seed = 1;
@@ -50,7 +55,7 @@ describe("exports load back into our model with identical outputs", () => {
     perturb(trainable.variables);
     const trained = prediction(model);
     expect(trained).not.toEqual(base);
-    const artifacts = await loraExports(trainable.lora!, directory, { rank: 4 });
+    const artifacts = await loraExports(model, trainable.lora!, directory, { rank: 4 });
     trainable.release();
     expect(prediction(model)).toEqual(base);
 
@@ -60,7 +65,9 @@ describe("exports load back into our model with identical outputs", () => {
       const sets = await readLoraFile(file, { unet: model.unet.params, text_encoder: model.textEncoder.params });
       model.unet.params.lora = sets.unet;
       model.textEncoder.params.lora = sets.text_encoder;
-      expect(prediction(model)).toEqual(trained);
+      // The diffusers file carries α/r inside lora_B, so it agrees to float rounding; kohya's is bit-identical.
+      if (artifact.format === "kohya-lora") expect(prediction(model)).toEqual(trained);
+      else expectClose(prediction(model), trained);
       model.unet.params.lora = undefined;
       model.textEncoder.params.lora = undefined;
       console.log(`${artifact.name}: ${artifact.bytes.length} bytes`);
@@ -79,6 +86,7 @@ describe("exports load back into our model with identical outputs", () => {
     expect(names.filter((name) => !kohyaPattern.test(name))).toEqual([]);
     const toK = kohya.tensors.get("lora_unet_up_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k.lora_down.weight")!;
     expect(toK.shape).toEqual([4, model.textEncoder.config.hidden_size]);
+    expect(kohya.metadata).toMatchObject({ ss_network_dim: "4", ss_network_alpha: "8.0", ss_base_model_version: "sd_v1" });
     await kohya.close();
   });
 

@@ -12,7 +12,7 @@ import { writeSafetensors } from "../model/safetensors.js";
 import { saveWeights } from "../model/weights.js";
 import type { Artifact } from "../jobs/context.js";
 import type { BaseModel } from "./base-model.js";
-import { diffusersLoraFile, kohyaLoraFile, type LoraFile, type LoraTargets } from "./lora-files.js";
+import { diffusersLoraFile, kohyaBaseModelVersion, kohyaLoraFile, type LoraFile, type LoraTargets } from "./lora-files.js";
 
 export const DIFFUSERS_LORA_NAME = "artifacts/pytorch_lora_weights.safetensors";
 export const KOHYA_LORA_NAME = "artifacts/lora_kohya.safetensors";
@@ -27,11 +27,11 @@ async function writeLoraFile(file: string, lora: LoraFile): Promise<void> {
   await writeSafetensors(file, lora.tensors, lora.metadata);
 }
 
-export async function loraExports(lora: LoraTargets, workDir: string, meta: Artifact["meta"]): Promise<Artifact[]> {
+export async function loraExports(model: BaseModel, lora: LoraTargets, workDir: string, meta: Artifact["meta"]): Promise<Artifact[]> {
   const diffusersFile = path.join(workDir, "pytorch_lora_weights.safetensors");
   const kohyaFile = path.join(workDir, "lora_kohya.safetensors");
   await writeLoraFile(diffusersFile, diffusersLoraFile(lora));
-  await writeLoraFile(kohyaFile, kohyaLoraFile(lora));
+  await writeLoraFile(kohyaFile, kohyaLoraFile(lora, kohyaBaseModelVersion(model.schedule.predictionType)));
   return [
     await fileArtifact(diffusersFile, DIFFUSERS_LORA_NAME, "diffusers-lora", meta),
     await fileArtifact(kohyaFile, KOHYA_LORA_NAME, "kohya-lora", meta),

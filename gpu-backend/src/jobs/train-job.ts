@@ -165,7 +165,7 @@ export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobD
     events.progress({ phase: "exporting", step: 0, total_steps: 1, message: "writing the trained weights" });
     const meta = { base_model: job.base_model, method: params.method, steps: params.steps, rank: params.lora_rank, alpha: params.lora_alpha };
     const artifacts = trainable.lora
-      ? await loraExports(trainable.lora, workDir, meta)
+      ? await loraExports(model, trainable.lora, workDir, meta)
       : await fullFineTuneExports(model, params.train_text_encoder, workDir, meta);
     for (const artifact of artifacts) await uploads.upload(artifact);
     // Graded while the trained weights are still attached (base models with a judge only).
