@@ -6,3 +6,4 @@ export * from "./r2keys.js";
 export * from "./signing.js";
 export * from "./states.js";
 export * from "./quality.js";
+export * from "./checkpoint-selection.js";
