@@ -14,6 +14,12 @@ export const CHECKPOINT_SELECTIONS = ["last", "best"] as const;
 /** A checkpoint is eligible for "best" only while this share of its generations still follows the prompt. */
 export const MIN_PROMPT_FIDELITY = 0.8;
 
+/**
+ * Each score is a quality evaluation (seconds to minutes), and the candidates travel in the `succeeded`
+ * event: a training scores its first this-many checkpoints, plus its last step.
+ */
+export const MAX_SCORED_CHECKPOINTS = 100;
+
 export const CheckpointCandidateSchema = z.object({
   step: z.number().int().nonnegative(),
   subject_fidelity: z.number(),
@@ -28,6 +34,6 @@ export const SelectedCheckpointSchema = z.object({
   step: z.number().int().nonnegative(),
   reason: z.string().max(500),
   /** Every scored checkpoint, in step order (empty when none was scored). */
-  candidates: z.array(CheckpointCandidateSchema).max(1000),
+  candidates: z.array(CheckpointCandidateSchema).max(MAX_SCORED_CHECKPOINTS + 1),
 });
 export type SelectedCheckpoint = z.infer<typeof SelectedCheckpointSchema>;

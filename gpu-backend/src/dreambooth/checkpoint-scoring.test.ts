@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { MAX_SCORED_CHECKPOINTS, SelectedCheckpointSchema } from "../../../shared/checkpoint-selection.js";
 import type { QualityReport } from "../../../shared/quality.js";
 import { CheckpointScoring } from "./checkpoint-scoring.js";
 
@@ -61,5 +62,14 @@ describe("checkpoint scoring during a training", () => {
   it("exports the last step with no quality when the model cannot be graded", async () => {
     const { outcome } = await train("best", {}, 3);
     expect(outcome).toMatchObject({ selected: { step: 3, candidates: [] }, quality: undefined });
+  });
+
+  it("scores at most MAX_SCORED_CHECKPOINTS checkpoints plus the last step, so the outcome fits the event", async () => {
+    const lastStep = MAX_SCORED_CHECKPOINTS + 20;
+    const scores = Object.fromEntries(Array.from({ length: lastStep }, (_, i) => [i + 1, report(i / lastStep, 1)]));
+    const { outcome } = await train("best", scores, lastStep);
+    expect(outcome.selected.candidates).toHaveLength(MAX_SCORED_CHECKPOINTS + 1);
+    expect(outcome.selected.candidates.at(-1)?.step).toBe(lastStep);
+    expect(SelectedCheckpointSchema.safeParse(outcome.selected).success).toBe(true);
   });
 });

@@ -4,10 +4,11 @@
  * is kept, so that at the end its weights can be put back before the export. Only that one file is
  * kept (an SD1.5 full fine-tune checkpoint is gigabytes). The rule is best-checkpoint.ts; with
  * `selection: "last"` nothing is scored but the final weights, whose report the training needs anyway.
- * A resumed attempt compares the checkpoints it writes itself, from the resumed step on.
+ * A resumed attempt compares the checkpoints it writes itself, from the resumed step on; past
+ * MAX_SCORED_CHECKPOINTS, later checkpoints are not scored (the last step always is).
  */
 import { copyFile } from "node:fs/promises";
-import type { SelectedCheckpoint } from "../../../shared/checkpoint-selection.js";
+import { MAX_SCORED_CHECKPOINTS, type SelectedCheckpoint } from "../../../shared/checkpoint-selection.js";
 import type { QualityReport } from "../../../shared/quality.js";
 import { selectCheckpoint, type ScoredCheckpoint } from "./best-checkpoint.js";
 
@@ -33,7 +34,7 @@ export class CheckpointScoring {
 
   /** Call after the checkpoint of `step` was written to `checkpointFile`, with its weights still live. */
   async consider(step: number, checkpointFile: string): Promise<void> {
-    if (this.options.selection !== "best") return;
+    if (this.options.selection !== "best" || this.scored.length >= MAX_SCORED_CHECKPOINTS) return;
     const report = await this.options.score();
     if (!report) return;
     this.scored.push({ step, report });
