@@ -178,10 +178,15 @@ export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobD
     const { selected, quality } = await scoring.finish(trainer.step, (file) => trainer.restoreCheckpoint(file, fingerprint));
     events.progress({ phase: "exporting", step: 0, total_steps: 1, message: `writing the weights of step ${selected.step}` });
     const meta = { base_model: job.base_model, method: params.method, steps: params.steps, step: selected.step, rank: params.lora_rank, alpha: params.lora_alpha };
-    const card = trainedModelCard({ baseModel: job.base_model, subject: job.subject, params, photos: photos.length, quality, selected });
     const artifacts = trainable.lora
       ? await loraExports(model, trainable.lora, workDir, meta)
-      : await fullFineTuneExports(model, params.train_text_encoder, workDir, meta, card);
+      : await fullFineTuneExports(
+          model,
+          params.train_text_encoder,
+          workDir,
+          meta,
+          trainedModelCard({ baseModel: job.base_model, subject: job.subject, params, photos: photos.length, quality, selected }),
+        );
     for (const artifact of artifacts) await uploads.upload(artifact);
     if (quality) await uploads.upload(qualityReportArtifact(quality));
     events.progress({ phase: "exporting", step: 1, total_steps: 1 });
