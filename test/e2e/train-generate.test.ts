@@ -104,6 +104,12 @@ it("npm start's default: subject → 5 photos → finalize → training with pri
   expect(view.quality).toMatchObject({ base_model: "tiny-emoji", subject: { identifier: subject.identifier, class_noun: "dog" } });
   expect(QualityReportSchema.safeParse(view.quality).success).toBe(true);
   expect(view.quality!.prompts.map((prompt) => prompt.kind)).toEqual(expect.arrayContaining(["recontextualization", "class"]));
+  // The succeeded event carried the report: the stream's final state shows it without another GET.
+  expect((trained as JobView & { quality: QualityReport | null }).quality).toEqual(view.quality);
+  // The default checkpoint_selection "best" scored the step-2 checkpoint and the last step, and says which it exported.
+  const selected = (view as JobView & { selected_checkpoint: { step: number; candidates: { step: number }[] } }).selected_checkpoint;
+  expect(selected.candidates.map((candidate) => candidate.step)).toEqual([2, 4]);
+  expect([2, 4]).toContain(selected.step);
   const artifacts = view.artifacts.map((artifact) => `${artifact.format}:${artifact.name}`);
   expect(artifacts).toEqual(
     expect.arrayContaining([
