@@ -55,7 +55,7 @@ function torchMatrices(store: ParamStore, modulePath: string, adapter: LoraAdapt
   const outFeatures = adapter.up.shape[1] as number;
   const convTail = isConvolution(store, modulePath) ? [1, 1] : [];
   const transposed = (variable: tf.Variable, factor: number) => async () => {
-    const matrix = tf.tidy(() => (factor === 1 ? tf.transpose(variable) : tf.mul(tf.transpose(variable), factor)));
+    const matrix = tf.tidy(() => tf.mul(tf.transpose(variable), factor));
     const values = (await matrix.data()) as Float32Array;
     matrix.dispose();
     return values;
