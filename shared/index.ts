@@ -8,3 +8,4 @@ export * from "./signing.js";
 export * from "./states.js";
 export * from "./quality.js";
 export * from "./without-defaults.js";
+export * from "./checkpoint-selection.js";

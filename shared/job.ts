@@ -9,7 +9,9 @@
  * Worker alone decides where in R2 each file lands.
  */
 import { z } from "zod";
+import { SelectedCheckpointSchema } from "./checkpoint-selection.js";
 import { GenerationParamsSchema, TrainingParamsSchema, TRAINING_METHODS } from "./params.js";
+import { QualityReportSchema } from "./quality.js";
 
 const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256");
 const BaseModelId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/);
@@ -151,6 +153,10 @@ export const BackendEventSchema = z.discriminatedUnion("type", [
     ...EventCommon,
     type: z.literal("succeeded"),
     metrics: z.record(z.string(), z.number()).optional(),
+    /** Trainings on a base model with a judge: the report also uploaded as reports/quality.json, of the exported weights. */
+    quality: QualityReportSchema.optional(),
+    /** Trainings: which step's weights were exported, and why. */
+    selected_checkpoint: SelectedCheckpointSchema.optional(),
   }),
   z.object({
     ...EventCommon,

@@ -56,3 +56,12 @@ describe("class image cache key", () => {
     expect(await classImagesCacheKey({ ...base, resolution: 128 })).not.toBe(key);
   });
 });
+
+describe("checkpoint selection", () => {
+  it('defaults to "best", takes "last", refuses anything else', () => {
+    expect(TrainingParamsSchema.parse({}).checkpoint_selection).toBe("best");
+    expect(TrainingParamsSchema.parse({ checkpoint_selection: "last" }).checkpoint_selection).toBe("last");
+    const bad = TrainingParamsSchema.safeParse({ checkpoint_selection: "median" });
+    expect(bad.error?.issues.map((issue) => issue.path.join("."))).toEqual(["checkpoint_selection"]);
+  });
+});

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { withoutDefaults } from "./without-defaults.js";
+import { CHECKPOINT_SELECTIONS } from "./checkpoint-selection.js";
 
 export const TRAINING_METHODS = ["lora", "full"] as const;
 export const SCHEDULERS = ["ddpm", "ddim", "euler", "dpmpp_2m"] as const;
@@ -67,6 +68,12 @@ export const TrainingParamsSchema = z
     validation_every: z.number().int().min(1).max(10_000).default(250),
     /** Denoising steps per validation sample. */
     validation_steps: z.number().int().min(1).max(150).default(25),
+    /**
+     * Which weights to export: the last step, or the best-scoring checkpoint (see
+     * checkpoint-selection.ts). "best" costs one quality evaluation per checkpoint, only on base
+     * models with a judge; elsewhere, or with no checkpoint before the last step, it is "last".
+     */
+    checkpoint_selection: z.enum(CHECKPOINT_SELECTIONS).default("best"),
   })
   .strict();
 

@@ -11,6 +11,8 @@ import {
   GenerateJobSchema,
   JOB_PHASES,
   JOB_STATUSES,
+  QualityReportSchema,
+  SelectedCheckpointSchema,
   TRAINING_METHODS,
   TrainJobSchema,
 } from "../../shared/index.js";
@@ -83,6 +85,10 @@ export const TrainingRecordSchema = z.object({
   inputs: z.array(StoredInputSchema).min(1),
   /** Cache key of the class-image bundle this training needs (prior preservation on). */
   class_images_cache_key: z.string().optional(),
+  /** From the `succeeded` event: the quality report of the exported weights (base models with a judge). */
+  quality: QualityReportSchema.optional(),
+  /** From the `succeeded` event: which step was exported, and why. */
+  selected_checkpoint: SelectedCheckpointSchema.optional(),
 });
 export type TrainingRecord = z.infer<typeof TrainingRecordSchema>;
 

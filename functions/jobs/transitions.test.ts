@@ -64,6 +64,32 @@ describe("backend events move a job only forward", () => {
     });
   }
 
+  it("keeps a training's quality report and exported step from its succeeded event on the record", () => {
+    const quality = {
+      version: 1 as const,
+      base_model: "tiny-emoji",
+      subject: { identifier: "qxv", class_noun: "dog" },
+      subject_fidelity: 0.5,
+      prompt_fidelity: 0.9,
+      prior_preservation_similarity: 0.3,
+      class_recognized: 0.5,
+      diversity: 0.2,
+      judge: { name: "j", note: "n" },
+      sampling: { scheduler: "ddim", steps: 20, guidance_scale: 4, seeds: [11] },
+      prompts: [],
+    };
+    const selected = { selection: "best" as const, step: 400, reason: "highest subject fidelity", candidates: [{ step: 400, subject_fidelity: 0.5, prompt_fidelity: 0.9 }] };
+    const record = at(trainingRecord(), "exporting");
+    const outcome = applyBackendEvent(record, eventFor(record, { type: "succeeded", quality, selected_checkpoint: selected }), limits, 2000);
+    expect(outcome).toMatchObject({ kind: "applied", record: { status: "succeeded", quality, selected_checkpoint: selected } });
+    // A backend that sends neither (the fake and Replicate backends) leaves the record without them.
+    const plain = applyBackendEvent(record, eventFor(record, { type: "succeeded" }), limits, 2000);
+    expect(plain.kind === "applied" && "quality" in plain.record).toBe(false);
+    const generation = at(generationRecord(), "generating");
+    const generated = applyBackendEvent(generation, eventFor(generation, { type: "succeeded", quality }), limits, 2000);
+    expect(generated.kind === "applied" && "quality" in generated.record).toBe(false);
+  });
+
   it("records artifacts that arrive after succeeded, without leaving succeeded", () => {
     const record = at(trainingRecord(), "succeeded");
     const outcome = applyBackendEvent(

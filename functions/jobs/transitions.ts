@@ -19,7 +19,7 @@ import {
   type JobStatus,
 } from "../../shared/index.js";
 import { artifactKey } from "./artifact-keys.js";
-import { EMPTY_PROGRESS, type JobError, type JobRecord, type Progress } from "./record.js";
+import { EMPTY_PROGRESS, type JobError, type JobRecord, type Progress, type TrainingRecord } from "./record.js";
 
 export type IgnoreReason = "stale_attempt" | "future_attempt" | "terminal" | "wrong_job" | "unknown_artifact";
 
@@ -70,6 +70,14 @@ function mergeProgress(record: JobRecord, event: Extract<BackendEvent, { type: "
   };
 }
 
+/** What a training's `succeeded` event says about its result, kept on the record. */
+function trainingOutcome(event: Extract<BackendEvent, { type: "succeeded" }>): Pick<TrainingRecord, "quality" | "selected_checkpoint"> {
+  return {
+    ...(event.quality ? { quality: event.quality } : {}),
+    ...(event.selected_checkpoint ? { selected_checkpoint: event.selected_checkpoint } : {}),
+  };
+}
+
 function recordArtifact(record: JobRecord, event: Extract<BackendEvent, { type: "artifact" }>, key: string): JobRecord {
   const artifact = {
     name: event.name,
@@ -109,8 +117,10 @@ export function applyBackendEvent(record: JobRecord, event: BackendEvent, limits
     }
     case "sample":
       return applied(record);
-    case "succeeded":
-      return applied({ ...advance(record, "succeeded"), progress: { ...record.progress, eta_s: 0 } });
+    case "succeeded": {
+      const succeeded = { ...advance(record, "succeeded"), progress: { ...record.progress, eta_s: 0 } };
+      return applied(succeeded.kind === "train" ? { ...succeeded, ...trainingOutcome(event) } : succeeded);
+    }
     case "canceled":
       return applied(advance(record, "canceled"));
     case "failed": {

@@ -4,7 +4,7 @@
  * schemas are the OpenAPI description of those responses as well as their types.
  */
 import { z } from "@hono/zod-openapi";
-import { ARTIFACT_FORMATS, JOB_STATUSES, QualityReportSchema, type QualityReport } from "../../shared/index.js";
+import { ARTIFACT_FORMATS, JOB_STATUSES, QualityReportSchema, SelectedCheckpointSchema, type QualityReport } from "../../shared/index.js";
 import type { GenerationRecord, JobRecord, TrainingRecord } from "./record.js";
 
 export const ProgressViewSchema = z
@@ -65,8 +65,10 @@ export const TrainingViewSchema = z
     subject_id: z.string(),
     params: z.record(z.string(), z.unknown()),
     artifacts: z.array(ArtifactViewSchema),
-    /** DreamBench-style measures of the training on its own subject (`reports/quality.json`); null when none. */
+    /** DreamBench-style measures of the exported weights on the training's own subject (`reports/quality.json`); null when none. */
     quality: QualityReportSchema.nullable(),
+    /** Which training step's weights were exported and why (`params.checkpoint_selection`); null until the backend says. */
+    selected_checkpoint: SelectedCheckpointSchema.nullable(),
   })
   .openapi("Training");
 export type TrainingView = z.infer<typeof TrainingViewSchema>;
@@ -108,7 +110,8 @@ function common(record: JobRecord) {
   };
 }
 
-export function trainingView(record: TrainingRecord, origin: string, quality: QualityReport | null = null): TrainingView {
+/** `quality` defaults to the report the succeeded event carried; routes pass the stored file's for records without one. */
+export function trainingView(record: TrainingRecord, origin: string, quality: QualityReport | null = record.quality ?? null): TrainingView {
   return {
     ...common(record),
     subject_id: record.subject.id,
@@ -125,6 +128,7 @@ export function trainingView(record: TrainingRecord, origin: string, quality: Qu
         : {}),
     })),
     quality,
+    selected_checkpoint: record.selected_checkpoint ?? null,
   };
 }
 

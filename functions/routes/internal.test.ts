@@ -103,6 +103,22 @@ describe("quality report", () => {
     expect((await trainingWithReport(account, JSON.stringify(report))).quality).toEqual(report);
   });
 
+  it("comes with the succeeded event, together with the exported step, so watchers see it without another GET", async () => {
+    const account = await createAccount();
+    const id = await dispatchedTraining(account);
+    const selected = { selection: "best", step: 400, reason: "highest subject fidelity", candidates: [{ step: 400, subject_fidelity: 0.34, prompt_fidelity: 0.9 }] };
+    const before = await (await account.request(`/v1/trainings/${id}`)).json<{ selected_checkpoint: unknown }>();
+    expect(before.selected_checkpoint).toBeNull();
+    expect((await sendEvent(id, { attempt: 1, seq: 0, type: "succeeded", quality: report, selected_checkpoint: selected } as never)).status).toBe(200);
+    const view = await (await account.request(`/v1/trainings/${id}`)).json<{ quality: unknown; selected_checkpoint: unknown }>();
+    expect(view).toMatchObject({ quality: report, selected_checkpoint: selected });
+    // The live stream's state of a finished job is the same view, quality included.
+    const stream = await account.request(`/v1/trainings/${id}/events`);
+    const text = await stream.text();
+    const state = JSON.parse(/event: state\ndata: (.*)\n/.exec(text)![1]) as { job: { quality: unknown; selected_checkpoint: unknown } };
+    expect(state.job).toMatchObject({ quality: report, selected_checkpoint: selected });
+  });
+
   it("reads as null when the uploaded file is not a valid report, never as an error", async () => {
     const account = await createAccount();
     expect((await trainingWithReport(account, "{not json")).quality).toBeNull();

@@ -10,6 +10,7 @@ import type { ClipVocabularyFiles } from "../src/emoji/bpe-vocab.js";
 import { MAX_CAPTION_TOKENS } from "../src/emoji/model-config.js";
 import type { ClipTextModel } from "../src/model/clip-text.js";
 import { SD15_SCHEDULER_CONFIG } from "../src/model/schedulers/index.js";
+import { clipTextConfigFile, clipTokenizerConfigFile } from "../src/model/transformers-files.js";
 import type { UNet2DConditionModel } from "../src/model/unet.js";
 import type { AutoencoderKL } from "../src/model/vae.js";
 import { saveWeights } from "../src/model/weights.js";
@@ -33,19 +34,17 @@ export async function exportModel(out: string, networks: PretrainedNetworks, voc
   await saveWeights(unet.params, path.join(scratch, "unet", "diffusion_pytorch_model.safetensors"));
   await writeJson(path.join(scratch, "vae", "config.json"), { _class_name: "AutoencoderKL", ...vae.config });
   await saveWeights(vae.params, path.join(scratch, "vae", "diffusion_pytorch_model.safetensors"));
-  await writeJson(path.join(scratch, "text_encoder", "config.json"), { architectures: ["CLIPTextModel"], ...textEncoder.config });
+  await writeJson(path.join(scratch, "text_encoder", "config.json"), clipTextConfigFile(textEncoder.config));
   await saveWeights(textEncoder.params, path.join(scratch, "text_encoder", "model.safetensors"));
   await writeJson(path.join(scratch, "scheduler", "scheduler_config.json"), { _class_name: "DDIMScheduler", ...SD15_SCHEDULER_CONFIG });
   const special = { bos_token: "<|startoftext|>", eos_token: "<|endoftext|>", pad_token: "<|endoftext|>", unk_token: "<|endoftext|>" };
   await writeJson(path.join(scratch, "tokenizer", "vocab.json"), vocabulary.vocab);
   await writeFile(path.join(scratch, "tokenizer", "merges.txt"), vocabulary.merges);
   await writeJson(path.join(scratch, "tokenizer", "special_tokens_map.json"), special);
-  await writeJson(path.join(scratch, "tokenizer", "tokenizer_config.json"), {
-    tokenizer_class: "CLIPTokenizer",
-    model_max_length: MAX_CAPTION_TOKENS,
-    do_lower_case: true,
-    ...special,
-  });
+  await writeJson(
+    path.join(scratch, "tokenizer", "tokenizer_config.json"),
+    clipTokenizerConfigFile({ model_max_length: MAX_CAPTION_TOKENS, do_lower_case: true, ...special }),
+  );
   await writeJson(path.join(scratch, "model_index.json"), {
     _class_name: "StableDiffusionPipeline",
     scheduler: ["diffusers", "DDIMScheduler"],

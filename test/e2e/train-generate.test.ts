@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import type { SelectedCheckpoint } from "../../shared/checkpoint-selection.js";
 import { QualityReportSchema, type QualityReport } from "../../shared/quality.js";
 import { apiClient, followEvents, makePhotos, startLocalSystem } from "../../scripts/lib/local-api.mjs";
 
@@ -99,11 +100,17 @@ it("npm start's default: subject → 5 photos → finalize → training with pri
 
   expect(seen.find((event) => event.detail?.type === "sample")?.detail?.prompt).toBe(`a ${subject.identifier} dog on the beach`);
 
-  const view = (await api.get(`/v1/trainings/${training.id}`)) as JobView & { quality: QualityReport | null };
+  const view = (await api.get(`/v1/trainings/${training.id}`)) as JobView & { quality: QualityReport | null; selected_checkpoint: SelectedCheckpoint };
   // The embedded model ships a judge, so the training is graded on its own subject (DreamBench's measures).
   expect(view.quality).toMatchObject({ base_model: "tiny-emoji", subject: { identifier: subject.identifier, class_noun: "dog" } });
   expect(QualityReportSchema.safeParse(view.quality).success).toBe(true);
   expect(view.quality!.prompts.map((prompt) => prompt.kind)).toEqual(expect.arrayContaining(["recontextualization", "class"]));
+  // The succeeded event carried the report: the stream's final state shows it without another GET.
+  expect((trained as JobView & { quality: QualityReport | null }).quality).toEqual(view.quality);
+  // The default checkpoint_selection "best" scored the step-2 checkpoint and the last step, and says which it exported.
+  const selected = view.selected_checkpoint;
+  expect(selected.candidates.map((candidate) => candidate.step)).toEqual([2, 4]);
+  expect([2, 4]).toContain(selected.step);
   const artifacts = view.artifacts.map((artifact) => `${artifact.format}:${artifact.name}`);
   expect(artifacts).toEqual(
     expect.arrayContaining([

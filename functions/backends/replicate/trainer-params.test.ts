@@ -36,6 +36,7 @@ describe("training params → cog-sdxl trainer inputs", () => {
       checkpointing_steps: 250,
     });
     expect(mapped.params.prior_preservation.enabled).toBe(false);
+    expect(mapped.params.checkpoint_selection).toBe("last");
   });
 
   it("maps explicit choices: full fine-tune learning rate, rank, steps, seed, resolution", () => {
@@ -76,12 +77,14 @@ describe("training params → cog-sdxl trainer inputs", () => {
       random_flip: true,
       validation_prompts: ["a sks dog"],
       instance_prompt: "a photo of my dog",
+      checkpoint_selection: "best",
     });
     expect(mapped.ok).toBe(false);
     if (mapped.ok) return;
     expect(mapped.issues.map((issue) => issue.path).sort()).toEqual(
       [
         "center_crop",
+        "checkpoint_selection",
         "instance_prompt",
         "lora_alpha",
         "lr_schedule",
@@ -99,7 +102,7 @@ describe("training params → cog-sdxl trainer inputs", () => {
   });
 
   it("accepts explicit values equal to what the trainer does", () => {
-    expect(mapRequest({ max_grad_norm: 1, offset_noise: 0, random_flip: false, lora_rank: 8, lora_alpha: 8 }).ok).toBe(true);
+    expect(mapRequest({ max_grad_norm: 1, offset_noise: 0, random_flip: false, lora_rank: 8, lora_alpha: 8, checkpoint_selection: "last" }).ok).toBe(true);
   });
 });
 

@@ -75,6 +75,7 @@ export function mapTrainingParams(
   if (requested.center_crop !== undefined) reject("center_crop", "crops around the salient region itself");
   if (requested.random_flip === true) reject("random_flip", "does not flip images");
   if (resolved.validation_prompts.length > 0) reject("validation_prompts", "renders no validation samples");
+  if (requested.checkpoint_selection === "best") reject("checkpoint_selection", 'exports its last step only; send checkpoint_selection: "last"');
   if (!resolved.instance_prompt.split(/\s+/).includes(subject.identifier))
     reject("instance_prompt", `needs the identifier "${subject.identifier}" in the instance prompt`);
   if (issues.length > 0) return { ok: false, issues };
@@ -82,6 +83,7 @@ export function mapTrainingParams(
   const params: ResolvedTrainingParams = {
     ...resolved,
     prior_preservation: { ...resolved.prior_preservation, enabled: false },
+    checkpoint_selection: "last",
   };
   const lora = params.method === "lora";
   return {

@@ -6,9 +6,14 @@
  *   `lora_B.weight` [out, r], `text_encoder.<module>…` likewise; rank and alpha
  *   travel in the `lora_adapter_metadata` JSON of the safetensors header, keyed
  *   `unet.r`, `unet.lora_alpha`, … as diffusers' `_pack_dict_with_prefix` writes.
+ *   diffusers before 0.34 ignores that metadata and loads every adapter at
+ *   α = r, so α/r is folded into `lora_B` and the file says α = r: every
+ *   version then applies the strength the adapter was trained at.
  * - kohya (A1111, ComfyUI): `lora_unet_<module with . → _>` and
  *   `lora_te_<module with . → _>` with `.lora_down.weight` [r, in],
- *   `.lora_up.weight` [out, r] and a scalar `.alpha`; scale is alpha / r.
+ *   `.lora_up.weight` [out, r] and a scalar `.alpha`; scale is alpha / r. The
+ *   header carries the `ss_network_*` and `ss_base_model_version` fields that
+ *   kohya's sd-scripts write and the tools display.
  *
  * 1×1-convolution targets get 4-D weights [r, in, 1, 1] / [out, r, 1, 1], as
  * PyTorch's Conv2d LoRA layers store them. Our adapters are `down` [in, r] and
@@ -44,20 +49,20 @@ function isConvolution(store: ParamStore, modulePath: string): boolean {
   return store.params.get(`${modulePath}.weight`)?.layout === "conv";
 }
 
-/** `lora_A`/`lora_down` and `lora_B`/`lora_up` as PyTorch stores them. */
-function torchMatrices(store: ParamStore, modulePath: string, adapter: LoraAdapter): [TensorToWrite, TensorToWrite] {
+/** `lora_A`/`lora_down` and `lora_B`/`lora_up` as PyTorch stores them, `up` multiplied by `upFactor`. */
+function torchMatrices(store: ParamStore, modulePath: string, adapter: LoraAdapter, upFactor = 1): [TensorToWrite, TensorToWrite] {
   const [inFeatures, rank] = adapter.down.shape;
   const outFeatures = adapter.up.shape[1] as number;
   const convTail = isConvolution(store, modulePath) ? [1, 1] : [];
-  const transposed = (variable: tf.Variable) => async () => {
-    const matrix = tf.transpose(variable);
+  const transposed = (variable: tf.Variable, factor: number) => async () => {
+    const matrix = tf.tidy(() => tf.mul(tf.transpose(variable), factor));
     const values = (await matrix.data()) as Float32Array;
     matrix.dispose();
     return values;
   };
   return [
-    { dtype: "F32", shape: [rank, inFeatures, ...convTail], data: transposed(adapter.down) },
-    { dtype: "F32", shape: [outFeatures, rank, ...convTail], data: transposed(adapter.up) },
+    { dtype: "F32", shape: [rank, inFeatures, ...convTail], data: transposed(adapter.down, 1) },
+    { dtype: "F32", shape: [outFeatures, rank, ...convTail], data: transposed(adapter.up, upFactor) },
   ];
 }
 
@@ -71,20 +76,33 @@ export function diffusersLoraFile(targets: LoraTargets): LoraFile {
   const adapterMetadata: Record<string, unknown> = {};
   for (const [component, target] of Object.entries(targets) as [LoraComponent, LoraTarget][]) {
     for (const [modulePath, adapter] of target.lora.adapters) {
-      const [loraA, loraB] = torchMatrices(target.store, modulePath, adapter);
+      const [loraA, loraB] = torchMatrices(target.store, modulePath, adapter, adapter.alpha / adapter.rank);
       tensors.push([`${component}.${modulePath}.lora_A.weight`, loraA], [`${component}.${modulePath}.lora_B.weight`, loraB]);
     }
-    const { rank, alpha } = onlyRankAndAlpha(target.lora);
+    const { rank } = onlyRankAndAlpha(target.lora);
     adapterMetadata[`${component}.r`] = rank;
-    adapterMetadata[`${component}.lora_alpha`] = alpha;
+    // α/r is already in lora_B.
+    adapterMetadata[`${component}.lora_alpha`] = rank;
     adapterMetadata[`${component}.target_modules`] = [...target.lora.adapters.keys()];
     adapterMetadata[`${component}.init_lora_weights`] = true;
   }
   return { tensors, metadata: { format: "pt", lora_adapter_metadata: JSON.stringify(adapterMetadata) } };
 }
 
-export function kohyaLoraFile(targets: LoraTargets): LoraFile {
+/**
+ * kohya's name for the base model family, as sd-scripts' `get_model_version_str_for_sd1_sd2`
+ * writes it: our networks are SD 1.x, with `_v` for v-prediction.
+ */
+export function kohyaBaseModelVersion(predictionType: "epsilon" | "v_prediction"): string {
+  return predictionType === "v_prediction" ? "sd_v1_v" : "sd_v1";
+}
+
+/** Python's `str(float)`, which sd-scripts uses for `ss_network_alpha`: 8 → "8.0". */
+const pythonFloat = (value: number) => (Number.isInteger(value) ? value.toFixed(1) : String(value));
+
+export function kohyaLoraFile(targets: LoraTargets, baseModelVersion: string): LoraFile {
   const tensors: [string, TensorToWrite][] = [];
+  let rankAndAlpha: { rank: number; alpha: number } | undefined;
   for (const [component, target] of Object.entries(targets) as [LoraComponent, LoraTarget][]) {
     for (const [modulePath, adapter] of target.lora.adapters) {
       const name = kohyaModuleName(component, modulePath);
@@ -95,8 +113,14 @@ export function kohyaLoraFile(targets: LoraTargets): LoraFile {
         [`${name}.lora_up.weight`, up],
       );
     }
+    rankAndAlpha ??= onlyRankAndAlpha(target.lora);
   }
-  return { tensors, metadata: { ss_network_module: "networks.lora" } };
+  const metadata: Record<string, string> = { ss_network_module: "networks.lora", ss_base_model_version: baseModelVersion };
+  if (rankAndAlpha) {
+    metadata.ss_network_dim = String(rankAndAlpha.rank);
+    metadata.ss_network_alpha = pythonFloat(rankAndAlpha.alpha);
+  }
+  return { tensors, metadata };
 }
 
 interface ParsedAdapter {

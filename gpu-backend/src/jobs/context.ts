@@ -4,7 +4,7 @@
  * slots, verified input fetches, and `checkpoint()` at step boundaries, where
  * cancel, deadline and shutdown take effect.
  */
-import type { ARTIFACT_FORMATS, ArtifactName, GenerateJob, JobMessage, TrainJob } from "../../../shared/job.js";
+import type { ARTIFACT_FORMATS, ArtifactName, BackendEvent, GenerateJob, JobMessage, TrainJob } from "../../../shared/job.js";
 import type { EventReporter } from "../server/events.js";
 import type { InputToFetch } from "../server/inputs.js";
 import type { Uploader } from "../server/uploads.js";
@@ -23,9 +23,12 @@ export interface JobContext<J extends JobMessage = JobMessage> {
 
 export type JobMetrics = Record<string, number>;
 
+/** What a finished job reports in its `succeeded` event: metrics, and for trainings the quality and the exported step. */
+export type JobSuccess = Pick<Extract<BackendEvent, { type: "succeeded" }>, "metrics" | "quality" | "selected_checkpoint">;
+
 export interface JobHandlers {
-  train(context: JobContext<TrainJob>): Promise<JobMetrics>;
-  generate(context: JobContext<GenerateJob>): Promise<JobMetrics>;
+  train(context: JobContext<TrainJob>): Promise<JobSuccess>;
+  generate(context: JobContext<GenerateJob>): Promise<JobSuccess>;
 }
 
 /** What a handler throws after saving its checkpoint on shutdown; the Worker re-dispatches. */

@@ -12,7 +12,7 @@ import { disposeLora } from "../model/lora.js";
 import { generate } from "../model/pipeline.js";
 import { loadWeights } from "../model/weights.js";
 import { JobError } from "./errors.js";
-import type { JobContext, JobMetrics } from "./context.js";
+import type { JobContext, JobSuccess } from "./context.js";
 import type { BaseModel } from "../dreambooth/base-model.js";
 import { encodePng } from "../dreambooth/images.js";
 import { readLoraFile } from "../dreambooth/lora-files.js";
@@ -65,7 +65,7 @@ async function applyWeights(context: JobContext<GenerateJob>, model: BaseModel, 
   return restore;
 }
 
-export async function runGenerateJob(context: JobContext<GenerateJob>, deps: GenerateJobDeps): Promise<JobMetrics> {
+export async function runGenerateJob(context: JobContext<GenerateJob>, deps: GenerateJobDeps): Promise<JobSuccess> {
   const { job, events, uploads } = context;
   const { params } = job;
   const workDir = path.join(deps.workDir, `${job.job_id}-${job.attempt}`);
@@ -102,7 +102,7 @@ export async function runGenerateJob(context: JobContext<GenerateJob>, deps: Gen
       });
     }
     events.progress({ phase: "generating", step: params.num_images, total_steps: params.num_images });
-    return { images: params.num_images, ms_per_image: (Date.now() - started) / params.num_images };
+    return { metrics: { images: params.num_images, ms_per_image: (Date.now() - started) / params.num_images } };
   } finally {
     detach();
     await rm(workDir, { recursive: true, force: true });

@@ -122,11 +122,11 @@ export class JobRunner {
     };
     void events.emit({ type: "started", backend: this.options.backend, device: this.options.device });
     try {
-      const metrics =
+      const success =
         job.kind === "train"
           ? await this.options.handlers.train(context as JobContext<TrainJob>)
           : await this.options.handlers.generate(context as JobContext<GenerateJob>);
-      await events.emit({ type: "succeeded", metrics });
+      await events.emit({ type: "succeeded", ...success });
       await events.flush();
       return { type: "succeeded", retryable: false };
     } catch (error) {

@@ -1,8 +1,9 @@
 /**
  * A DreamBooth training job from message to artifacts: fetch and verify the
  * photos, obtain the class images (cache or render), encode everything once with
- * the frozen VAE, train with checkpoints, validation samples and progress, then
- * export. Cancel, deadline and shutdown act between steps through the job
+ * the frozen VAE, train with checkpoints (each scored for best-checkpoint
+ * selection), validation samples and progress, then grade and export the chosen
+ * step's weights. Cancel, deadline and shutdown act between steps through the job
  * context; on shutdown the run saves a checkpoint first so the next attempt
  * resumes from it. The base model is given back unchanged however the job ends.
  */
@@ -13,10 +14,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { TrainJob } from "../../../shared/job.js";
 import { generate } from "../model/pipeline.js";
 import { Random } from "../tensor/random.js";
-import { trainingQualityReport } from "../quality/training-quality.js";
+import { qualityReportArtifact, trainingQuality } from "../quality/training-quality.js";
 import { JobError } from "./errors.js";
-import { shutdownError, type JobContext, type JobMetrics } from "./context.js";
+import { shutdownError, type JobContext, type JobSuccess } from "./context.js";
 import type { BaseModel } from "../dreambooth/base-model.js";
+import { CheckpointScoring } from "../dreambooth/checkpoint-scoring.js";
+import { trainedModelCard } from "../dreambooth/trained-model-card.js";
 import { obtainClassImages } from "./class-images.js";
 import { fullFineTuneExports, loraExports } from "../dreambooth/exports.js";
 import { decodeTrainingPhoto, encodePng, flipHorizontal, type Pixels } from "../dreambooth/images.js";
@@ -74,7 +77,7 @@ function encodeLatents(model: BaseModel, images: Pixels[], withMirror: boolean):
   );
 }
 
-export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobDeps): Promise<JobMetrics> {
+export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobDeps): Promise<JobSuccess> {
   const { job, events, uploads } = context;
   const { params } = job;
   const workDir = path.join(deps.workDir, `${job.job_id}-${job.attempt}`);
@@ -120,6 +123,11 @@ export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobD
   });
   const fingerprint = trainingFingerprint(job);
   const checkpointFile = path.join(workDir, "checkpoint.safetensors");
+  const scoring = new CheckpointScoring({
+    selection: params.checkpoint_selection,
+    score: () => trainingQuality(model, photos, job.subject),
+    keptFile: path.join(workDir, "selected-checkpoint.safetensors"),
+  });
   const saveAndUploadCheckpoint = async () => {
     await trainer.saveCheckpoint(checkpointFile, fingerprint);
     await uploads.upload({
@@ -156,28 +164,43 @@ export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobD
       lastLoss = loss;
       const msPerStep = (Date.now() - started) / (step - startStep);
       events.progress({ phase: "training", step, total_steps: params.steps, loss, lr, eta_s: ((params.steps - step) * msPerStep) / 1000 });
-      if (step % params.checkpoint_every === 0 && step < params.steps) await saveAndUploadCheckpoint();
+      if (step % params.checkpoint_every === 0 && step < params.steps) {
+        await saveAndUploadCheckpoint();
+        await scoring.consider(step, checkpointFile);
+      }
       if (params.validation_prompts.length > 0 && step % params.validation_every === 0) {
         await renderValidationSamples(context, model, step);
       }
     }
     const msPerStep = trainer.step > startStep ? (Date.now() - started) / (trainer.step - startStep) : 0;
-    events.progress({ phase: "exporting", step: 0, total_steps: 1, message: "writing the trained weights" });
-    const meta = { base_model: job.base_model, method: params.method, steps: params.steps, rank: params.lora_rank, alpha: params.lora_alpha };
+    events.progress({ phase: "exporting", step: 0, total_steps: 1, message: "grading the trained weights" });
+    // Graded while the trained weights are still attached (base models with a judge only); an earlier checkpoint may win.
+    const { selected, quality } = await scoring.finish(trainer.step, (file) => trainer.restoreCheckpoint(file, fingerprint));
+    events.progress({ phase: "exporting", step: 0, total_steps: 1, message: `writing the weights of step ${selected.step}` });
+    const meta = { base_model: job.base_model, method: params.method, steps: params.steps, step: selected.step, rank: params.lora_rank, alpha: params.lora_alpha };
     const artifacts = trainable.lora
-      ? await loraExports(trainable.lora, workDir, meta)
-      : await fullFineTuneExports(model, params.train_text_encoder, workDir, meta);
+      ? await loraExports(model, trainable.lora, workDir, meta)
+      : await fullFineTuneExports(
+          model,
+          params.train_text_encoder,
+          workDir,
+          meta,
+          trainedModelCard({ baseModel: job.base_model, subject: job.subject, params, photos: photos.length, quality, selected }),
+        );
     for (const artifact of artifacts) await uploads.upload(artifact);
-    // Graded while the trained weights are still attached (base models with a judge only).
-    const quality = await trainingQualityReport(model, photos, job.subject);
-    if (quality) await uploads.upload(quality);
+    if (quality) await uploads.upload(qualityReportArtifact(quality));
     events.progress({ phase: "exporting", step: 1, total_steps: 1 });
     return {
-      steps: params.steps,
-      final_loss: lastLoss,
-      ms_per_step: msPerStep,
-      resumed_from_step: startStep,
-      class_images_cached: prior?.cached ? 1 : 0,
+      metrics: {
+        steps: params.steps,
+        exported_step: selected.step,
+        final_loss: lastLoss,
+        ms_per_step: msPerStep,
+        resumed_from_step: startStep,
+        class_images_cached: prior?.cached ? 1 : 0,
+      },
+      quality,
+      selected_checkpoint: selected,
     };
   } finally {
     trainer.dispose();

@@ -13,6 +13,7 @@ import { ClipTextModel } from "./clip-text.js";
 import { SD15_SCHEDULER_CONFIG } from "./schedulers/config.js";
 import { tinyClipTextConfig, tinyUNetConfig, tinyVaeConfig } from "./tiny.js";
 import { byteToUnicodeTable } from "./tokenizer.js";
+import { clipTextConfigFile, clipTokenizerConfigFile } from "./transformers-files.js";
 import { UNet2DConditionModel } from "./unet.js";
 import { AutoencoderKL } from "./vae.js";
 import { saveWeights } from "./weights.js";
@@ -45,15 +46,16 @@ export function tinyTokenizerFiles(bosId: number, eosId: number): Record<string,
       pad_token: "<|endoftext|>",
       unk_token: "<|endoftext|>",
     }),
-    "tokenizer_config.json": JSON.stringify({
-      tokenizer_class: "CLIPTokenizer",
-      model_max_length: tinyClipTextConfig.max_position_embeddings,
-      bos_token: "<|startoftext|>",
-      eos_token: "<|endoftext|>",
-      pad_token: "<|endoftext|>",
-      unk_token: "<|endoftext|>",
-      do_lower_case: true,
-    }),
+    "tokenizer_config.json": JSON.stringify(
+      clipTokenizerConfigFile({
+        model_max_length: tinyClipTextConfig.max_position_embeddings,
+        bos_token: "<|startoftext|>",
+        eos_token: "<|endoftext|>",
+        pad_token: "<|endoftext|>",
+        unk_token: "<|endoftext|>",
+        do_lower_case: true,
+      }),
+    ),
   };
 }
 
@@ -83,7 +85,7 @@ export async function ensureTinyRandomModel(modelsDir: string): Promise<string> 
     await saveWeights(unet.params, path.join(scratch, "unet", "diffusion_pytorch_model.safetensors"));
     await writeJson(path.join(scratch, "vae", "config.json"), { _class_name: "AutoencoderKL", ...tinyVaeConfig });
     await saveWeights(vae.params, path.join(scratch, "vae", "diffusion_pytorch_model.safetensors"));
-    await writeJson(path.join(scratch, "text_encoder", "config.json"), { architectures: ["CLIPTextModel"], ...tinyClipTextConfig });
+    await writeJson(path.join(scratch, "text_encoder", "config.json"), clipTextConfigFile(tinyClipTextConfig));
     await saveWeights(textEncoder.params, path.join(scratch, "text_encoder", "model.safetensors"));
     await writeJson(path.join(scratch, "scheduler", "scheduler_config.json"), { _class_name: "DDPMScheduler", ...SD15_SCHEDULER_CONFIG });
     const tokenizer = tinyTokenizerFiles(tinyClipTextConfig.bos_token_id, tinyClipTextConfig.eos_token_id);

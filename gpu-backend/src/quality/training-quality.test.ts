@@ -11,7 +11,7 @@ import { initTensorBackend } from "../tensor/backend.js";
 import { Random } from "../tensor/random.js";
 import { Judge } from "./judge.js";
 import { saveJudge } from "./judge-files.js";
-import { trainingQualityReport } from "./training-quality.js";
+import { qualityReportArtifact, trainingQuality } from "./training-quality.js";
 
 describe("training quality report", () => {
   let dir: string;
@@ -32,7 +32,7 @@ describe("training quality report", () => {
   };
 
   it("is absent for a base model without a judge", async () => {
-    expect(await trainingQualityReport(model, await photos(), { identifier: "sks", class_noun: "dog" })).toBeUndefined();
+    expect(await trainingQuality(model, await photos(), { identifier: "sks", class_noun: "dog" })).toBeUndefined();
   });
 
   it("grades the subject with the model folder's judge: a schema-valid report under reports/quality.json", async () => {
@@ -40,10 +40,12 @@ describe("training quality report", () => {
     await saveJudge(judge, path.join(model.directory, "judge"), { note: "random, for the test" });
     // Two seeds and two denoising steps: the report's shape and wiring, not the quality of a random model.
     const quick = { seeds: [1, 2], steps: 2, guidanceScale: 2, scheduler: "ddim" as const, backgrounds: ["red", "blue", "yellow"] };
-    const artifact = await trainingQualityReport(model, await photos(), { identifier: "sks", class_noun: "dog" }, quick);
-    expect(artifact?.name).toBe(QUALITY_REPORT_NAME);
-    expect(artifact?.format).toBe("report");
-    const report = QualityReportSchema.parse(JSON.parse(new TextDecoder().decode(artifact!.bytes)));
+    const graded = await trainingQuality(model, await photos(), { identifier: "sks", class_noun: "dog" }, quick);
+    const artifact = qualityReportArtifact(graded!);
+    expect(artifact.name).toBe(QUALITY_REPORT_NAME);
+    expect(artifact.format).toBe("report");
+    const report = QualityReportSchema.parse(JSON.parse(new TextDecoder().decode(artifact.bytes)));
+    expect(report).toEqual(graded);
     expect(report.subject).toEqual({ identifier: "sks", class_noun: "dog" });
     expect(report.prompts.map((p) => p.prompt)).toEqual([
       "a sks dog on a red background",
@@ -55,6 +57,6 @@ describe("training quality report", () => {
     ]);
     expect(report.prior_preservation_similarity).toBe(report.prompts[5].subject_fidelity);
     // Unknown classes are not graded rather than graded against the wrong label.
-    expect(await trainingQualityReport(model, await photos(), { identifier: "sks", class_noun: "teapot" }, quick)).toBeUndefined();
+    expect(await trainingQuality(model, await photos(), { identifier: "sks", class_noun: "teapot" }, quick)).toBeUndefined();
   });
 });

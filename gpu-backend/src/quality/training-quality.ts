@@ -1,9 +1,10 @@
 /**
- * The quality report a training job attaches to its artifacts (`reports/quality.json`): the subject
- * evaluation of subject-report.ts, run on the job's own photos with the just-trained weights. Only
- * base models that ship a judge (a `judge/` folder next to `unet/`, as the embedded tiny-emoji model
- * does) can be graded, and only for class nouns and photo sizes the judge knows; otherwise there is
- * no report rather than a meaningless one.
+ * The quality report a training job attaches to its artifacts (`reports/quality.json`) and to its
+ * `succeeded` event: the subject evaluation of subject-report.ts, run on the job's own photos with the
+ * weights as they are now. Only base models that ship a judge (a `judge/` folder next to `unet/`, as
+ * the embedded tiny-emoji model does) can be graded, and only for class nouns and photo sizes the judge
+ * knows; otherwise there is no report rather than a meaningless one. `trainingQuality` is the one
+ * scoring function: best-checkpoint selection scores each checkpoint with it too.
  */
 import { access } from "node:fs/promises";
 import path from "node:path";
@@ -36,16 +37,19 @@ export function judgeFor(directory: string): Promise<Judge | undefined> {
   return judge;
 }
 
-export async function trainingQualityReport(
+export async function trainingQuality(
   model: StableDiffusion & { id: string; directory: string },
   photos: Pixels[],
   subject: QualityReport["subject"],
   evaluation: EvaluationOptions = DEFAULT_EVALUATION,
-): Promise<Artifact | undefined> {
+): Promise<QualityReport | undefined> {
   const judge = await judgeFor(model.directory);
   if (!judge || !judge.config.classes.includes(subject.class_noun)) return undefined;
   if (photos.some((photo) => photo.width !== JUDGE_RESOLUTION || photo.height !== JUDGE_RESOLUTION)) return undefined;
-  const { report } = await evaluateSubject(model, judge, photos, subject, model.id, evaluation);
+  return (await evaluateSubject(model, judge, photos, subject, model.id, evaluation)).report;
+}
+
+export function qualityReportArtifact(report: QualityReport): Artifact {
   return {
     name: QUALITY_REPORT_NAME,
     bytes: new TextEncoder().encode(JSON.stringify(report, null, 2)),

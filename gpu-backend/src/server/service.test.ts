@@ -5,13 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { classImagesCacheKey } from "../../../shared/r2keys.js";
 import { signedHeaders } from "../../../shared/signing.js";
 import type { BackendEvent, GenerateJob, TrainJob } from "../../../shared/job.js";
+import { QualityReportSchema } from "../../../shared/quality.js";
 import { loadBaseModel, type BaseModel } from "../dreambooth/base-model.js";
 import { runGenerateJob } from "../jobs/generate-job.js";
 import { runTrainJob } from "../jobs/train-job.js";
@@ -20,6 +21,8 @@ import { FakeWorkerCallbacks } from "../../../test/fakes/worker-callbacks.js";
 import { ModelRegistry } from "../dreambooth/model-registry.js";
 import { startService, type RunningService } from "./service.js";
 import { ensureTinyRandomModel, TINY_RANDOM_MODEL_ID } from "../model/tiny-random-model.js";
+import { Judge } from "../quality/judge.js";
+import { saveJudge } from "../quality/judge-files.js";
 
 const SECRET = "service-test-secret-0123";
 const dataDir = mkdtempSync(join(tmpdir(), "gpu-backend-"));
@@ -101,6 +104,7 @@ function trainJob(overrides: Partial<TrainJob["params"]> = {}, extra: Partial<Tr
       validation_prompts: [],
       validation_every: 100,
       validation_steps: 2,
+      checkpoint_selection: "best",
       ...overrides,
     },
     ...extra,
@@ -131,7 +135,10 @@ describe("training over the push protocol", () => {
     first = trainJob({ validation_prompts: ["a photo of sks dog on the beach"], validation_every: 3 }, { class_images: { cache_key: cacheKey } });
     expect((await submit(first)).status).toBe(202);
     const end = await terminalOf(first.job_id);
-    expect(end).toMatchObject({ type: "succeeded", metrics: { steps: 3, class_images_cached: 0 } });
+    expect(end).toMatchObject({ type: "succeeded", metrics: { steps: 3, exported_step: 3, class_images_cached: 0 } });
+    // tiny-random has no judge: nothing to grade or compare, so the last step is exported and the event says why.
+    expect(end.type === "succeeded" && end.quality).toBeUndefined();
+    expect(end).toMatchObject({ selected_checkpoint: { selection: "best", step: 3, reason: expect.stringMatching(/no judge/), candidates: [] } });
     const events = eventsOf(first.job_id);
     expect(events[0]).toMatchObject({ type: "started", backend: "wasm", seq: 0 });
     expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index));
@@ -314,6 +321,42 @@ describe("full fine-tune", () => {
       rendered.push(worker.blobs.get("images/00-5.png")!.bytes);
     }
     expect(rendered[0]).not.toEqual(rendered[1]);
+  });
+});
+
+describe("a base model with a judge", () => {
+  it("scores each checkpoint, exports the selected step with its own card, and the succeeded event carries that step's quality report", async () => {
+    // tiny-random plus a random judge: the numbers mean nothing, the wiring is what is checked.
+    const judged = join(dataDir, "models", "tiny-judged");
+    cpSync(join(dataDir, "models", TINY_RANDOM_MODEL_ID), judged, { recursive: true });
+    const judge = new Judge({ classes: ["cat", "dog"], backgrounds: ["red", "blue", "yellow", "green"], sizes: ["small", "", "big"], channels: [8, 8, 8, 8] }, { kind: "random", seed: 3 });
+    await saveJudge(judge, join(judged, "judge"), { note: "random, for the test" });
+    const job = trainJob(
+      {
+        method: "full",
+        steps: 2,
+        checkpoint_every: 1,
+        prior_preservation: { enabled: false, weight: 1, num_class_images: 1, class_prompt: "a photo of dog", class_image_steps: 1 },
+      },
+      { base_model: "tiny-judged" },
+    );
+    expect((await submit(job)).status).toBe(202);
+    const end = await terminalOf(job.job_id);
+    if (end.type !== "succeeded") throw new Error(JSON.stringify(end));
+    const quality = QualityReportSchema.parse(end.quality);
+    expect(JSON.parse(new TextDecoder().decode(worker.blobs.get("reports/quality.json")!.bytes))).toEqual(quality);
+    const selected = end.selected_checkpoint!;
+    expect(selected.candidates.map((candidate) => candidate.step)).toEqual([1, 2]);
+    // The report is the exported step's, whichever step that is.
+    const exportedCandidate = selected.candidates.find((candidate) => candidate.step === selected.step)!;
+    expect([exportedCandidate.subject_fidelity, exportedCandidate.prompt_fidelity]).toEqual([quality.subject_fidelity, quality.prompt_fidelity]);
+    expect(end.metrics).toMatchObject({ exported_step: selected.step });
+    const exported = artifactsOf(job.job_id).filter((artifact) => artifact.format === "diffusers").map((artifact) => artifact.name);
+    expect(exported.filter((name) => name.startsWith("artifacts/diffusers/judge/"))).toEqual([]);
+    const card = new TextDecoder().decode(worker.blobs.get("artifacts/diffusers/README.md")!.bytes);
+    expect(card).toContain('# DreamBooth: "sks dog" on tiny-judged');
+    expect(card).toContain(`| exported step | ${selected.step} (${selected.reason}) |`);
+    expect(card).toContain(`| subject fidelity ↑ | ${quality.subject_fidelity.toFixed(3)} |`);
   });
 });
 

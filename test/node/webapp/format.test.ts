@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { expandSubjectPlaceholder } from "../../../shared/index.js";
-import { estimateEtaS, expandSubject, formatEta, qualityRows } from "../../../webapp/public/js/format.js";
+import { estimateEtaS, expandSubject, exportedStepNote, formatEta, qualityRows, WEIGHT_DOWNLOADS } from "../../../webapp/public/js/format.js";
+import { WEIGHT_FORMATS } from "../../../functions/jobs/views.js";
 
 describe("formatting", () => {
   it("says an ETA in the largest sensible units", () => {
@@ -33,4 +34,19 @@ describe("formatting", () => {
       ["Diversity ↑", "0.250"],
     ]);
   });
+
+  it("labels every weight download the service serves with the tools that load it", () => {
+    expect(Object.keys(WEIGHT_DOWNLOADS).sort()).toEqual([...WEIGHT_FORMATS].sort());
+    expect(WEIGHT_DOWNLOADS["kohya-lora"].loadsIn).toMatch(/ComfyUI.*AUTOMATIC1111/);
+    // ComfyUI would apply only the text-encoder half of the diffusers-format LoRA: the label must not send people there.
+    expect(WEIGHT_DOWNLOADS["diffusers-lora"].loadsIn).toMatch(/not ComfyUI.*text-encoder half/);
+    expect(WEIGHT_DOWNLOADS.diffusers.loadsIn).toMatch(/from_pretrained/);
+  });
+
+  it("says which step's weights were exported and why, and nothing when the backend did not say", () => {
+    expect(exportedStepNote(null, 800)).toBe("");
+    expect(exportedStepNote({ step: 600, reason: "highest subject fidelity (0.612)" }, 800)).toBe("Weights of step 600 of 800: highest subject fidelity (0.612).");
+    expect(exportedStepNote({ step: 800, reason: 'checkpoint_selection is "last"' }, 800)).toBe('Weights of the last step (800): checkpoint_selection is "last".');
+  });
 });
+

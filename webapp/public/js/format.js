@@ -65,3 +65,26 @@ export function qualityRows(quality) {
     { label: "Diversity ↑", value: quality.diversity.toFixed(3), help: "how different generations of one prompt are (DIV)" },
   ];
 }
+
+/**
+ * What each weight download is and which tools load it as it is (functions/jobs/views.ts WEIGHT_FORMATS).
+ * ComfyUI reads the diffusers-format LoRA's text-encoder keys but not its UNet keys, so it would apply
+ * only half of it; the kohya file is the one for ComfyUI and A1111.
+ */
+export const WEIGHT_DOWNLOADS = {
+  "diffusers-lora": { label: "LoRA · diffusers", loadsIn: "diffusers (load_lora_weights); not ComfyUI, which applies only its text-encoder half" },
+  "kohya-lora": { label: "LoRA · kohya", loadsIn: "ComfyUI, AUTOMATIC1111 / Forge" },
+  diffusers: { label: "Full model · diffusers", loadsIn: "diffusers (from_pretrained), transformers for the text encoder" },
+};
+
+/**
+ * One line on which training step's weights were exported and why (`selected_checkpoint` of a training), or ""
+ * when the backend did not say.
+ * @param {{ step: number, reason: string } | null | undefined} selected
+ * @param {number} steps the training's step count
+ */
+export function exportedStepNote(selected, steps) {
+  if (!selected) return "";
+  return selected.step === steps ? `Weights of the last step (${steps}): ${selected.reason}.` : `Weights of step ${selected.step} of ${steps}: ${selected.reason}.`;
+}
+

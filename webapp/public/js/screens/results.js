@@ -5,20 +5,13 @@
  * downloads, and the training's quality report when the backend made one. Image and weight URLs need the API key, so they are fetched with it
  * and shown from object URLs.
  */
-import { expandSubject, qualityRows } from "../format.js";
+import { expandSubject, exportedStepNote, qualityRows, WEIGHT_DOWNLOADS } from "../format.js";
 import { isTerminal } from "../job-status.js";
 import { followEvents } from "../sse.js";
 import { app } from "../state.js";
 import { byId, saveUrl, setBusy, showError } from "../ui.js";
 
 /** @typedef {import("../state.js").GenerationView} GenerationView */
-
-/** Button labels of the weight formats the service serves (functions/jobs/views.ts WEIGHT_FORMATS). */
-const WEIGHT_LABELS = {
-  "diffusers-lora": "LoRA · diffusers",
-  "kohya-lora": "LoRA · kohya (A1111, ComfyUI)",
-  diffusers: "Full model · diffusers",
-};
 
 /** The file name a `content-disposition: attachment; filename="…"` header gives. @param {Response} response */
 function attachmentName(response, fallback = "download") {
@@ -59,15 +52,20 @@ export function mountResults() {
     const heading = document.createElement("h2");
     heading.className = "subhead";
     heading.textContent = "Trained weights";
-    const row = document.createElement("div");
-    row.className = "actions";
+    const list = document.createElement("ul");
+    list.className = "weight-downloads";
     for (const artifact of training.artifacts) {
-      if (!artifact.download_url || !(artifact.format in WEIGHT_LABELS)) continue;
+      if (!artifact.download_url || !(artifact.format in WEIGHT_DOWNLOADS)) continue;
+      const { label, loadsIn } = WEIGHT_DOWNLOADS[/** @type {keyof typeof WEIGHT_DOWNLOADS} */ (artifact.format)];
+      const item = document.createElement("li");
       const download = document.createElement("button");
       download.type = "button";
       download.className = "secondary";
-      download.textContent = `⤓ ${WEIGHT_LABELS[/** @type {keyof typeof WEIGHT_LABELS} */ (artifact.format)]}`;
+      download.textContent = `⤓ ${label}`;
       download.dataset.format = artifact.format;
+      const tools = document.createElement("span");
+      tools.className = "help";
+      tools.textContent = `loads in ${loadsIn}`;
       const path = new URL(artifact.download_url, location.origin).pathname;
       download.addEventListener("click", async () => {
         setBusy(download, true);
@@ -82,9 +80,13 @@ export function mountResults() {
           setBusy(download, false);
         }
       });
-      row.append(download);
+      item.append(download, " ", tools);
+      list.append(item);
     }
-    downloads.append(heading, row);
+    const note = document.createElement("p");
+    note.className = "muted";
+    note.textContent = exportedStepNote(training.selected_checkpoint, Number(training.params.steps));
+    downloads.append(heading, list, ...(note.textContent ? [note] : []));
     renderQuality(training);
   }
 
