@@ -7,6 +7,7 @@
  */
 import type { MessagePort } from "node:worker_threads";
 import type { ClipTextConfig, UNetConfig } from "../model/config.js";
+import type { SpeedSwitches } from "../tensor/speed-switches.js";
 import type { TrainingChoice } from "./trainable.js";
 
 /** A replica's status cell: set to WORKING by the trainer, DONE or FAILED by the replica. */
@@ -33,6 +34,8 @@ export function variableLayout(variables: Array<[string, number[]]>): VariableLa
 /** Everything a worker needs to rebuild the trainer's networks and trainable weights. */
 export interface ReplicaSpec {
   backend: string;
+  /** The trainer's speed switches, so every replica computes the same way. */
+  switches: SpeedSwitches;
   unetConfig: UNetConfig;
   textConfig: ClipTextConfig;
   /** Every parameter of both networks as the trainer holds them (the frozen base for LoRA). */

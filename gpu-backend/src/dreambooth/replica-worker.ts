@@ -11,6 +11,7 @@ import { ClipTextModel } from "../model/clip-text.js";
 import type { ParamStore } from "../model/params.js";
 import { UNet2DConditionModel } from "../model/unet.js";
 import { initTensorBackend } from "../tensor/backend.js";
+import { setSpeedSwitches } from "../tensor/speed-switches.js";
 import { REPLICA_STATUS, type ReplicaWorkerData } from "./replica-protocol.js";
 import { shardGradients, type Shard } from "./shard.js";
 import { attachTrainableWeights } from "./trainable.js";
@@ -27,6 +28,7 @@ function load(store: ParamStore, values: Record<string, Float32Array>): void {
 
 async function start() {
   await initTensorBackend({ requested: spec.backend, log: () => {} });
+  setSpeedSwitches(spec.switches);
   const unet = new UNet2DConditionModel(spec.unetConfig, { kind: "zeros" });
   const textEncoder = new ClipTextModel(spec.textConfig, { kind: "zeros" });
   load(unet.params, spec.weights.unet);

@@ -14,6 +14,7 @@ import type { ClipTextModel } from "../model/clip-text.js";
 import type { UNet2DConditionModel } from "../model/unet.js";
 import { concatenate } from "../tensor/concatenate.js";
 import { Random, type RandomState } from "../tensor/random.js";
+import { speedSwitches } from "../tensor/speed-switches.js";
 import { restoreCheckpoint, writeCheckpoint } from "./checkpoint.js";
 import { dreamboothLoss, exampleCoefficients, minSnrWeights, type PredictionType } from "./loss.js";
 import { learningRateAt, type LrSchedule } from "./lr-schedule.js";
@@ -268,6 +269,7 @@ function replicaSpec({ unet, textEncoder, trainable, latentShape }: TrainerSetup
     Object.fromEntries([...store.params].map(([name, { variable }]) => [name, variable.dataSync() as Float32Array]));
   return {
     backend: tf.getBackend(),
+    switches: speedSwitches(),
     unetConfig: unet.config,
     textConfig: textEncoder.config,
     weights: { unet: values(unet.params), textEncoder: values(textEncoder.params) },

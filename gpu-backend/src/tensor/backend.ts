@@ -11,6 +11,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmConvGradients } from "./conv-gradients.js";
+import { registerNoCopyKernels } from "./no-copy.js";
 import { registerMissingWasmKernels } from "./wasm-kernels.js";
 import { registerWasmBatchMatMul } from "./wasm-matmul.js";
 
@@ -34,6 +35,7 @@ export function registerTrainingKernels(): void {
   registerWasmConvGradients();
   registerWasmBatchMatMul();
   registerMissingWasmKernels();
+  registerNoCopyKernels();
 }
 
 async function loadTensorflowBinding(): Promise<string | null> {

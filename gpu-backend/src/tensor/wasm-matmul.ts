@@ -4,12 +4,13 @@
  * (CPU time) where XNNPACK does ~15. Every backward pass of a linear layer needs both transposes
  * (dx = dy·Wᵀ, dW = xᵀ·dy) and attention is batched over heads, so this kernel transposes operands
  * explicitly (XNNPACK's transpose is a fast copy) and feeds the stock kernel one plain product at a
- * time, copying each matrix of a batch out and its product back in. Measured (CPU ms, same run):
+ * time, copying each matrix of a batch out (transposed there when asked) and its product back in. Measured (CPU ms, same run):
  * 512³ with bᵀ 186 → 17; attention-sized [8,256,8]·[8,8,256] 11 → 6.5 and [8,256,256]·[8,256,8]
  * 6.5 → 2.2; [8,1024,40]·[8,40,1024] 551 → 42.
  */
 import { BatchMatMul, getKernel, registerKernel, unregisterKernel, util, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { switchOn } from "./speed-switches.js";
 
 let stockBatchMatMul: KernelFunc | undefined;
 
@@ -31,11 +32,49 @@ function swapLastTwo(x: TensorInfo, backend: BackendWasm): TensorInfo {
   return transpose.kernelFunc({ inputs: { x }, backend, attrs: { perm } }) as TensorInfo;
 }
 
+/**
+ * `x`'s matrix `index` ([rows, cols] of a [..., rows, cols] tensor), transposed, as a new [1, cols, rows]
+ * tensor: a blocked copy in JavaScript on the wasm heap. wasm's own Transpose takes ~20 ms for one
+ * 1024² matrix (the attention backward's Pᵀ); this takes ~4.
+ */
+function transposedMatrixAt(x: TensorInfo, index: number, backend: BackendWasm): TensorInfo {
+  const [rows, cols] = x.shape.slice(-2);
+  const out = backend.makeOutput([1, cols, rows], "float32");
+  // Views after the allocation: growing the heap detaches older ones.
+  const source = backend.typedArrayFromHeap(x);
+  const target = backend.typedArrayFromHeap(out);
+  const start = index * rows * cols;
+  const block = 32;
+  for (let r0 = 0; r0 < rows; r0 += block) {
+    const rowEnd = Math.min(r0 + block, rows);
+    for (let c0 = 0; c0 < cols; c0 += block) {
+      const colEnd = Math.min(c0 + block, cols);
+      for (let r = r0; r < rowEnd; r++) {
+        const from = start + r * cols;
+        for (let c = c0; c < colEnd; c++) target[c * rows + r] = source[from + c];
+      }
+    }
+  }
+  return out;
+}
+
+/** Matrix `index` of x, transposed when asked, as a new [1, rows', cols'] tensor. */
+function operandAt(x: TensorInfo, index: number, transpose: boolean, backend: BackendWasm): TensorInfo {
+  if (!transpose) return matrixAt(x, index, backend);
+  if (switchOn("transposeFree")) return transposedMatrixAt(x, index, backend);
+  const matrix = matrixAt(x, index, backend);
+  const transposed = swapLastTwo(matrix, backend);
+  backend.disposeData(matrix.dataId);
+  return transposed;
+}
+
 /** One product with transposes made explicit, so the stock kernel takes its XNNPACK path. */
 function plainProduct({ inputs, backend, attrs }: MatMulArgs): TensorInfo {
   if (!attrs.transposeA && !attrs.transposeB) return runStock({ inputs, backend, attrs });
-  const a = attrs.transposeA ? swapLastTwo(inputs.a, backend) : inputs.a;
-  const b = attrs.transposeB ? swapLastTwo(inputs.b, backend) : inputs.b;
+  const explicit = (x: TensorInfo, transpose: boolean) =>
+    !transpose ? x : switchOn("transposeFree") ? transposedMatrixAt(x, 0, backend) : swapLastTwo(x, backend);
+  const a = explicit(inputs.a, attrs.transposeA);
+  const b = explicit(inputs.b, attrs.transposeB);
   try {
     return runStock({ inputs: { a, b }, backend, attrs: { transposeA: false, transposeB: false } });
   } finally {
@@ -68,9 +107,9 @@ function batchMatMul(args: MatMulArgs): TensorInfo {
   const batch = Math.max(batchA, batchB);
   const out = backend.makeOutput([...outerDims, m, n], "float32");
   for (let p = 0; p < batch; p++) {
-    const ap = matrixAt(a, batchA === 1 ? 0 : p, backend);
-    const bp = matrixAt(b, batchB === 1 ? 0 : p, backend);
-    const product = plainProduct({ inputs: { a: ap, b: bp }, backend, attrs });
+    const ap = operandAt(a, batchA === 1 ? 0 : p, attrs.transposeA, backend);
+    const bp = operandAt(b, batchB === 1 ? 0 : p, attrs.transposeB, backend);
+    const product = runStock({ inputs: { a: ap, b: bp }, backend, attrs: { transposeA: false, transposeB: false } });
     backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(product), p * m * n);
     for (const info of [ap, bp, product]) backend.disposeData(info.dataId);
   }
