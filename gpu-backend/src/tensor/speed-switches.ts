@@ -7,7 +7,7 @@
  */
 export const SPEED_SWITCHES = {
   noCopy: "wasm Identity and same-dtype Cast share the input's memory instead of copying it",
-  transposeFree: "transposed and batched products transpose on the wasm heap in JavaScript, not with wasm's Transpose",
+  transposeFree: "batched and transposed products run on views of the wasm heap (no per-matrix copies) and transpose in JavaScript, not with wasm's Transpose",
   fusedAttention: "attention forward and backward as one tf.customGrad (attention.ts)",
   fusedGroupNormSilu: "GroupNorm and GroupNorm+SiLU as one kernel each way (group-norm.ts)",
   fusedLayerNorm: "LayerNorm as one kernel each way (layer-norm.ts)",
