@@ -90,7 +90,7 @@ class Encoder {
       if (level.resample) x = level.resample.forward(x);
     }
     x = this.mid_block.forward(x);
-    return this.conv_out.forward(silu(this.conv_norm_out.forward(x)) as tf.Tensor4D);
+    return this.conv_out.forward(this.conv_norm_out.forward(x, { silu: true }));
   }
 }
 
@@ -127,7 +127,7 @@ class Decoder {
       for (const resnet of level.resnets) x = resnet.forward(x);
       if (level.resample) x = level.resample.forward(x);
     }
-    return this.conv_out.forward(silu(this.conv_norm_out.forward(x)) as tf.Tensor4D);
+    return this.conv_out.forward(this.conv_norm_out.forward(x, { silu: true }));
   }
 }
 
