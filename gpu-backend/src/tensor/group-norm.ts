@@ -20,7 +20,11 @@ interface NormAttrs {
   silu: boolean;
 }
 
-const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+/** Group index of each channel (channels of a group are contiguous). */
+function groupsOf(channels: number, groups: number): Int32Array {
+  const width = channels / groups;
+  return Int32Array.from({ length: channels }, (_, c) => Math.floor(c / width));
+}
 
 /** x [B, N, C], γ [C], β [C] → out [B, N, C], mean [B, G], rstd [B, G]. */
 const FORWARD: JsKernel<NormAttrs> = {
@@ -28,34 +32,36 @@ const FORWARD: JsKernel<NormAttrs> = {
   inputs: ["x", "gamma", "beta"],
   outputShapes: ([[batch, positions, channels]], { groups }) => [[batch, positions, channels], [batch, groups], [batch, groups]],
   compute([x, gamma, beta], [out, mean, rstd], [[batch, positions, channels]], { groups, eps, silu }) {
-    const width = channels / groups;
-    const count = positions * width;
+    const groupOf = groupsOf(channels, groups);
+    const count = (positions * channels) / groups;
     const sums = new Float64Array(groups);
+    const means = new Float64Array(groups);
+    const inverse = new Float64Array(groups);
+    const end = positions * channels;
     for (let b = 0; b < batch; b++) {
-      const base = b * positions * channels;
+      const base = b * end;
       sums.fill(0);
-      for (let n = 0; n < positions; n++) {
-        for (let c = 0, at = base + n * channels; c < channels; c++, at++) sums[(c / width) | 0] += x[at];
+      for (let i = 0; i < end; i += channels) {
+        for (let c = 0; c < channels; c++) sums[groupOf[c]] += x[base + i + c];
       }
-      for (let g = 0; g < groups; g++) mean[b * groups + g] = sums[g] / count;
-      const means = Float64Array.from(mean.subarray(b * groups, (b + 1) * groups));
+      for (let g = 0; g < groups; g++) means[g] = sums[g] / count;
       sums.fill(0);
-      for (let n = 0; n < positions; n++) {
-        for (let c = 0, at = base + n * channels; c < channels; c++, at++) {
-          const deviation = x[at] - means[(c / width) | 0];
-          sums[(c / width) | 0] += deviation * deviation;
+      for (let i = 0; i < end; i += channels) {
+        for (let c = 0; c < channels; c++) {
+          const deviation = x[base + i + c] - means[groupOf[c]];
+          sums[groupOf[c]] += deviation * deviation;
         }
       }
-      const inverse = new Float64Array(groups);
       for (let g = 0; g < groups; g++) {
         inverse[g] = 1 / Math.sqrt(sums[g] / count + eps);
+        mean[b * groups + g] = means[g];
         rstd[b * groups + g] = inverse[g];
       }
-      for (let n = 0; n < positions; n++) {
-        for (let c = 0, at = base + n * channels; c < channels; c++, at++) {
-          const g = (c / width) | 0;
-          const y = (x[at] - means[g]) * inverse[g] * gamma[c] + beta[c];
-          out[at] = silu ? y * sigmoid(y) : y;
+      for (let i = 0; i < end; i += channels) {
+        for (let c = 0; c < channels; c++) {
+          const g = groupOf[c];
+          const y = (x[base + i + c] - means[g]) * inverse[g] * gamma[c] + beta[c];
+          out[base + i + c] = silu ? y / (1 + Math.exp(-y)) : y;
         }
       }
     }
@@ -68,41 +74,54 @@ const BACKWARD: JsKernel<NormAttrs> = {
   inputs: ["dy", "x", "gamma", "beta", "mean", "rstd"],
   outputShapes: ([shape, , gamma]) => [shape, gamma, gamma],
   compute([dOut, x, gamma, beta, mean, rstd], [dx, dGamma, dBeta], [[batch, positions, channels]], { groups, silu }) {
-    const width = channels / groups;
-    const count = positions * width;
+    const groupOf = groupsOf(channels, groups);
+    const count = (positions * channels) / groups;
     const gammaSum = new Float64Array(channels);
     const betaSum = new Float64Array(channels);
     const sumG = new Float64Array(groups);
     const sumGX = new Float64Array(groups);
+    const means = new Float64Array(groups);
+    const inverse = new Float64Array(groups);
+    const end = positions * channels;
     for (let b = 0; b < batch; b++) {
-      const base = b * positions * channels;
+      const base = b * end;
+      for (let g = 0; g < groups; g++) {
+        means[g] = mean[b * groups + g];
+        inverse[g] = rstd[b * groups + g];
+      }
       sumG.fill(0);
       sumGX.fill(0);
       // Pass 1: dy (through SiLU) into dx as scratch, and the sums.
-      for (let n = 0; n < positions; n++) {
-        for (let c = 0, at = base + n * channels; c < channels; c++, at++) {
-          const g = (c / width) | 0;
-          const normalized = (x[at] - mean[b * groups + g]) * rstd[b * groups + g];
+      for (let i = 0; i < end; i += channels) {
+        for (let c = 0; c < channels; c++) {
+          const at = base + i + c;
+          const g = groupOf[c];
+          const normalized = (x[at] - means[g]) * inverse[g];
           let dy = dOut[at];
           if (silu) {
             const y = normalized * gamma[c] + beta[c];
-            const s = sigmoid(y);
+            const s = 1 / (1 + Math.exp(-y));
             dy *= s * (1 + y * (1 - s));
           }
           dx[at] = dy;
           betaSum[c] += dy;
           gammaSum[c] += dy * normalized;
-          sumG[g] += dy * gamma[c];
-          sumGX[g] += dy * gamma[c] * normalized;
+          const scaled = dy * gamma[c];
+          sumG[g] += scaled;
+          sumGX[g] += scaled * normalized;
         }
       }
+      for (let g = 0; g < groups; g++) {
+        sumG[g] /= count;
+        sumGX[g] /= count;
+      }
       // Pass 2: dx = rstd · (g − mean(g) − x̂ · mean(g · x̂)).
-      for (let n = 0; n < positions; n++) {
-        for (let c = 0, at = base + n * channels; c < channels; c++, at++) {
-          const g = (c / width) | 0;
-          const inverse = rstd[b * groups + g];
-          const normalized = (x[at] - mean[b * groups + g]) * inverse;
-          dx[at] = inverse * (dx[at] * gamma[c] - sumG[g] / count - (normalized * sumGX[g]) / count);
+      for (let i = 0; i < end; i += channels) {
+        for (let c = 0; c < channels; c++) {
+          const at = base + i + c;
+          const g = groupOf[c];
+          const normalized = (x[at] - means[g]) * inverse[g];
+          dx[at] = inverse[g] * (dx[at] * gamma[c] - sumG[g] - normalized * sumGX[g]);
         }
       }
     }
