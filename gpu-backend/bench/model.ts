@@ -1,6 +1,6 @@
 /**
  * Benchmark of the model core on wasm (`npm run bench:model`): the training step of the tiny UNet and of
- * a ~15 M-parameter UNet with every speed switch on, with all off (the baseline) and with each one off
+ * a ~20 M-parameter UNet with every speed switch on, with all off (the baseline) and with each one off
  * in turn (its A/B ratio), with GFLOP/s next to what a plain tf.matMul reaches in the same run — the
  * ceiling for a network of convolutions and matrix products — and where the step's time goes by kernel
  * family (tf.profile). Then the data-parallel trainer's samples/s with one and two replicas, and the
@@ -27,7 +27,7 @@ import { generateMsPerImage } from "./model/generate.js";
 import { FAMILIES, FAMILY_LABELS, profileByFamily, type StepProfile } from "./model/kernel-families.js";
 import { trainerSamplesPerSecond } from "./model/workers.js";
 
-/** SD1.5's block layout at 3/20 of its widths (48…192 channels): ~15 M parameters, for 32×32 latents. */
+/** SD1.5's block layout at 3/20 of its widths (48…192 channels): ~20 M parameters, for 32×32 latents. */
 const smallUNetConfig = UNetConfigSchema.parse({
   block_out_channels: [48, 96, 192, 192],
   norm_num_groups: 16,
