@@ -2,8 +2,9 @@
  * GroupNorm (optionally followed by SiLU, as every ResnetBlock2D and the networks' output heads use it)
  * and LayerNorm as one JavaScript kernel each way. Composed from tfjs ops, a GroupNorm+SiLU is ~15
  * kernels forward and ~40 backward, each a pass over the activation with ~40 µs of op overhead: in the
- * tiny UNet's step that is more time than the arithmetic. Here the forward pass is three sweeps (mean,
- * variance, output) and the backward pass two, with sums in double precision. LayerNorm is the same
+ * tiny UNet's step that is more time than the arithmetic. Here the forward pass is two sweeps (per-channel
+ * Σx and Σx², then the output) and the backward pass two, with sums in double precision and the
+ * per-element work folded into per-channel coefficients. LayerNorm is the same
  * computation with one group per row. Statistics are per (sample, group) over positions and the
  * group's channels; x̂ = (x − μ)·rstd, y = x̂·γ + β, out = y or y·σ(y), and the gradient is
  *
@@ -26,6 +27,22 @@ function groupsOf(channels: number, groups: number): Int32Array {
   return Int32Array.from({ length: channels }, (_, c) => Math.floor(c / width));
 }
 
+/**
+ * Per-channel sums of `values[i]` and `values[i]²` over one sample's positions, in double precision.
+ * One contiguous sweep; the statistics of a group are then the sums over its channels.
+ */
+function channelSums(values: Float32Array, base: number, positions: number, channels: number, sum: Float64Array, squares: Float64Array): void {
+  sum.fill(0);
+  squares.fill(0);
+  for (let n = 0, at = base; n < positions; n++) {
+    for (let c = 0; c < channels; c++, at++) {
+      const v = values[at];
+      sum[c] += v;
+      squares[c] += v * v;
+    }
+  }
+}
+
 /** x [B, N, C], γ [C], β [C] → out [B, N, C], mean [B, G], rstd [B, G]. */
 const FORWARD: JsKernel<NormAttrs> = {
   name: "DreamboothGroupNorm",
@@ -34,34 +51,38 @@ const FORWARD: JsKernel<NormAttrs> = {
   compute([x, gamma, beta], [out, mean, rstd], [[batch, positions, channels]], { groups, eps, silu }) {
     const groupOf = groupsOf(channels, groups);
     const count = (positions * channels) / groups;
-    const sums = new Float64Array(groups);
-    const means = new Float64Array(groups);
-    const inverse = new Float64Array(groups);
-    const end = positions * channels;
+    const sum = new Float64Array(channels);
+    const squares = new Float64Array(channels);
+    const groupSum = new Float64Array(groups);
+    const groupSquares = new Float64Array(groups);
+    // y = x·scale[c] + shift[c], with scale = rstd·γ and shift = β − μ·rstd·γ.
+    const scale = new Float64Array(channels);
+    const shift = new Float64Array(channels);
     for (let b = 0; b < batch; b++) {
-      const base = b * end;
-      sums.fill(0);
-      for (let i = 0; i < end; i += channels) {
-        for (let c = 0; c < channels; c++) sums[groupOf[c]] += x[base + i + c];
-      }
-      for (let g = 0; g < groups; g++) means[g] = sums[g] / count;
-      sums.fill(0);
-      for (let i = 0; i < end; i += channels) {
-        for (let c = 0; c < channels; c++) {
-          const deviation = x[base + i + c] - means[groupOf[c]];
-          sums[groupOf[c]] += deviation * deviation;
-        }
+      const base = b * positions * channels;
+      channelSums(x, base, positions, channels, sum, squares);
+      groupSum.fill(0);
+      groupSquares.fill(0);
+      for (let c = 0; c < channels; c++) {
+        groupSum[groupOf[c]] += sum[c];
+        groupSquares[groupOf[c]] += squares[c];
       }
       for (let g = 0; g < groups; g++) {
-        inverse[g] = 1 / Math.sqrt(sums[g] / count + eps);
-        mean[b * groups + g] = means[g];
-        rstd[b * groups + g] = inverse[g];
+        const mu = groupSum[g] / count;
+        // E[x²] − μ² in double precision: exact enough for float32 activations, and one sweep fewer.
+        const variance = Math.max(0, groupSquares[g] / count - mu * mu);
+        mean[b * groups + g] = mu;
+        rstd[b * groups + g] = 1 / Math.sqrt(variance + eps);
       }
-      for (let i = 0; i < end; i += channels) {
-        for (let c = 0; c < channels; c++) {
-          const g = groupOf[c];
-          const y = (x[base + i + c] - means[g]) * inverse[g] * gamma[c] + beta[c];
-          out[base + i + c] = silu ? y / (1 + Math.exp(-y)) : y;
+      for (let c = 0; c < channels; c++) {
+        const g = b * groups + groupOf[c];
+        scale[c] = rstd[g] * gamma[c];
+        shift[c] = beta[c] - mean[g] * scale[c];
+      }
+      for (let n = 0, at = base; n < positions; n++) {
+        for (let c = 0; c < channels; c++, at++) {
+          const y = x[at] * scale[c] + shift[c];
+          out[at] = silu ? y / (1 + Math.exp(-y)) : y;
         }
       }
     }
@@ -78,25 +99,29 @@ const BACKWARD: JsKernel<NormAttrs> = {
     const count = (positions * channels) / groups;
     const gammaSum = new Float64Array(channels);
     const betaSum = new Float64Array(channels);
+    // x̂ = x·inverse[c] + offset[c]; y = x̂·γ + β.
+    const inverse = new Float64Array(channels);
+    const offset = new Float64Array(channels);
+    const dySum = new Float64Array(channels);
+    const dyXSum = new Float64Array(channels);
     const sumG = new Float64Array(groups);
     const sumGX = new Float64Array(groups);
-    const means = new Float64Array(groups);
-    const inverse = new Float64Array(groups);
-    const end = positions * channels;
+    const dyScale = new Float64Array(channels);
+    const xScale = new Float64Array(channels);
+    const constant = new Float64Array(channels);
     for (let b = 0; b < batch; b++) {
-      const base = b * end;
-      for (let g = 0; g < groups; g++) {
-        means[g] = mean[b * groups + g];
-        inverse[g] = rstd[b * groups + g];
+      const base = b * positions * channels;
+      for (let c = 0; c < channels; c++) {
+        const g = b * groups + groupOf[c];
+        inverse[c] = rstd[g];
+        offset[c] = -mean[g] * rstd[g];
       }
-      sumG.fill(0);
-      sumGX.fill(0);
-      // Pass 1: dy (through SiLU) into dx as scratch, and the sums.
-      for (let i = 0; i < end; i += channels) {
-        for (let c = 0; c < channels; c++) {
-          const at = base + i + c;
-          const g = groupOf[c];
-          const normalized = (x[at] - means[g]) * inverse[g];
+      dySum.fill(0);
+      dyXSum.fill(0);
+      // Pass 1: dy (through SiLU) into dx as scratch, and per-channel Σdy, Σdy·x̂.
+      for (let n = 0, at = base; n < positions; n++) {
+        for (let c = 0; c < channels; c++, at++) {
+          const normalized = x[at] * inverse[c] + offset[c];
           let dy = dOut[at];
           if (silu) {
             const y = normalized * gamma[c] + beta[c];
@@ -104,25 +129,29 @@ const BACKWARD: JsKernel<NormAttrs> = {
             dy *= s * (1 + y * (1 - s));
           }
           dx[at] = dy;
-          betaSum[c] += dy;
-          gammaSum[c] += dy * normalized;
-          const scaled = dy * gamma[c];
-          sumG[g] += scaled;
-          sumGX[g] += scaled * normalized;
+          dySum[c] += dy;
+          dyXSum[c] += dy * normalized;
         }
       }
-      for (let g = 0; g < groups; g++) {
-        sumG[g] /= count;
-        sumGX[g] /= count;
+      sumG.fill(0);
+      sumGX.fill(0);
+      for (let c = 0; c < channels; c++) {
+        betaSum[c] += dySum[c];
+        gammaSum[c] += dyXSum[c];
+        sumG[groupOf[c]] += gamma[c] * dySum[c];
+        sumGX[groupOf[c]] += gamma[c] * dyXSum[c];
       }
-      // Pass 2: dx = rstd · (g − mean(g) − x̂ · mean(g · x̂)).
-      for (let i = 0; i < end; i += channels) {
-        for (let c = 0; c < channels; c++) {
-          const at = base + i + c;
-          const g = groupOf[c];
-          const normalized = (x[at] - means[g]) * inverse[g];
-          dx[at] = inverse[g] * (dx[at] * gamma[c] - sumG[g] - normalized * sumGX[g]);
-        }
+      // dx = rstd·(dy·γ − mean(g) − x̂·mean(g·x̂)) = dy·dyScale[c] + x·xScale[c] + constant[c].
+      for (let c = 0; c < channels; c++) {
+        const g = groupOf[c];
+        const meanG = sumG[g] / count;
+        const meanGX = sumGX[g] / count;
+        dyScale[c] = inverse[c] * gamma[c];
+        xScale[c] = -inverse[c] * inverse[c] * meanGX;
+        constant[c] = -inverse[c] * (meanG + offset[c] * meanGX);
+      }
+      for (let n = 0, at = base; n < positions; n++) {
+        for (let c = 0; c < channels; c++, at++) dx[at] = dx[at] * dyScale[c] + x[at] * xScale[c] + constant[c];
       }
     }
     dGamma.set(gammaSum);
