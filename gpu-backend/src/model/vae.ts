@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { Attention, Downsample2D, ResnetBlock2D, Upsample2D } from "./blocks.js";
 import type { VaeConfig } from "./config.js";
-import { Conv2d, GroupNorm, silu } from "./layers.js";
+import { Conv2d, GroupNorm } from "./layers.js";
 import { ParamStore, Scope, type ParamInit } from "./params.js";
 
 const VAE_EPS = 1e-6;
