@@ -1,12 +1,14 @@
 /**
  * DreamBooth training speed on this machine: ms per step of the tiny-random model with prior preservation
  * (one subject + one class example per step), LoRA and full fine-tune, at 32 and 64 px, on the backend
- * TFJS_BACKEND picks (wasm here). Prints one line per configuration; `npm run bench:train-speed` (`bench:dreambooth` is the DreamBench benchmark).
+ * TFJS_BACKEND picks (wasm here), with `TRAIN_WORKERS` data-parallel replicas (default one per core; CPU ms
+ * count every thread). Prints one line per configuration; `npm run bench:train-speed` (`bench:dreambooth` is the DreamBench benchmark).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadBaseModel } from "../src/dreambooth/base-model.js";
+import { trainingWorkers } from "../src/dreambooth/replica-pool.js";
 import { attachTrainableWeights } from "../src/dreambooth/trainable.js";
 import { DreamBoothTrainer, type TrainingExample } from "../src/dreambooth/trainer.js";
 import { ensureTinyRandomModel, TINY_RANDOM_MODEL_ID } from "../src/model/tiny-random-model.js";
@@ -44,6 +46,7 @@ for (const resolution of [32, 64]) {
         learningRate: { kind: "constant", baseLr: 1e-4, warmupSteps: 0, totalSteps: STEPS },
         trainTextEncoder: false,
         seed: 1,
+        workers: trainingWorkers(),
       },
     });
     trainer.trainStep();

@@ -1,27 +1,33 @@
 /**
- * Benchmark of the model core (`npm run bench:model`): forward and training-step time of UNets on the
- * wasm and cpu backends, with the achieved GFLOP/s next to what a plain tf.matMul reaches on the same
- * backend in the same run — the ceiling a network made of convolutions and matrix products could hope
- * for. FLOPs are counted from the kernels a run actually executes (tf.profile): 2·MACs of every
- * convolution, convolution gradient and matrix product; element-wise work is not counted, so the
- * GFLOP/s shown is a lower bound on useful arithmetic. Rates use this process's CPU time, which a
- * busy shared machine inflates far less than wall time (both are printed). Prints one markdown table.
+ * Benchmark of the model core on wasm (`npm run bench:model`): the training step of the tiny UNet and of
+ * a ~20 M-parameter UNet with every speed switch on, with all off (the baseline) and with each one off
+ * in turn (its A/B ratio), with GFLOP/s next to what a plain tf.matMul reaches in the same run — the
+ * ceiling for a network of convolutions and matrix products — and where the step's time goes by kernel
+ * family (tf.profile). Then the data-parallel trainer's samples/s with one and two replicas, and the
+ * per-image time of a 20-step DDIM render of the embedded model. FLOPs are counted from the kernels a
+ * run executes: 2·MACs of every convolution, convolution gradient and matrix product (element-wise work
+ * is not counted, so GFLOP/s is a lower bound on useful arithmetic). Single-thread rates use this
+ * process's CPU time (wall time is printed beside it); run it with the machine to itself. Prints
+ * markdown tables and writes bench-out/model.json.
  *
- * Environment: BENCH_BACKENDS (default "wasm,cpu"), BENCH_CONFIGS (default "toy-conv,tiny,small"),
- * BENCH_REPEATS (timed runs per cell after one warm-up; default 3 on wasm, 1 on cpu), and
- * BENCH_CPU_SMALL_STEP=1 to include the small UNet's training step on cpu (skipped by default: the cpu
- * backend's convolution gradients run at ~0.01 GFLOP/s, so it would take hours).
+ * Environment: BENCH_CONFIGS (default "tiny,small"; also "toy-conv"), BENCH_REPEATS (timed steps after
+ * a warm-up; default 3), BENCH_WORKER_STEPS (default 8), BENCH_IMAGES (default 3).
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { UNetConfigSchema, type UNetConfig } from "../src/model/config.js";
 import { setTrainable } from "../src/model/params.js";
 import { tinyUNetConfig } from "../src/model/tiny.js";
 import { UNet2DConditionModel } from "../src/model/unet.js";
-import { initTensorBackend, registerTrainingKernels } from "../src/tensor/backend.js";
+import { initTensorBackend } from "../src/tensor/backend.js";
 import { Random } from "../src/tensor/random.js";
+import { setSpeedSwitches, SPEED_SWITCH_NAMES, type SpeedSwitch } from "../src/tensor/speed-switches.js";
+import { generateMsPerImage } from "./model/generate.js";
+import { FAMILIES, FAMILY_LABELS, profileByFamily, type StepProfile } from "./model/kernel-families.js";
+import { trainerSamplesPerSecond } from "./model/workers.js";
 
-/** SD1.5's block layout at 3/20 of its widths (48…192 channels): ~15 M parameters, for 32×32 latents. */
+/** SD1.5's block layout at 3/20 of its widths (48…192 channels): ~20 M parameters, for 32×32 latents. */
 const smallUNetConfig = UNetConfigSchema.parse({
   block_out_channels: [48, 96, 192, 192],
   norm_num_groups: 16,
@@ -80,10 +86,11 @@ function toyConvWorkload(): Workload {
   };
 }
 
+const BATCH = 2;
 const WORKLOADS: Record<string, () => Workload> = {
   "toy-conv": toyConvWorkload,
-  tiny: () => unetWorkload("tiny", tinyUNetConfig, 2, 77),
-  small: () => unetWorkload("small", smallUNetConfig, 2, 77),
+  tiny: () => unetWorkload("tiny", tinyUNetConfig, BATCH, 77),
+  small: () => unetWorkload("small", smallUNetConfig, BATCH, 77),
 };
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
@@ -116,12 +123,12 @@ function trainingStep(workload: Workload): void {
   tf.dispose([value, ...Object.values(grads)]);
 }
 
-async function profiledFlops(run: () => void): Promise<number> {
+async function profiled(run: () => void): Promise<{ flops: number; kernels: Array<{ name: string; kernelTimeMs: number }> }> {
   const profile = await tf.profile(() => {
     run();
     return [];
   });
-  return countFlops(profile.kernels);
+  return { flops: countFlops(profile.kernels), kernels: profile.kernels.map(({ name, kernelTimeMs }) => ({ name, kernelTimeMs: Number(kernelTimeMs) })) };
 }
 
 interface Timing {
@@ -148,60 +155,117 @@ function matMulGflops(m: number, k: number, n: number, repeats: number): number 
   return (2 * m * k * n) / cpuMs / 1e6;
 }
 
-interface Row {
-  workload: string;
+interface WorkloadResult {
+  name: string;
+  title: string;
   parameters: number;
-  backend: string;
-  forward: Timing;
-  forwardGflop: number;
-  step: Timing | null;
-  stepGflop: number;
-  matMulGflops: number;
+  gflop: number;
+  on: Timing;
+  off: Timing;
+  /** Step CPU ms with one switch off (the rest on). */
+  without: Partial<Record<SpeedSwitch, number>>;
+  profileOn: StepProfile;
+  profileOff: StepProfile;
+}
+
+const allSwitches = (on: boolean) => Object.fromEntries(SPEED_SWITCH_NAMES.map((name) => [name, on]));
+
+async function measureWorkload(name: string, repeats: number): Promise<WorkloadResult> {
+  const make = WORKLOADS[name];
+  if (!make) throw new Error(`unknown BENCH_CONFIGS entry ${name} (known: ${Object.keys(WORKLOADS).join(", ")})`);
+  const workload = make();
+  const tensorsBefore = tf.memory().numTensors;
+  const step = () => trainingStep(workload);
+  const measure = async (switches: Record<string, boolean>) => {
+    setSpeedSwitches(switches);
+    const timing = time(step, repeats);
+    const { kernels, flops } = await profiled(step);
+    return { timing, profile: profileByFamily(kernels, timing.cpuMs), flops };
+  };
+  const off = await measure(allSwitches(false));
+  const on = await measure(allSwitches(true));
+  const without: WorkloadResult["without"] = {};
+  for (const name of SPEED_SWITCH_NAMES) {
+    setSpeedSwitches({ ...allSwitches(true), [name]: false });
+    without[name] = time(step, Math.max(1, repeats - 1)).cpuMs;
+  }
+  setSpeedSwitches(allSwitches(true));
+  if (tf.memory().numTensors !== tensorsBefore) throw new Error(`${name} leaked ${tf.memory().numTensors - tensorsBefore} tensors`);
+  workload.dispose();
+  console.error(`${name}: step ${on.timing.cpuMs.toFixed(0)} CPU ms, baseline ${off.timing.cpuMs.toFixed(0)}`);
+  return { name, title: workload.name, parameters: workload.parameters, gflop: on.flops / 1e9, on: on.timing, off: off.timing, without, profileOn: on.profile, profileOff: off.profile };
+}
+
+const percent = (part: number, whole: number) => `${((100 * part) / whole).toFixed(0)} %`;
+
+function printWorkloads(results: WorkloadResult[], matMul: number): void {
+  console.log("| workload | params | switches | train step CPU ms (wall) | per sample ms | GFLOP/s | of plain matMul |");
+  console.log("|---|---:|---|---:|---:|---:|---:|");
+  for (const result of results) {
+    for (const [label, timing] of [["all on", result.on], ["all off (baseline)", result.off]] as const) {
+      const gflops = result.gflop / (timing.cpuMs / 1000);
+      console.log(
+        `| ${result.title} | ${(result.parameters / 1e6).toFixed(2)} M | ${label} | ${timing.cpuMs.toFixed(0)} (${timing.wallMs.toFixed(0)}) | ${(timing.cpuMs / BATCH).toFixed(0)} | ${gflops.toFixed(2)} | ${percent(gflops, matMul)} |`,
+      );
+    }
+  }
+  console.log(`\nA/B: step CPU ms with one switch off ÷ all on (> 1: the switch helps). Baseline ÷ all on last.\n`);
+  console.log(`| switch | ${results.map((result) => result.name).join(" | ")} |`);
+  console.log(`|---|${results.map(() => "---:").join("|")}|`);
+  for (const name of SPEED_SWITCH_NAMES) console.log(`| ${name} | ${results.map((result) => (result.without[name]! / result.on.cpuMs).toFixed(2)).join(" | ")} |`);
+  console.log(`| all (baseline ÷ on) | ${results.map((result) => (result.off.cpuMs / result.on.cpuMs).toFixed(2)).join(" | ")} |`);
+  console.log(`\nProfile (tf.profile kernel time, one step at batch ${BATCH}; shares of the step's CPU ms, baseline → all on):\n`);
+  const heading = results.map((result) => `${result.name} (${result.profileOff.stepMs.toFixed(0)} → ${result.profileOn.stepMs.toFixed(0)} ms, ${result.profileOff.kernels} → ${result.profileOn.kernels} kernels)`);
+  console.log(`| kernel family | ${heading.join(" | ")} |`);
+  console.log(`|---|${results.map(() => "---").join("|")}|`);
+  for (const family of FAMILIES) {
+    const cells = results.map(({ profileOff, profileOn }) => `${percent(profileOff.ms[family], profileOff.stepMs)} → ${percent(profileOn.ms[family], profileOn.stepMs)}`);
+    console.log(`| ${FAMILY_LABELS[family]} | ${cells.join(" | ")} |`);
+  }
 }
 
 async function main(): Promise<void> {
-  const backends = (process.env.BENCH_BACKENDS ?? "wasm,cpu").split(",");
-  const names = (process.env.BENCH_CONFIGS ?? "toy-conv,tiny,small").split(",");
+  const names = (process.env.BENCH_CONFIGS ?? "tiny,small").split(",");
+  const repeats = Number(process.env.BENCH_REPEATS ?? 3);
   await initTensorBackend({ requested: "wasm" });
-  registerTrainingKernels();
-  const flops = new Map<string, { forward: number; step: number }>();
-  const rows: Row[] = [];
-  for (const backend of backends) {
-    await tf.setBackend(backend);
-    const repeats = Number(process.env.BENCH_REPEATS ?? (backend === "cpu" ? 1 : 3));
-    const reference = backend === "cpu" ? matMulGflops(256, 256, 256, 2) : matMulGflops(1024, 1024, 1024, 3);
-    for (const name of names) {
-      const make = WORKLOADS[name];
-      if (!make) throw new Error(`unknown BENCH_CONFIGS entry ${name} (known: ${Object.keys(WORKLOADS).join(", ")})`);
-      const workload = make();
-      const tensorsBefore = tf.memory().numTensors;
-      const skipStep = backend === "cpu" && name === "small" && process.env.BENCH_CPU_SMALL_STEP !== "1";
-      // FLOPs do not depend on the backend: counted once per workload (a profiled run each).
-      const counted = flops.get(name) ?? { forward: await profiledFlops(() => tf.tidy(() => void workload.forward().dataSync())), step: Number.NaN };
-      if (!skipStep && Number.isNaN(counted.step)) counted.step = await profiledFlops(() => trainingStep(workload));
-      flops.set(name, counted);
-      // The cpu backend has no kernels to set up, and its runs are long: no warm-up run there.
-      const warmUp = backend !== "cpu";
-      const forward = time(() => tf.tidy(() => void workload.forward().dataSync()), repeats, warmUp);
-      const step = skipStep ? null : time(() => trainingStep(workload), repeats, warmUp);
-      if (tf.memory().numTensors !== tensorsBefore) throw new Error(`${name} on ${backend} leaked ${tf.memory().numTensors - tensorsBefore} tensors`);
-      rows.push({ workload: workload.name, parameters: workload.parameters, backend, forward, forwardGflop: counted.forward / 1e9, step, stepGflop: counted.step / 1e9, matMulGflops: reference });
-      console.error(`${backend} ${name}: forward ${forward.cpuMs.toFixed(0)} CPU ms, step ${step ? step.cpuMs.toFixed(0) : "skipped"} CPU ms`);
-      workload.dispose();
-    }
-  }
-  console.log("| workload | params | backend | forward CPU ms (wall) | forward GFLOP/s | train step CPU ms (wall) | train step GFLOP/s | plain matMul GFLOP/s |");
-  console.log("|---|---:|---|---:|---:|---:|---:|---:|");
-  for (const row of rows) {
-    const ms = (timing: Timing | null) => (timing ? `${timing.cpuMs.toFixed(0)} (${timing.wallMs.toFixed(0)})` : "skipped");
-    const rate = (gflop: number, timing: Timing | null) => (timing ? `${(gflop / (timing.cpuMs / 1000)).toFixed(2)} of ${gflop.toFixed(2)} GFLOP` : "—");
-    console.log(
-      `| ${row.workload} | ${(row.parameters / 1e6).toFixed(2)} M | ${row.backend} | ${ms(row.forward)} | ${rate(row.forwardGflop, row.forward)} | ${ms(row.step)} | ${rate(row.stepGflop, row.step)} | ${row.matMulGflops.toFixed(2)} |`,
-    );
-  }
-  console.log(
-    `\nGFLOP/s = counted conv/matMul FLOPs per CPU second. Plain matMul: 1024³ on wasm, 256³ on cpu. Load average at the end: ${loadavg()[0].toFixed(1)} on ${cpus().length} cores.`,
-  );
+  const matMul = matMulGflops(1024, 1024, 1024, 3);
+  const results: WorkloadResult[] = [];
+  for (const name of names) results.push(await measureWorkload(name, repeats));
+  const workerSteps = Number(process.env.BENCH_WORKER_STEPS ?? 8);
+  const loadBefore = loadavg()[0];
+  const workers = { "1": trainerSamplesPerSecond(1, workerSteps), "2": trainerSamplesPerSecond(2, workerSteps) };
+  const loadAfterWorkers = loadavg()[0];
+  console.error(`workers: ${workers["1"].toFixed(1)} → ${workers["2"].toFixed(1)} samples/s`);
+  const images = Number(process.env.BENCH_IMAGES ?? 3);
+  setSpeedSwitches(allSwitches(false));
+  const generateBaseline = await generateMsPerImage(images);
+  setSpeedSwitches(allSwitches(true));
+  const generateMs = await generateMsPerImage(images);
+
+  console.log(`Plain matMul 1024³ on wasm: ${matMul.toFixed(1)} GFLOP/s (CPU time).\n`);
+  printWorkloads(results, matMul);
+  console.log(`\nData-parallel DreamBooth trainer (tiny UNet, full fine-tune, 4 + 4 examples a step, wall time): 1 replica ${workers["1"].toFixed(1)} samples/s, 2 replicas ${workers["2"].toFixed(1)} samples/s (× ${(workers["2"] / workers["1"]).toFixed(2)}); load average ${loadBefore.toFixed(2)} before, ${loadAfterWorkers.toFixed(2)} after, on ${cpus().length} cores.`);
+  console.log(`20-step DDIM render of tiny-emoji (guidance 7.5): ${generateMs.toFixed(0)} ms per image (all switches off: ${generateBaseline.toFixed(0)} ms).`);
+  console.log(`Load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(", ")} on ${cpus().length} cores.`);
+
+  const report = {
+    matmul_gflops: matMul,
+    workloads: results
+      .filter((result) => result.name === "tiny" || result.name === "small")
+      .map((result) => ({
+        name: result.name,
+        batch: BATCH,
+        step_ms: result.on.cpuMs,
+        step_ms_baseline: result.off.cpuMs,
+        gflops: result.gflop / (result.on.cpuMs / 1000),
+        per_sample_ms: result.on.cpuMs / BATCH,
+      })),
+    workers: { "1": { samples_per_s: workers["1"] }, "2": { samples_per_s: workers["2"] } },
+    generate_ms_per_image: generateMs,
+  };
+  await mkdir("bench-out", { recursive: true });
+  await writeFile("bench-out/model.json", `${JSON.stringify(report, null, 2)}\n`);
+  console.error("wrote bench-out/model.json");
 }
 
 await main();

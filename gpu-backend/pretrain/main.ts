@@ -3,14 +3,16 @@
  * layout. Stages run in order and each resumes from its checkpoint in the work folder, so the command
  * can be killed and started again at any time: `vae` (autoencoder), `decoder` (decoder fine-tune on the
  * frozen encoder's latents), `unet` (UNet + text encoder on those latents, exported as it goes).
- * Everything is seeded; the same flags give the same model.
+ * Everything is seeded; the same flags (and the same `TRAIN_WORKERS`) give the same model.
  *
  *   npm run pretrain -- [--vae-steps 2000] [--decoder-steps 1500] [--unet-steps 5000] [--batch-size 16]
  *                       [--work .pretrain] [--out gpu-backend/models/tiny-emoji] [--only vae|decoder|unet|export]
  *
- * On two cores, `--only decoder` and `--only unet` can run side by side once the VAE stage is done: the
- * decoder fine-tune does not change the latents the UNet learns, so the result is the same as in sequence
- * (finish with `--only export` to write the model with the fine-tuned decoder).
+ * The UNet stage trains data-parallel on every core (`TRAIN_WORKERS` replicas, default one per core).
+ * `--only decoder` and `--only unet` can also run side by side once the VAE stage is done (then give the
+ * UNet stage `TRAIN_WORKERS=1` on two cores): the decoder fine-tune does not change the latents the UNet
+ * learns, so the result is the same as in sequence (finish with `--only export` to write the model with
+ * the fine-tuned decoder).
  */
 import { access, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";

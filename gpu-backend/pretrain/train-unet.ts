@@ -11,6 +11,7 @@ import { access, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { flipHorizontal, pixelsBatch, type Pixels } from "../src/dreambooth/images.js";
+import { trainingWorkers } from "../src/dreambooth/replica-pool.js";
 import { attachTrainableWeights } from "../src/dreambooth/trainable.js";
 import { DreamBoothTrainer, type TrainingExample } from "../src/dreambooth/trainer.js";
 import type { PretrainingSet } from "../src/emoji/dataset.js";
@@ -128,6 +129,7 @@ export async function trainUNet(options: UNetStageOptions): Promise<void> {
       learningRate: { kind: "cosine", baseLr: 1e-3, warmupSteps: 100, totalSteps: steps },
       trainTextEncoder: true,
       seed,
+      workers: trainingWorkers(),
     },
   });
   const checkpointFile = path.join(work, "unet-checkpoint.safetensors");

@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Pixels } from "../../src/dreambooth/images.js";
+import { trainingWorkers } from "../../src/dreambooth/replica-pool.js";
 import { attachTrainableWeights } from "../../src/dreambooth/trainable.js";
 import { DreamBoothTrainer, type TrainingExample } from "../../src/dreambooth/trainer.js";
 import type { StableDiffusion } from "../../src/model/pipeline.js";
@@ -68,6 +69,7 @@ export async function benchmarkRun(input: RunInput, config: RunConfig | undefine
       learningRate: { kind: "constant", baseLr: config.learningRate, warmupSteps: 0, totalSteps: config.steps },
       trainTextEncoder: false,
       seed: config.seed,
+      workers: trainingWorkers(),
     },
   });
   const losses: number[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { dreamboothLoss, minSnrWeights } from "./loss.js";
+import { dreamboothLoss, exampleCoefficients, minSnrWeights, weightedExampleLoss } from "./loss.js";
 
 // Two instance examples and two class examples of 2 elements each, by hand:
 // instance errors (1,1) and (2,0) → per-example MSE 1 and 2 → MSE(instance) = 1.5
@@ -36,6 +36,25 @@ describe("dreamboothLoss", () => {
     const { loss } = dreamboothLoss(prediction(), target(), { instanceCount: 2, priorWeight: 1, exampleWeights: weights });
     // instance (1·1 + 0.5·2)/2 = 1, class (2·2 + 0·5)/2 = 2
     expect((await loss.data())[0]).toBeCloseTo(3, 6);
+  });
+});
+
+describe("exampleCoefficients and weightedExampleLoss (the loss a replica computes on its share)", () => {
+  it("give dreamboothLoss's value on the whole batch", async () => {
+    const coefficients = exampleCoefficients(4, { instanceCount: 2, priorWeight: 0.5, exampleWeights: [1, 0.5, 2, 0] });
+    // instance (1·1 + 0.5·2)/2 = 1, class 0.5·(2·2 + 0·5)/2 = 1
+    expect((await weightedExampleLoss(prediction(), target(), coefficients).data())[0]).toBeCloseTo(2, 6);
+  });
+
+  it("sum over any split of the batch to the whole batch's loss", async () => {
+    const coefficients = exampleCoefficients(4, { instanceCount: 2, priorWeight: 1 });
+    const whole = (await weightedExampleLoss(prediction(), target(), coefficients).data())[0];
+    const [first, second] = tf.split(prediction(), [3, 1]);
+    const parts =
+      (await weightedExampleLoss(first, tf.zeros(first.shape), coefficients.slice(0, 3)).data())[0] +
+      (await weightedExampleLoss(second, tf.zeros(second.shape), coefficients.slice(3)).data())[0];
+    expect(parts).toBeCloseTo(whole, 6);
+    expect(whole).toBeCloseTo(1.5 + 3.5, 6);
   });
 });
 

@@ -50,3 +50,27 @@ export function minSnrWeights(alphasCumprodAtT: number[], gamma: number, predict
     return Math.min(snr, gamma) / (predictionType === "epsilon" ? snr : snr + 1);
   });
 }
+
+/**
+ * The DreamBooth loss as one coefficient per example, `loss = Σᵢ cᵢ · MSEᵢ`: 1/instanceCount on the
+ * subject half, λ/classCount on the class half, times the optional per-example weights. A batch split
+ * across replicas sums to the same loss (and gradient) when each replica weighs its examples by their
+ * coefficients, whatever share of each half it holds.
+ */
+export function exampleCoefficients(batch: number, options: { instanceCount: number; priorWeight: number; exampleWeights?: number[] }): number[] {
+  const { instanceCount, priorWeight, exampleWeights } = options;
+  const classCount = batch - instanceCount;
+  return Array.from({ length: batch }, (_, i) => {
+    const half = i < instanceCount ? 1 / instanceCount : priorWeight / classCount;
+    return half * (exampleWeights?.[i] ?? 1);
+  });
+}
+
+/** `Σᵢ cᵢ · mean((predictionᵢ − targetᵢ)²)` over the batch dimension. */
+export function weightedExampleLoss(prediction: tf.Tensor, target: tf.Tensor, coefficients: number[]): tf.Scalar {
+  return tf.tidy(() => {
+    const reduceAxes = prediction.shape.slice(1).map((_, index) => index + 1);
+    const perExample = tf.mean(tf.squaredDifference(prediction, target), reduceAxes);
+    return tf.sum(tf.mul(perExample, tf.tensor1d(coefficients))) as tf.Scalar;
+  });
+}

@@ -18,6 +18,8 @@ export interface TrainableWeights {
   variables: Map<string, tf.Variable>;
   /** The adapters, for LoRA runs (what the LoRA exports write). */
   lora?: LoraTargets;
+  /** What was attached, so a data-parallel replica can attach the same weights to its own networks. */
+  choice: TrainingChoice;
   /** Detaches adapters or restores the base weights; call once when the job ends. */
   release(): void;
 }
@@ -27,7 +29,7 @@ export interface TrainableNetworks {
   textEncoder: ClipTextModel;
 }
 
-type TrainingChoice = Pick<TrainJob["params"], "method" | "lora_rank" | "lora_alpha" | "train_text_encoder" | "seed">;
+export type TrainingChoice = Pick<TrainJob["params"], "method" | "lora_rank" | "lora_alpha" | "train_text_encoder" | "seed">;
 
 function components(networks: TrainableNetworks, withTextEncoder: boolean): [LoraComponent, ParamStore][] {
   const list: [LoraComponent, ParamStore][] = [["unet", networks.unet.params]];
@@ -36,6 +38,8 @@ function components(networks: TrainableNetworks, withTextEncoder: boolean): [Lor
 }
 
 export function attachTrainableWeights(networks: TrainableNetworks, params: TrainingChoice): TrainableWeights {
+  const { method, lora_rank, lora_alpha, train_text_encoder, seed } = params;
+  const choice: TrainingChoice = { method, lora_rank, lora_alpha, train_text_encoder, seed };
   const variables = new Map<string, tf.Variable>();
   const chosen = components(networks, params.train_text_encoder);
   if (params.method === "lora") {
@@ -53,6 +57,7 @@ export function attachTrainableWeights(networks: TrainableNetworks, params: Trai
     return {
       variables,
       lora,
+      choice,
       release() {
         for (const [, store] of chosen) {
           if (store.lora) disposeLora(store.lora);
@@ -68,6 +73,7 @@ export function attachTrainableWeights(networks: TrainableNetworks, params: Trai
   }
   return {
     variables,
+    choice,
     release() {
       restore();
       for (const [, store] of chosen) setTrainable(store, false);

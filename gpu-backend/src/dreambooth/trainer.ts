@@ -5,17 +5,23 @@
  * (optionally offset noise); predicts with the UNet conditioned on each example's
  * prompt; and takes an AdamW step on `MSE(instance) + λ·MSE(class)` (see
  * loss.ts) after clipping the gradient norm. Latents come pre-encoded (the VAE is
- * frozen); prompt embeddings are cached unless the text encoder trains.
+ * frozen); prompt embeddings are cached unless the text encoder trains. With
+ * `workers` > 1 the batch's gradient is computed by that many replicas, one per
+ * thread (replica-pool.ts), and the one optimizer here applies their sum.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { ClipTextModel } from "../model/clip-text.js";
 import type { UNet2DConditionModel } from "../model/unet.js";
 import { concatenate } from "../tensor/concatenate.js";
 import { Random, type RandomState } from "../tensor/random.js";
+import { speedSwitches } from "../tensor/speed-switches.js";
 import { restoreCheckpoint, writeCheckpoint } from "./checkpoint.js";
-import { dreamboothLoss, minSnrWeights, type PredictionType } from "./loss.js";
+import { dreamboothLoss, exampleCoefficients, minSnrWeights, type PredictionType } from "./loss.js";
 import { learningRateAt, type LrSchedule } from "./lr-schedule.js";
 import { adamWStep, clipGradNorm, createAdamWState, type AdamWState } from "./optimizer.js";
+import { ReplicaPool } from "./replica-pool.js";
+import { variableLayout, type ReplicaSpec } from "./replica-protocol.js";
+import { shardGradients, shardRanges, sliceShard, type Shard } from "./shard.js";
 import type { TrainableWeights } from "./trainable.js";
 
 /** One training image: its latents ([plain] or [plain, mirrored]) and its prompt's token ids. */
@@ -40,6 +46,8 @@ export interface TrainerOptions {
   learningRate: LrSchedule;
   trainTextEncoder: boolean;
   seed: number;
+  /** Data-parallel replicas, one per thread (default 1: no threads). See replica-pool.ts. */
+  workers?: number;
 }
 
 export interface TrainerSetup {
@@ -55,6 +63,15 @@ export interface TrainerSetup {
   options: TrainerOptions;
 }
 
+interface StepDraw {
+  examples: TrainingExample[];
+  latents: Float32Array[];
+  noiseValues: Float32Array;
+  offsetValues: Float32Array | undefined;
+  timesteps: number[];
+  alphaBars: number[];
+}
+
 export interface StepResult {
   step: number;
   loss: number;
@@ -68,6 +85,7 @@ export class DreamBoothTrainer {
   private readonly optimizer: AdamWState;
   private readonly variableKeys: Map<string, string>;
   private readonly frozenEmbeddings = new Map<TrainingExample, tf.Tensor2D>();
+  private readonly pool: ReplicaPool | undefined;
 
   constructor(private readonly setup: TrainerSetup) {
     this.random = new Random(setup.options.seed);
@@ -82,6 +100,8 @@ export class DreamBoothTrainer {
         this.frozenEmbeddings.set(example, embedding);
       }
     }
+    const workers = setup.options.workers ?? 1;
+    if (workers > 1) this.pool = new ReplicaPool(replicaSpec(setup), workers);
   }
 
   get randomState(): RandomState {
@@ -106,27 +126,42 @@ export class DreamBoothTrainer {
     return { examples, latents };
   }
 
-  trainStep(): StepResult {
-    const { unet, textEncoder, schedule, trainable, latentShape, options } = this.setup;
-    const lr = learningRateAt(options.learningRate, this.step);
+  /** Everything random in a step, drawn in one fixed order whatever the number of replicas. */
+  private drawStep(): StepDraw {
+    const { schedule, latentShape, options } = this.setup;
     const { examples, latents } = this.drawBatch();
-    const batch = examples.length;
     const [height, width, channels] = latentShape;
-    const noiseValues = this.random.normalArray(batch * height * width * channels);
-    const offsetValues = options.offsetNoise > 0 ? this.random.normalArray(batch * channels) : undefined;
+    const noiseValues = this.random.normalArray(examples.length * height * width * channels);
+    const offsetValues = options.offsetNoise > 0 ? this.random.normalArray(examples.length * channels) : undefined;
     const timesteps = examples.map(() => this.random.integer(schedule.alphasCumprod.length));
     const alphaBars = timesteps.map((t) => schedule.alphasCumprod[t]);
+    return { examples, latents, noiseValues, offsetValues, timesteps, alphaBars };
+  }
 
+  /** Noisy latents and the prediction target: √ᾱ·x₀ + √(1−ᾱ)·ε, and ε or v. */
+  private noisedBatch({ latents, noiseValues, offsetValues, alphaBars }: StepDraw): { noisyLatents: tf.Tensor4D; target: tf.Tensor4D } {
+    const { schedule, latentShape, options } = this.setup;
+    const batch = latents.length;
+    const [height, width, channels] = latentShape;
+    const cleanLatents = tf.tensor4d(concatenate(latents), [batch, height, width, channels]);
+    let noise: tf.Tensor4D = tf.tensor4d(noiseValues, [batch, height, width, channels]);
+    if (offsetValues) noise = tf.add(noise, tf.mul(tf.tensor4d(offsetValues, [batch, 1, 1, channels]), options.offsetNoise));
+    const signalScale = tf.tensor4d(alphaBars.map(Math.sqrt), [batch, 1, 1, 1]);
+    const noiseScale = tf.tensor4d(alphaBars.map((alphaBar) => Math.sqrt(1 - alphaBar)), [batch, 1, 1, 1]);
+    const noisyLatents = tf.add(tf.mul(cleanLatents, signalScale), tf.mul(noise, noiseScale)) as tf.Tensor4D;
+    // v-prediction target: √ᾱ·ε − √(1−ᾱ)·x₀ (Salimans & Ho 2022).
+    const target =
+      schedule.predictionType === "epsilon" ? noise : (tf.sub(tf.mul(noise, signalScale), tf.mul(cleanLatents, noiseScale)) as tf.Tensor4D);
+    return { noisyLatents, target };
+  }
+
+  /** The whole batch's loss and gradient on this thread: the trainer as it is with one replica. */
+  private localGradients(draw: StepDraw): { loss: number; gradients: Map<string, tf.Tensor> } {
+    const { unet, textEncoder, schedule, trainable, options } = this.setup;
+    const { examples, timesteps, alphaBars } = draw;
+    const batch = examples.length;
     const result = tf.tidy(() => {
-      const cleanLatents = tf.tensor4d(concatenate(latents), [batch, height, width, channels]);
-      let noise: tf.Tensor4D = tf.tensor4d(noiseValues, [batch, height, width, channels]);
-      if (offsetValues) noise = tf.add(noise, tf.mul(tf.tensor4d(offsetValues, [batch, 1, 1, channels]), options.offsetNoise));
-      const signalScale = tf.tensor4d(alphaBars.map(Math.sqrt), [batch, 1, 1, 1]);
-      const noiseScale = tf.tensor4d(alphaBars.map((alphaBar) => Math.sqrt(1 - alphaBar)), [batch, 1, 1, 1]);
-      const noisyLatents = tf.add(tf.mul(cleanLatents, signalScale), tf.mul(noise, noiseScale)) as tf.Tensor4D;
-      // v-prediction target: √ᾱ·ε − √(1−ᾱ)·x₀ (Salimans & Ho 2022).
-      const target =
-        schedule.predictionType === "epsilon" ? noise : tf.sub(tf.mul(noise, signalScale), tf.mul(cleanLatents, noiseScale));
+      const { noisyLatents, target } = this.noisedBatch(draw);
       const exampleWeights =
         options.snrGamma === undefined
           ? undefined
@@ -150,8 +185,43 @@ export class DreamBoothTrainer {
     const gradients = new Map(
       Object.entries(result.grads).map(([variableName, gradient]) => [this.variableKeys.get(variableName)!, gradient]),
     );
-
     const loss = result.loss.dataSync()[0];
+    result.loss.dispose();
+    return { loss, gradients };
+  }
+
+  /** The batch cut into one shard per replica; the replicas' losses and gradients summed. */
+  private parallelGradients(pool: ReplicaPool, draw: StepDraw): { loss: number; gradients: Map<string, tf.Tensor> } {
+    const { unet, textEncoder, schedule, trainable, latentShape, options } = this.setup;
+    const { examples, timesteps, alphaBars } = draw;
+    const batch = examples.length;
+    const tokens = examples[0].tokenIds.length;
+    const { noisyLatents, target } = tf.tidy(() => {
+      const noised = this.noisedBatch(draw);
+      return { noisyLatents: noised.noisyLatents.dataSync() as Float32Array, target: noised.target.dataSync() as Float32Array };
+    });
+    const exampleWeights = options.snrGamma === undefined ? undefined : minSnrWeights(alphaBars, options.snrGamma, schedule.predictionType);
+    const whole: Shard = {
+      count: batch,
+      noisyLatents,
+      target,
+      timesteps,
+      coefficients: exampleCoefficients(batch, { instanceCount: options.batchSize, priorWeight: options.priorWeight, exampleWeights }),
+    };
+    if (options.trainTextEncoder) whole.tokenIds = { values: concatenateIds(examples), tokens };
+    else {
+      const embeddings = examples.map((example) => this.frozenEmbeddings.get(example)!);
+      whole.context = { values: concatenate(embeddings.map((e) => e.dataSync() as Float32Array)), tokens, width: embeddings[0].shape[1] };
+    }
+    const shards = shardRanges(batch, pool.count).map(([start, end]) => sliceShard(whole, start, end));
+    return pool.step(shards, trainable.variables, (shard) => shardGradients({ unet, textEncoder }, trainable.variables, shard, latentShape));
+  }
+
+  trainStep(): StepResult {
+    const { trainable, options } = this.setup;
+    const lr = learningRateAt(options.learningRate, this.step);
+    const draw = this.drawStep();
+    const { loss, gradients } = this.pool ? this.parallelGradients(this.pool, draw) : this.localGradients(draw);
     const { clipped, norm } = clipGradNorm(gradients, options.maxGradNorm);
     adamWStep(trainable.variables, clipped, this.optimizer, lr, {
       beta1: 0.9,
@@ -159,7 +229,7 @@ export class DreamBoothTrainer {
       epsilon: 1e-8,
       weightDecay: options.weightDecay,
     });
-    tf.dispose([result.loss, ...gradients.values(), ...(clipped === gradients ? [] : clipped.values())]);
+    tf.dispose([...gradients.values(), ...(clipped === gradients ? [] : clipped.values())]);
     this.step += 1;
     return { step: this.step, loss, lr, gradNorm: norm };
   }
@@ -182,6 +252,7 @@ export class DreamBoothTrainer {
     tf.dispose([...this.frozenEmbeddings.values()]);
     this.frozenEmbeddings.clear();
     tf.dispose([...this.optimizer.firstMoment.values(), ...this.optimizer.secondMoment.values()]);
+    this.pool?.dispose();
   }
 }
 
@@ -190,4 +261,20 @@ function concatenateIds(examples: TrainingExample[]): Int32Array {
   const out = new Int32Array(examples.length * length);
   examples.forEach((example, index) => out.set(example.tokenIds, index * length));
   return out;
+}
+
+/** What a worker replica needs to rebuild this trainer's networks and trainable weights. */
+function replicaSpec({ unet, textEncoder, trainable, latentShape }: TrainerSetup): ReplicaSpec {
+  const values = (store: UNet2DConditionModel["params"]) =>
+    Object.fromEntries([...store.params].map(([name, { variable }]) => [name, variable.dataSync() as Float32Array]));
+  return {
+    backend: tf.getBackend(),
+    switches: speedSwitches(),
+    unetConfig: unet.config,
+    textConfig: textEncoder.config,
+    weights: { unet: values(unet.params), textEncoder: values(textEncoder.params) },
+    choice: trainable.choice,
+    latentShape,
+    layout: variableLayout([...trainable.variables].map(([key, variable]) => [key, variable.shape])),
+  };
 }

@@ -24,6 +24,7 @@ import { obtainClassImages } from "./class-images.js";
 import { fullFineTuneExports, loraExports } from "../dreambooth/exports.js";
 import { decodeTrainingPhoto, encodePng, flipHorizontal, type Pixels } from "../dreambooth/images.js";
 import { trainingPrompts } from "../dreambooth/prompts.js";
+import { trainingWorkers } from "../dreambooth/replica-pool.js";
 import { attachTrainableWeights } from "../dreambooth/trainable.js";
 import { DreamBoothTrainer, type TrainingExample } from "../dreambooth/trainer.js";
 
@@ -119,6 +120,7 @@ export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobD
       learningRate: { kind: params.lr_schedule, baseLr: params.learning_rate, warmupSteps: params.lr_warmup_steps, totalSteps: params.steps },
       trainTextEncoder: params.train_text_encoder,
       seed: params.seed,
+      workers: trainingWorkers(),
     },
   });
   const fingerprint = trainingFingerprint(job);

@@ -34,13 +34,13 @@ export class ResnetBlock2D {
 
   /** x: [B, H, W, in]; temb: [B, tembChannels] when the block has a time projection. */
   forward(x: tf.Tensor4D, temb?: tf.Tensor2D): tf.Tensor4D {
-    let hidden = this.conv1.forward(silu(this.norm1.forward(x)) as tf.Tensor4D);
+    let hidden = this.conv1.forward(this.norm1.forward(x, { silu: true }));
     if (this.time_emb_proj && temb) {
       const [batch] = temb.shape;
       const timeBias = this.time_emb_proj.forward(silu(temb)).reshape([batch, 1, 1, -1]);
       hidden = tf.add(hidden, timeBias);
     }
-    hidden = this.conv2.forward(silu(this.norm2.forward(hidden)) as tf.Tensor4D);
+    hidden = this.conv2.forward(this.norm2.forward(hidden, { silu: true }));
     const shortcut = this.conv_shortcut ? this.conv_shortcut.forward(x) : x;
     return tf.add(shortcut, hidden);
   }

@@ -7,6 +7,9 @@
  * without the networks knowing about LoRA.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { fusedAttention } from "../tensor/attention.js";
+import { fusedGroupNorm, fusedLayerNorm, hasNormKernels } from "../tensor/group-norm.js";
+import { switchOn } from "../tensor/speed-switches.js";
 import { loraDelta } from "./lora.js";
 import type { Scope } from "./params.js";
 
@@ -104,7 +107,11 @@ export class GroupNorm {
     this.bias = scope.param("bias", [numChannels], "plain", "zeros");
   }
 
-  forward(x: tf.Tensor4D): tf.Tensor4D {
+  /** x: [B, H, W, C]; with `silu`, SiLU follows the norm (ResnetBlock2D's and the output heads' order). */
+  forward(x: tf.Tensor4D, { silu: thenSilu = false } = {}): tf.Tensor4D {
+    if (switchOn("fusedGroupNormSilu") && hasNormKernels()) {
+      return fusedGroupNorm(x, this.weight, this.bias, { groups: this.numGroups, eps: this.eps, silu: thenSilu });
+    }
     const [batch, height, width, channels] = x.shape;
     const groupShape = [1, 1, this.numGroups, channels / this.numGroups];
     const grouped = x.reshape([batch, height * width, ...groupShape.slice(2)]);
@@ -112,7 +119,8 @@ export class GroupNorm {
     // (x − μ)/σ·γ + β folded into x·a + b with small a, b: two full-size ops instead of four.
     const scale = tf.mul(tf.rsqrt(tf.add(variance, this.eps)), this.weight.reshape(groupShape));
     const shift = tf.sub(this.bias.reshape(groupShape), tf.mul(mean, scale));
-    return tf.add(tf.mul(grouped, scale), shift).reshape(x.shape) as tf.Tensor4D;
+    const normalized = tf.add(tf.mul(grouped, scale), shift).reshape(x.shape) as tf.Tensor4D;
+    return thenSilu ? (silu(normalized) as tf.Tensor4D) : normalized;
   }
 }
 
@@ -130,6 +138,7 @@ export class LayerNorm {
   }
 
   forward(x: tf.Tensor): tf.Tensor {
+    if (switchOn("fusedLayerNorm") && hasNormKernels()) return fusedLayerNorm(x, this.weight, this.bias, this.eps);
     const { mean, variance } = tf.moments(x, -1, true);
     const normalized = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
     return tf.add(tf.mul(normalized, this.weight), this.bias);
@@ -155,6 +164,7 @@ export function silu(x: tf.Tensor): tf.Tensor {
  * optional additive mask broadcastable to [B, heads, Nq, Nk]. Returns [B, Nq, C].
  */
 export function multiHeadAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, heads: number, mask?: tf.Tensor): tf.Tensor {
+  if (switchOn("fusedAttention")) return fusedAttention(q, k, v, heads, { mask });
   const [batch, queries, channels] = q.shape;
   const headDim = channels / heads;
   const splitHeads = (t: tf.Tensor) => t.reshape([batch, -1, heads, headDim]).transpose([0, 2, 1, 3]);

@@ -11,6 +11,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { Attention, Downsample2D, ResnetBlock2D, Upsample2D } from "./blocks.js";
 import type { UNetConfig } from "./config.js";
 import { Conv2d, gelu, GroupNorm, LayerNorm, Linear, silu } from "./layers.js";
+import { fusedGeglu, hasGegluKernels } from "../tensor/geglu.js";
+import { switchOn } from "../tensor/speed-switches.js";
 import { ParamStore, Scope, type ParamInit } from "./params.js";
 
 /** GEGLU feed-forward: proj to 2×4C, `hidden * gelu(gate)` with the halves in that order, back to C. */
@@ -25,6 +27,7 @@ class FeedForward {
   }
 
   forward(x: tf.Tensor): tf.Tensor {
+    if (switchOn("fusedGeglu") && hasGegluKernels()) return this.out.forward(fusedGeglu(this.proj.forward(x)));
     const [hidden, gate] = tf.split(this.proj.forward(x), 2, -1);
     return this.out.forward(tf.mul(hidden, gelu(gate)));
   }
@@ -230,7 +233,7 @@ export class UNet2DConditionModel {
         if (level.resample) x = level.resample.forward(x);
       }
 
-      return this.conv_out.forward(silu(this.conv_norm_out.forward(x)) as tf.Tensor4D);
+      return this.conv_out.forward(this.conv_norm_out.forward(x, { silu: true }));
     });
   }
 }

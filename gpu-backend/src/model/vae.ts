@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { Attention, Downsample2D, ResnetBlock2D, Upsample2D } from "./blocks.js";
 import type { VaeConfig } from "./config.js";
-import { Conv2d, GroupNorm, silu } from "./layers.js";
+import { Conv2d, GroupNorm } from "./layers.js";
 import { ParamStore, Scope, type ParamInit } from "./params.js";
 
 const VAE_EPS = 1e-6;
@@ -90,7 +90,7 @@ class Encoder {
       if (level.resample) x = level.resample.forward(x);
     }
     x = this.mid_block.forward(x);
-    return this.conv_out.forward(silu(this.conv_norm_out.forward(x)) as tf.Tensor4D);
+    return this.conv_out.forward(this.conv_norm_out.forward(x, { silu: true }));
   }
 }
 
@@ -127,7 +127,7 @@ class Decoder {
       for (const resnet of level.resnets) x = resnet.forward(x);
       if (level.resample) x = level.resample.forward(x);
     }
-    return this.conv_out.forward(silu(this.conv_norm_out.forward(x)) as tf.Tensor4D);
+    return this.conv_out.forward(this.conv_norm_out.forward(x, { silu: true }));
   }
 }
 

@@ -11,6 +11,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmConvGradients } from "./conv-gradients.js";
+import { registerGegluKernels } from "./geglu.js";
+import { registerNormKernels } from "./group-norm.js";
+import { registerNoCopyKernels } from "./no-copy.js";
 import { registerMissingWasmKernels } from "./wasm-kernels.js";
 import { registerWasmBatchMatMul } from "./wasm-matmul.js";
 
@@ -34,6 +37,9 @@ export function registerTrainingKernels(): void {
   registerWasmConvGradients();
   registerWasmBatchMatMul();
   registerMissingWasmKernels();
+  registerNoCopyKernels();
+  registerNormKernels();
+  registerGegluKernels();
 }
 
 async function loadTensorflowBinding(): Promise<string | null> {

@@ -1,7 +1,8 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerTrainingKernels } from "./backend.js";
 import { Random } from "./random.js";
+import { setSpeedSwitches } from "./speed-switches.js";
 
 beforeAll(() => registerTrainingKernels());
 
@@ -14,9 +15,14 @@ const CASES: Array<{ a: number[]; b: number[]; transposeA: boolean; transposeB: 
   { a: [2, 3, 5, 6], b: [1, 1, 5, 4], transposeA: true, transposeB: false },
   { a: [3, 4, 6], b: [3, 6, 2], transposeA: false, transposeB: false },
   { a: [1, 4, 6], b: [3, 2, 6], transposeA: false, transposeB: true },
+  // Sides that are not multiples of the 32-wide transpose blocks.
+  { a: [2, 70, 40], b: [2, 70, 33], transposeA: true, transposeB: false },
+  { a: [37, 65], b: [65, 37], transposeA: true, transposeB: true },
 ];
 
-describe("wasm BatchMatMul (transposes made explicit, batches one XNNPACK product at a time)", () => {
+describe.each([true, false])("wasm BatchMatMul (transposes made explicit, batches one XNNPACK product at a time), transposeFree %s", (transposeFree) => {
+  beforeAll(() => setSpeedSwitches({ transposeFree }));
+  afterAll(() => setSpeedSwitches({ transposeFree: true }));
   for (const { a, b, transposeA, transposeB } of CASES) {
     it(`a ${a} ${transposeA ? "ᵀ" : ""}· b ${b}${transposeB ? "ᵀ" : ""} equals the cpu backend`, async () => {
       const random = new Random(2);

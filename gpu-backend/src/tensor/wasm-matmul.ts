@@ -2,14 +2,17 @@
  * A faster wasm `BatchMatMul`. The stock kernel reaches XNNPACK's GEMM only for one plain product:
  * with a transposed operand, or with a batch of several matrices, it runs a naive loop at ~1 GFLOP/s
  * (CPU time) where XNNPACK does ~15. Every backward pass of a linear layer needs both transposes
- * (dx = dy·Wᵀ, dW = xᵀ·dy) and attention is batched over heads, so this kernel transposes operands
- * explicitly (XNNPACK's transpose is a fast copy) and feeds the stock kernel one plain product at a
- * time, copying each matrix of a batch out and its product back in. Measured (CPU ms, same run):
+ * (dx = dy·Wᵀ, dW = xᵀ·dy) and attention is batched over heads, so this kernel feeds XNNPACK one plain
+ * product at a time. With the `transposeFree` switch (speed-switches.ts) the operands and the output
+ * are views of the wasm heap (no per-matrix copies) and only a transposed operand is copied, transposed
+ * in JavaScript blocks; without it each matrix is copied out, transposed by wasm's Transpose (~20 ms for
+ * one 1024² matrix) and its product copied back in. Measured without the switch (CPU ms, same run):
  * 512³ with bᵀ 186 → 17; attention-sized [8,256,8]·[8,8,256] 11 → 6.5 and [8,256,256]·[8,256,8]
  * 6.5 → 2.2; [8,1024,40]·[8,40,1024] 551 → 42.
  */
 import { BatchMatMul, getKernel, registerKernel, unregisterKernel, util, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { switchOn } from "./speed-switches.js";
 
 let stockBatchMatMul: KernelFunc | undefined;
 
@@ -29,6 +32,96 @@ function swapLastTwo(x: TensorInfo, backend: BackendWasm): TensorInfo {
   const perm = x.shape.map((_, axis) => axis);
   [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];
   return transpose.kernelFunc({ inputs: { x }, backend, attrs: { perm } }) as TensorInfo;
+}
+
+/**
+ * `x`'s matrix `index` ([rows, cols] of a [..., rows, cols] tensor), transposed, as a new [1, cols, rows]
+ * tensor: a blocked copy in JavaScript on the wasm heap. wasm's own Transpose takes ~20 ms for one
+ * 1024² matrix (the attention backward's Pᵀ); this takes ~4.
+ */
+function transposedMatrixAt(x: TensorInfo, index: number, backend: BackendWasm): TensorInfo {
+  const [rows, cols] = x.shape.slice(-2);
+  const out = backend.makeOutput([1, cols, rows], "float32");
+  // Views after the allocation: growing the heap detaches older ones.
+  const source = backend.typedArrayFromHeap(x);
+  const target = backend.typedArrayFromHeap(out);
+  const start = index * rows * cols;
+  const block = 32;
+  for (let r0 = 0; r0 < rows; r0 += block) {
+    const rowEnd = Math.min(r0 + block, rows);
+    for (let c0 = 0; c0 < cols; c0 += block) {
+      const colEnd = Math.min(c0 + block, cols);
+      for (let r = r0; r < rowEnd; r++) {
+        const from = start + r * cols;
+        for (let c = c0; c < colEnd; c++) target[c * rows + r] = source[from + c];
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A [1, rows, cols] tensor over matrix `index` of x's memory: no copy. It must be let go with
+ * `releaseView`, never `disposeData`, which would free memory the view does not own.
+ */
+function matrixView(x: TensorInfo, index: number, backend: BackendWasm): TensorInfo {
+  const [rows, cols] = x.shape.slice(-2);
+  const { memoryOffset } = backend.dataIdMap.get(x.dataId)!;
+  return backend.makeOutput([1, rows, cols], "float32", memoryOffset + index * rows * cols * 4);
+}
+
+function releaseView(view: TensorInfo, backend: BackendWasm): void {
+  const { id } = backend.dataIdMap.get(view.dataId)!;
+  backend.wasm.tfjs.disposeData(id);
+  backend.dataIdMap.delete(view.dataId);
+}
+
+type WasmProduct = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number, transposeA: boolean, transposeB: boolean, outId: number) => void;
+let wasmProduct: WasmProduct | undefined;
+
+/** out = a·b for [1, m, k]·[1, k, n] into an existing [1, m, n] tensor: the stock kernel's XNNPACK call. */
+function productInto(a: TensorInfo, b: TensorInfo, out: TensorInfo, backend: BackendWasm): void {
+  // The emscripten module exports cwrap (the stock kernel's setup uses it); its typings leave it out.
+  const module = backend.wasm as unknown as { cwrap(name: string, returns: null, args: string[]): WasmProduct };
+  wasmProduct ??= module.cwrap(BatchMatMul, null, ["number", "array", "number", "number", "array", "number", "number", "number", "number"]);
+  const id = (x: TensorInfo) => backend.dataIdMap.get(x.dataId)!.id;
+  const shape = (x: TensorInfo) => new Uint8Array(new Int32Array(x.shape).buffer);
+  wasmProduct(id(a), shape(a), 3, id(b), shape(b), 3, false, false, id(out));
+}
+
+/**
+ * Each product of the batch on views of the operands and of the output; only a transposed operand is
+ * copied (transposed in JavaScript).
+ */
+function viewedBatchMatMul({ inputs: { a, b }, backend, attrs }: MatMulArgs, batchA: number, batchB: number, out: TensorInfo): void {
+  const [m, n] = out.shape.slice(-2);
+  const operand = (x: TensorInfo, index: number, transpose: boolean) =>
+    transpose ? { tensor: transposedMatrixAt(x, index, backend), view: false } : { tensor: matrixView(x, index, backend), view: true };
+  const letGo = ({ tensor, view }: { tensor: TensorInfo; view: boolean }) => (view ? releaseView(tensor, backend) : backend.disposeData(tensor.dataId));
+  const batch = Math.max(batchA, batchB);
+  const sharedB = batchB === 1 && batch > 1 ? operand(b, 0, attrs.transposeB) : undefined;
+  for (let p = 0; p < batch; p++) {
+    const ap = operand(a, batchA === 1 ? 0 : p, attrs.transposeA);
+    const bp = sharedB ?? operand(b, p, attrs.transposeB);
+    const target = backend.makeOutput([1, m, n], "float32", backend.dataIdMap.get(out.dataId)!.memoryOffset + p * m * n * 4);
+    productInto(ap.tensor, bp.tensor, target, backend);
+    releaseView(target, backend);
+    letGo(ap);
+    if (bp !== sharedB) letGo(bp);
+  }
+  if (sharedB) letGo(sharedB);
+}
+
+/** The earlier route (switch off): each matrix copied out, transposed with wasm's Transpose, product copied in. */
+function copiedBatchMatMul({ inputs: { a, b }, backend, attrs }: MatMulArgs, batchA: number, batchB: number, out: TensorInfo): void {
+  const [m, n] = out.shape.slice(-2);
+  for (let p = 0; p < Math.max(batchA, batchB); p++) {
+    const ap = matrixAt(a, batchA === 1 ? 0 : p, backend);
+    const bp = matrixAt(b, batchB === 1 ? 0 : p, backend);
+    const product = plainProduct({ inputs: { a: ap, b: bp }, backend, attrs });
+    backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(product), p * m * n);
+    for (const info of [ap, bp, product]) backend.disposeData(info.dataId);
+  }
 }
 
 /** One product with transposes made explicit, so the stock kernel takes its XNNPACK path. */
@@ -62,18 +155,12 @@ function batchMatMul(args: MatMulArgs): TensorInfo {
   // Equal batches, or one side a single matrix broadcast over the other; anything fancier goes to stock.
   const simpleBroadcast = batchA === batchB || batchA === 1 || batchB === 1;
   if (a.dtype !== "float32" || b.dtype !== "float32" || !simpleBroadcast) return runStock(args);
-  if (batchA === 1 && batchB === 1) return plainProduct(args);
+  const fast = switchOn("transposeFree");
+  if (batchA === 1 && batchB === 1 && (!fast || (!attrs.transposeA && !attrs.transposeB))) return plainProduct(args);
   const m = attrs.transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
   const n = attrs.transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
-  const batch = Math.max(batchA, batchB);
   const out = backend.makeOutput([...outerDims, m, n], "float32");
-  for (let p = 0; p < batch; p++) {
-    const ap = matrixAt(a, batchA === 1 ? 0 : p, backend);
-    const bp = matrixAt(b, batchB === 1 ? 0 : p, backend);
-    const product = plainProduct({ inputs: { a: ap, b: bp }, backend, attrs });
-    backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(product), p * m * n);
-    for (const info of [ap, bp, product]) backend.disposeData(info.dataId);
-  }
+  (fast ? viewedBatchMatMul : copiedBatchMatMul)(args, batchA, batchB, out);
   return out;
 }
 

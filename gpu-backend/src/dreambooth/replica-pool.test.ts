@@ -1,0 +1,132 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ClipTextModel } from "../model/clip-text.js";
+import { tinyClipTextConfig, tinyUNetConfig } from "../model/tiny.js";
+import { UNet2DConditionModel } from "../model/unet.js";
+import { initTensorBackend } from "../tensor/backend.js";
+import { Random } from "../tensor/random.js";
+import { trainingWorkers } from "./replica-pool.js";
+import { shardRanges } from "./shard.js";
+import { attachTrainableWeights, type TrainingChoice } from "./trainable.js";
+import { DreamBoothTrainer, type TrainingExample } from "./trainer.js";
+
+let unet: UNet2DConditionModel;
+let textEncoder: ClipTextModel;
+
+beforeAll(async () => {
+  await initTensorBackend({ requested: "wasm", log: () => {} });
+  unet = new UNet2DConditionModel(tinyUNetConfig, { kind: "random", seed: 1 });
+  textEncoder = new ClipTextModel(tinyClipTextConfig, { kind: "random", seed: 2 });
+});
+
+const random = new Random(5);
+const example = (...ids: number[]): TrainingExample => {
+  const tokenIds = new Int32Array(8).fill(999);
+  tokenIds.set([998, ...ids]);
+  return { latents: [random.normalArray(8 * 8 * 4), random.normalArray(8 * 8 * 4)], tokenIds };
+};
+const instance = [example(5, 6), example(7, 6), example(5, 7)];
+const classExamples = [example(6), example(6)];
+const alphasCumprod = Float32Array.from({ length: 1000 }, (_, t) => Math.cos(((t / 1000 + 0.008) / 1.008) * (Math.PI / 2)) ** 2);
+
+/** Trains `steps` steps with `workers` replicas; returns the trained weights and the losses. */
+function train(workers: number, choice: TrainingChoice, steps = 2) {
+  const trainable = attachTrainableWeights({ unet, textEncoder }, choice);
+  const trainer = new DreamBoothTrainer({
+    unet,
+    textEncoder,
+    schedule: { alphasCumprod, predictionType: "epsilon" },
+    trainable,
+    latentShape: [8, 8, 4],
+    instance,
+    classExamples,
+    options: {
+      // 3 subject + 3 class examples: replica shards hold a mix of both halves.
+      batchSize: 3,
+      priorWeight: 0.5,
+      offsetNoise: 0.1,
+      snrGamma: 5,
+      maxGradNorm: 1,
+      weightDecay: 1e-2,
+      learningRate: { kind: "constant", baseLr: 1e-2, warmupSteps: 0, totalSteps: steps },
+      trainTextEncoder: choice.train_text_encoder,
+      seed: 11,
+      workers,
+    },
+  });
+  const losses: number[] = [];
+  const gradNorms: number[] = [];
+  try {
+    while (trainer.step < steps) {
+      const { loss, gradNorm } = trainer.trainStep();
+      losses.push(loss);
+      gradNorms.push(gradNorm);
+    }
+    return { losses, gradNorms, weights: new Map([...trainable.variables].map(([key, variable]) => [key, Float32Array.from(variable.dataSync())])) };
+  } finally {
+    trainer.dispose();
+    trainable.release();
+  }
+}
+
+const relative = (a: number[], b: number[]) => Math.max(...a.map((value, i) => Math.abs(value - b[i]) / Math.abs(b[i])));
+
+function largestRelativeDifference(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
+  let difference = 0;
+  let scale = 0;
+  for (const [key, values] of a) {
+    const other = b.get(key)!;
+    values.forEach((value, i) => {
+      difference = Math.max(difference, Math.abs(value - other[i]));
+      scale = Math.max(scale, Math.abs(value));
+    });
+  }
+  return difference / scale;
+}
+
+const lora: TrainingChoice = { method: "lora", lora_rank: 2, lora_alpha: 2, train_text_encoder: false, seed: 3 };
+const fullWithText: TrainingChoice = { method: "full", lora_rank: 2, lora_alpha: 2, train_text_encoder: true, seed: 3 };
+
+describe("data-parallel training", () => {
+  it("two replicas train the same weights as one (LoRA, frozen prompts) and repeat themselves exactly", () => {
+    const one = train(1, lora);
+    const two = train(2, lora);
+    const twoAgain = train(2, lora);
+    expect(twoAgain.weights).toEqual(two.weights);
+    expect(twoAgain.losses).toEqual(two.losses);
+    // Step 2's loss and gradient are computed from step 1's weights, so they check those too.
+    expect(relative(two.losses, one.losses)).toBeLessThan(1e-5);
+    expect(relative(two.gradNorms, one.gradNorms)).toBeLessThan(1e-5);
+    // Adam's first steps turn near-zero gradients into ±lr moves, so weights agree less tightly than gradients.
+    expect(largestRelativeDifference(two.weights, one.weights)).toBeLessThan(1e-3);
+    // The steps moved the adapters, so agreeing is not agreeing on the starting point.
+    expect([...two.weights].some(([key, values]) => key.endsWith("lora_up") && values.some((v) => v !== 0))).toBe(true);
+  });
+
+  it("three replicas agree with one on a full fine-tune that trains the text encoder", () => {
+    const before = tf.memory().numTensors;
+    const one = train(1, fullWithText, 1);
+    const three = train(3, fullWithText, 1);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(relative(three.losses, one.losses)).toBeLessThan(1e-5);
+    expect(relative(three.gradNorms, one.gradNorms)).toBeLessThan(1e-5);
+    expect(largestRelativeDifference(three.weights, one.weights)).toBeLessThan(1e-3);
+  });
+});
+
+describe("shardRanges", () => {
+  it("cuts a batch into contiguous, balanced shards, never more than examples", () => {
+    expect(shardRanges(5, 2)).toEqual([[0, 3], [3, 5]]);
+    expect(shardRanges(6, 4)).toEqual([[0, 2], [2, 4], [4, 5], [5, 6]]);
+    expect(shardRanges(1, 2)).toEqual([[0, 1]]);
+  });
+});
+
+describe("trainingWorkers", () => {
+  it("is TRAIN_WORKERS when set, else one per core, and one on the tensorflow backend", () => {
+    expect(trainingWorkers({ TRAIN_WORKERS: "3" }, "wasm")).toBe(3);
+    expect(trainingWorkers({}, "wasm")).toBeGreaterThanOrEqual(1);
+    expect(trainingWorkers({}, "tensorflow")).toBe(1);
+    expect(() => trainingWorkers({ TRAIN_WORKERS: "0" }, "wasm")).toThrow(/positive integer/);
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * Data-parallel training on every core. tfjs-wasm computes on one thread, and its threaded build loses
+ * on two vCPUs (the pool spins and wakes on every op), so the parallelism is one level up: N replicas,
+ * each a whole tfjs of its own, compute the gradient of their share of the batch, and the gradients are
+ * summed once per step. The trainer's own thread is replica 0; the others are worker threads started
+ * here. Summation runs in a fixed order (replica 0, 1, …), so the same seed and replica count give the
+ * same weights; one replica starts no thread and is exactly the single-threaded trainer.
+ */
+import { availableParallelism } from "node:os";
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+import * as tf from "@tensorflow/tfjs-core";
+import { REPLICA_STATUS, type ReplicaBuffers, type ReplicaSpec, type ReplicaWorkerData } from "./replica-protocol.js";
+import type { Shard } from "./shard.js";
+
+/** How long the trainer waits for a replica's gradient before it calls the replica lost. */
+const REPLICA_TIMEOUT_MS = 30 * 60_000;
+
+/**
+ * Replicas a training uses: `TRAIN_WORKERS`, else one per core; one on the `tensorflow` backend, whose
+ * device already runs each op in parallel and holds one copy of the model.
+ */
+export function trainingWorkers(env: NodeJS.ProcessEnv = process.env, backend = tf.getBackend()): number {
+  const requested = env.TRAIN_WORKERS?.trim();
+  if (requested) {
+    const count = Number(requested);
+    if (!Number.isInteger(count) || count < 1) throw new Error(`TRAIN_WORKERS=${requested} is not a positive integer`);
+    return count;
+  }
+  return backend === "tensorflow" ? 1 : availableParallelism();
+}
+
+interface Replica {
+  worker: Worker;
+  errors: MessagePort;
+}
+
+export class ReplicaPool {
+  private readonly replicas: Replica[];
+  private readonly weights: Float32Array;
+  private readonly gradients: Float32Array;
+  private readonly status: Int32Array;
+  private readonly losses: Float64Array;
+
+  /** Starts `count − 1` worker replicas of `spec`; they load in the background while the trainer goes on. */
+  constructor(
+    private readonly spec: ReplicaSpec,
+    readonly count: number,
+  ) {
+    const workers = count - 1;
+    const { total } = spec.layout;
+    const buffers: ReplicaBuffers = {
+      weights: new SharedArrayBuffer(total * 4),
+      gradients: new SharedArrayBuffer(workers * total * 4),
+      status: new SharedArrayBuffer(workers * 4),
+      losses: new SharedArrayBuffer(workers * 8),
+    };
+    this.weights = new Float32Array(buffers.weights);
+    this.gradients = new Float32Array(buffers.gradients);
+    this.status = new Int32Array(buffers.status);
+    this.losses = new Float64Array(buffers.losses);
+    const entry = new URL("./replica-worker.ts", import.meta.url).href;
+    this.replicas = Array.from({ length: workers }, (_, index) => {
+      const { port1, port2 } = new MessageChannel();
+      const workerData: ReplicaWorkerData = { spec, buffers, index, errors: port2, entry };
+      const worker = new Worker(new URL("./replica-worker.mjs", import.meta.url), { workerData, transferList: [port2] });
+      // A pool someone forgot to dispose must not keep the process alive.
+      worker.unref();
+      return { worker, errors: port1 };
+    });
+  }
+
+  /**
+   * One step: publishes the current weights, hands shards 1… to the worker replicas, computes shard 0
+   * with `local`, waits for the workers and returns the summed loss and gradients.
+   */
+  step(
+    shards: Shard[],
+    variables: Map<string, tf.Variable>,
+    local: (shard: Shard) => { loss: number; gradients: Map<string, tf.Tensor> },
+  ): { loss: number; gradients: Map<string, tf.Tensor> } {
+    if (shards.length > this.count) throw new Error(`${shards.length} shards for ${this.count} replicas`);
+    const { keys, offsets } = this.spec.layout;
+    keys.forEach((key, i) => this.weights.set(variables.get(key)!.dataSync() as Float32Array, offsets[i]));
+    shards.slice(1).forEach((shard, index) => {
+      Atomics.store(this.status, index, REPLICA_STATUS.working);
+      this.replicas[index].worker.postMessage(shard);
+    });
+    const own = local(shards[0]);
+    for (let index = 0; index < shards.length - 1; index++) this.await(index);
+    let loss = own.loss;
+    for (let index = 0; index < shards.length - 1; index++) loss += this.losses[index];
+    const gradients = new Map<string, tf.Tensor>();
+    keys.forEach((key, i) => {
+      const gradient = own.gradients.get(key);
+      if (!gradient) return;
+      const sum = Float32Array.from(gradient.dataSync() as Float32Array);
+      for (let index = 0; index < shards.length - 1; index++) {
+        const start = index * this.spec.layout.total + offsets[i];
+        const run = this.gradients.subarray(start, start + sum.length);
+        for (let k = 0; k < sum.length; k++) sum[k] += run[k];
+      }
+      gradients.set(key, tf.tensor(sum, gradient.shape, "float32"));
+      gradient.dispose();
+    });
+    return { loss, gradients };
+  }
+
+  private await(index: number): void {
+    while (Atomics.load(this.status, index) === REPLICA_STATUS.working) {
+      if (Atomics.wait(this.status, index, REPLICA_STATUS.working, REPLICA_TIMEOUT_MS) === "timed-out") {
+        throw new Error(`training replica ${index + 1} did not answer within ${REPLICA_TIMEOUT_MS / 60_000} min`);
+      }
+    }
+    if (Atomics.load(this.status, index) === REPLICA_STATUS.failed) {
+      const message = receiveMessageOnPort(this.replicas[index].errors)?.message;
+      throw new Error(`training replica ${index + 1} failed: ${message ?? "no message"}`);
+    }
+  }
+
+  dispose(): void {
+    for (const { worker, errors } of this.replicas) {
+      errors.close();
+      void worker.terminate();
+    }
+  }
+}

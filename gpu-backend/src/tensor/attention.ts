@@ -1,0 +1,112 @@
+/**
+ * Multi-head scaled dot-product attention with a hand-written gradient (`tf.customGrad`). Composed from
+ * tfjs ops, attention's backward pass replays every forward op on the tape — head splits, the scale, the
+ * mask, softmax's generic gradient — and materialises transposed copies of P for `dV = Pᵀ·dO`. Here the
+ * backward is the five products of the textbook derivation plus one softmax-Jacobian step:
+ *
+ *   dV = Pᵀ·dO,  dP = dO·Vᵀ,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),  dQ = dS·K·scale,  dK = dSᵀ·Q·scale
+ *
+ * with the transposed products left to the batched-matMul kernel (which transposes on the wasm heap).
+ * `queryChunk` bounds memory: queries are taken that many at a time and P is recomputed per chunk in the
+ * backward pass instead of being kept for the whole sequence.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+
+export interface AttentionOptions {
+  /** Additive mask broadcastable to [B, heads, Nq, Nk] (no gradient flows into it). */
+  mask?: tf.Tensor;
+  /** Queries per chunk; unset, all at once (P of the whole sequence kept for the backward pass). */
+  queryChunk?: number;
+}
+
+/** [B, N, C] → [B, heads, N, C/heads]. */
+function splitHeads(t: tf.Tensor, heads: number): tf.Tensor4D {
+  const [batch, length, channels] = t.shape;
+  const grouped = t.reshape([batch, length, heads, channels / heads]);
+  return (heads === 1 ? grouped.reshape([batch, 1, length, channels]) : grouped.transpose([0, 2, 1, 3])) as tf.Tensor4D;
+}
+
+/** [B, heads, N, d] → [B, N, heads·d]. */
+function mergeHeads(t: tf.Tensor): tf.Tensor3D {
+  const [batch, heads, length, headDim] = t.shape;
+  const merged = heads === 1 ? t : t.transpose([0, 2, 1, 3]);
+  return merged.reshape([batch, length, heads * headDim]) as tf.Tensor3D;
+}
+
+/** Query ranges [start, size) of at most `chunk` queries. */
+function queryRanges(queries: number, chunk: number | undefined): Array<[number, number]> {
+  const size = chunk && chunk > 0 ? Math.min(chunk, queries) : queries;
+  return Array.from({ length: Math.ceil(queries / size) }, (_, i) => [i * size, Math.min(size, queries - i * size)]);
+}
+
+/** Rows [start, start+size) of a [B, H, N, d] tensor (the whole tensor when that is all of it). */
+function rows(t: tf.Tensor4D, start: number, size: number): tf.Tensor4D {
+  return start === 0 && size === t.shape[2] ? t : tf.slice(t, [0, 0, start, 0], [-1, -1, size, -1]);
+}
+
+/** The mask's rows for queries [start, start+size), when it has a query axis of its own. */
+function maskRows(mask: tf.Tensor | undefined, start: number, size: number, queries: number): tf.Tensor | undefined {
+  if (!mask || mask.rank < 2 || mask.shape[mask.rank - 2] !== queries || size === queries) return mask;
+  const begin = mask.shape.map((_, axis) => (axis === mask.rank - 2 ? start : 0));
+  const extent = mask.shape.map((dim, axis) => (axis === mask.rank - 2 ? size : dim));
+  return tf.slice(mask, begin, extent);
+}
+
+function probabilities(qh: tf.Tensor4D, kh: tf.Tensor4D, mask: tf.Tensor | undefined): tf.Tensor4D {
+  const scores = tf.matMul(qh, kh, false, true);
+  return tf.softmax(mask ? tf.add(scores, mask) : scores) as tf.Tensor4D;
+}
+
+/**
+ * softmax(Q·Kᵀ/√d + mask)·V with the channels split into `heads`: q [B, Nq, C], k/v [B, Nk, C] → [B, Nq, C].
+ * Same value as the composed ops; gradients for q, k and v.
+ */
+export function fusedAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, heads: number, options: AttentionOptions = {}): tf.Tensor3D {
+  const { mask, queryChunk } = options;
+  const [, queries, channels] = q.shape as number[];
+  const scale = 1 / Math.sqrt(channels / heads);
+  const ranges = queryRanges(queries, queryChunk);
+  const attend = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [qIn, kIn, vIn, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const qh = splitHeads(tf.mul(qIn, scale), heads);
+    const kh = splitHeads(kIn, heads);
+    const vh = splitHeads(vIn, heads);
+    const outputs: tf.Tensor4D[] = [];
+    let wholeP: tf.Tensor4D | undefined;
+    for (const [start, size] of ranges) {
+      const p = probabilities(rows(qh, start, size), kh, maskRows(mask, start, size, queries));
+      if (ranges.length === 1) wholeP = p;
+      outputs.push(tf.matMul(p, vh));
+    }
+    // One chunk keeps P for the backward pass; chunks recompute theirs, with the mask saved so that a
+    // tidy around the forward pass cannot free it first.
+    save(wholeP ? [qh, kh, vh, wholeP] : mask ? [qh, kh, vh, mask] : [qh, kh, vh]);
+    return {
+      value: mergeHeads(outputs.length === 1 ? outputs[0] : tf.concat(outputs, 2)),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sq, sk, sv, fourth] = saved as tf.Tensor4D[];
+        const savedP = ranges.length === 1 ? fourth : undefined;
+        const savedMask = ranges.length === 1 ? undefined : fourth;
+        const dO = splitHeads(dy, heads);
+        const dQ: tf.Tensor4D[] = [];
+        let dK: tf.Tensor | undefined;
+        let dV: tf.Tensor | undefined;
+        for (const [start, size] of ranges) {
+          const qc = rows(sq, start, size);
+          const dOc = rows(dO, start, size);
+          const p = savedP ?? probabilities(qc, sk, maskRows(savedMask, start, size, queries));
+          const dP = tf.matMul(dOc, sv, false, true);
+          const dS = tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dP, p), -1, true)));
+          dQ.push(tf.matMul(dS, sk));
+          const dVc = tf.matMul(p, dOc, true, false);
+          const dKc = tf.matMul(dS, qc, true, false);
+          dV = dV ? tf.add(dV, dVc) : dVc;
+          dK = dK ? tf.add(dK, dKc) : dKc;
+        }
+        const dq = tf.mul(mergeHeads(dQ.length === 1 ? dQ[0] : tf.concat(dQ, 2)), scale);
+        return [dq, mergeHeads(dK!), mergeHeads(dV!)];
+      },
+    };
+  });
+  return attend(q, k, v) as tf.Tensor3D;
+}

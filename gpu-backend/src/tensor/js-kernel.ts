@@ -1,0 +1,72 @@
+/**
+ * Kernels written in plain JavaScript over float32 arrays, registered for the wasm and cpu backends.
+ * On wasm the arrays are views of the wasm heap, so a fused kernel reads its inputs and writes its
+ * outputs in place, with no copy in or out; the cpu registration lets the same code be checked against
+ * the cpu backend's composed ops. The `tensorflow` backend gets none: callers ask `hasJsKernel` and fall
+ * back to composed ops there.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+
+export interface JsKernel<Attrs> {
+  name: string;
+  /** Input names, in the order `compute` receives them. */
+  inputs: string[];
+  outputShapes(inputShapes: number[][], attrs: Attrs): number[][];
+  compute(inputs: Float32Array[], outputs: Float32Array[], inputShapes: number[][], attrs: Attrs): void;
+}
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs: unknown };
+
+function onWasm<Attrs>(kernel: JsKernel<Attrs>) {
+  return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] => {
+    const wasm = backend as BackendWasm;
+    const infos = kernel.inputs.map((name) => inputs[name]);
+    const shapes = infos.map((info) => info.shape);
+    const outputs = kernel.outputShapes(shapes, attrs as Attrs).map((shape) => wasm.makeOutput(shape, "float32"));
+    // Views only after every allocation: growing the heap detaches earlier ones.
+    const views = (list: tf.TensorInfo[]) => list.map((info) => wasm.typedArrayFromHeap(info) as Float32Array);
+    kernel.compute(views(infos), views(outputs), shapes, attrs as Attrs);
+    return outputs;
+  };
+}
+
+function onCpu<Attrs>(kernel: JsKernel<Attrs>) {
+  return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] => {
+    const cpu = backend as MathBackendCPU;
+    const infos = kernel.inputs.map((name) => inputs[name]);
+    const shapes = infos.map((info) => info.shape);
+    const outputShapes = kernel.outputShapes(shapes, attrs as Attrs);
+    const outputs = outputShapes.map((shape) => new Float32Array(size(shape)));
+    kernel.compute(
+      infos.map((info) => cpu.data.get(info.dataId)!.values as Float32Array),
+      outputs,
+      shapes,
+      attrs as Attrs,
+    );
+    return outputs.map((values, i) => cpu.makeTensorInfo(outputShapes[i], "float32", values));
+  };
+}
+
+/** Registers `kernel` for wasm and cpu (once; later calls are no-ops). */
+export function registerJsKernel<Attrs>(kernel: JsKernel<Attrs>): void {
+  for (const [backendName, make] of [["wasm", onWasm], ["cpu", onCpu]] as const) {
+    if (tf.getKernel(kernel.name, backendName) != null) continue;
+    tf.registerKernel({ kernelName: kernel.name, backendName, kernelFunc: make(kernel) as unknown as tf.KernelFunc });
+  }
+}
+
+/** Whether the current backend runs `kernel` (wasm and cpu do once it is registered). */
+export function hasJsKernel(kernel: JsKernel<unknown>): boolean {
+  return tf.getKernel(kernel.name, tf.getBackend()) != null;
+}
+
+/** Runs a registered kernel on float32 tensors; always returns the list of outputs. */
+export function runJsKernel<Attrs>(kernel: JsKernel<Attrs>, inputs: tf.Tensor[], attrs: Attrs): tf.Tensor[] {
+  const named = Object.fromEntries(kernel.inputs.map((name, i) => [name, inputs[i]]));
+  const result = tf.engine().runKernel(kernel.name, named, attrs as unknown as tf.NamedAttrMap);
+  return Array.isArray(result) ? result : [result as tf.Tensor];
+}

@@ -1,0 +1,44 @@
+/**
+ * The training step's speed-ups, each behind a switch so its gain is measured A/B in one run
+ * (`npm run bench:model` times the step with each one off) and so a numeric difference can be bisected.
+ * All are on by default; `SPEED_SWITCHES_OFF` (a comma list of names, or `all`) turns some off at start.
+ * Every switch changes how a result is computed, never what it is: each is checked against the cpu
+ * backend's composed ops in its module's tests.
+ */
+export const SPEED_SWITCHES = {
+  noCopy: "wasm Identity and same-dtype Cast share the input's memory instead of copying it",
+  transposeFree: "batched and transposed products run on views of the wasm heap (no per-matrix copies) and transpose in JavaScript, not with wasm's Transpose",
+  fusedAttention: "attention forward and backward as one tf.customGrad (attention.ts)",
+  fusedGroupNormSilu: "GroupNorm and GroupNorm+SiLU as one kernel each way (group-norm.ts)",
+  fusedLayerNorm: "LayerNorm as one kernel each way (layer-norm.ts)",
+  fusedGeglu: "the GEGLU gate as one kernel each way (geglu.ts)",
+} as const;
+
+export type SpeedSwitch = keyof typeof SPEED_SWITCHES;
+export type SpeedSwitches = Record<SpeedSwitch, boolean>;
+
+export const SPEED_SWITCH_NAMES = Object.keys(SPEED_SWITCHES) as SpeedSwitch[];
+
+/** The switches an `SPEED_SWITCHES_OFF` value leaves on. */
+export function switchesFromEnv(off: string | undefined): SpeedSwitches {
+  const names = (off ?? "").split(",").map((name) => name.trim()).filter(Boolean);
+  for (const name of names) {
+    if (name !== "all" && !(name in SPEED_SWITCHES)) throw new Error(`SPEED_SWITCHES_OFF: unknown switch ${name} (known: all, ${SPEED_SWITCH_NAMES.join(", ")})`);
+  }
+  return Object.fromEntries(SPEED_SWITCH_NAMES.map((name) => [name, !names.includes("all") && !names.includes(name)])) as SpeedSwitches;
+}
+
+const current: SpeedSwitches = switchesFromEnv(process.env.SPEED_SWITCHES_OFF);
+
+export function switchOn(name: SpeedSwitch): boolean {
+  return current[name];
+}
+
+/** The switches as they are now (a copy), e.g. to hand to a worker replica. */
+export function speedSwitches(): SpeedSwitches {
+  return { ...current };
+}
+
+export function setSpeedSwitches(changes: Partial<SpeedSwitches>): void {
+  Object.assign(current, changes);
+}
