@@ -66,6 +66,13 @@ export const TrainingParamsSchema = z
     validation_every: z.number().int().min(1).max(10_000).default(250),
     /** Denoising steps per validation sample. */
     validation_steps: z.number().int().min(1).max(150).default(25),
+    /**
+     * Recompute each UNet block's activations in the backward pass instead of keeping them: the same
+     * result in far less GPU memory, for about one more forward pass per step (see docs/gpu.md).
+     */
+    gradient_checkpointing: z.boolean().default(false),
+    /** Score attention for at most this many queries at once (absent = all): the same result, bounded attention memory. */
+    attention_chunk: z.number().int().min(16).max(16_384).optional(),
   })
   .strict();
 

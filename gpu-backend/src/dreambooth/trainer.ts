@@ -5,11 +5,13 @@
  * (optionally offset noise); predicts with the UNet conditioned on each example's
  * prompt; and takes an AdamW step on `MSE(instance) + λ·MSE(class)` (see
  * loss.ts) after clipping the gradient norm. Latents come pre-encoded (the VAE is
- * frozen); prompt embeddings are cached unless the text encoder trains.
+ * frozen); prompt embeddings are cached unless the text encoder trains. The
+ * UNet's memory options (checkpointing, attention chunks) hold for the run and
+ * are put back by `dispose`, since the base model outlives the job.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { ClipTextModel } from "../model/clip-text.js";
-import type { UNet2DConditionModel } from "../model/unet.js";
+import type { UNet2DConditionModel, UNetMemoryOptions } from "../model/unet.js";
 import { concatenate } from "../tensor/concatenate.js";
 import { Random, type RandomState } from "../tensor/random.js";
 import { restoreCheckpoint, writeCheckpoint } from "./checkpoint.js";
@@ -40,6 +42,8 @@ export interface TrainerOptions {
   learningRate: LrSchedule;
   trainTextEncoder: boolean;
   seed: number;
+  /** Gradient checkpointing and attention chunks for this run (plain when absent). */
+  memory?: UNetMemoryOptions;
 }
 
 export interface TrainerSetup {
@@ -68,8 +72,11 @@ export class DreamBoothTrainer {
   private readonly optimizer: AdamWState;
   private readonly variableKeys: Map<string, string>;
   private readonly frozenEmbeddings = new Map<TrainingExample, tf.Tensor2D>();
+  private readonly unetMemoryBefore: UNetMemoryOptions;
 
   constructor(private readonly setup: TrainerSetup) {
+    this.unetMemoryBefore = setup.unet.memory;
+    if (setup.options.memory) setup.unet.memory = setup.options.memory;
     this.random = new Random(setup.options.seed);
     this.optimizer = createAdamWState(setup.trainable.variables);
     this.variableKeys = new Map([...setup.trainable.variables].map(([key, variable]) => [variable.name, key]));
@@ -179,6 +186,7 @@ export class DreamBoothTrainer {
   }
 
   dispose(): void {
+    this.setup.unet.memory = this.unetMemoryBefore;
     tf.dispose([...this.frozenEmbeddings.values()]);
     this.frozenEmbeddings.clear();
     tf.dispose([...this.optimizer.firstMoment.values(), ...this.optimizer.secondMoment.values()]);

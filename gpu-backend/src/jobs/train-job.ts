@@ -116,6 +116,7 @@ export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobD
       learningRate: { kind: params.lr_schedule, baseLr: params.learning_rate, warmupSteps: params.lr_warmup_steps, totalSteps: params.steps },
       trainTextEncoder: params.train_text_encoder,
       seed: params.seed,
+      memory: { gradientCheckpointing: params.gradient_checkpointing, attentionChunk: params.attention_chunk },
     },
   });
   const fingerprint = trainingFingerprint(job);
