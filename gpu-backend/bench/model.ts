@@ -14,21 +14,12 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { cpus, loadavg } from "node:os";
-import { UNetConfigSchema, type UNetConfig } from "../src/model/config.js";
+import type { UNetConfig } from "../src/model/config.js";
 import { setTrainable } from "../src/model/params.js";
-import { tinyUNetConfig } from "../src/model/tiny.js";
+import { smallUNetConfig, tinyUNetConfig } from "../src/model/tiny.js";
 import { UNet2DConditionModel } from "../src/model/unet.js";
 import { initTensorBackend, registerTrainingKernels } from "../src/tensor/backend.js";
 import { Random } from "../src/tensor/random.js";
-
-/** SD1.5's block layout at 3/20 of its widths (48…192 channels): ~15 M parameters, for 32×32 latents. */
-const smallUNetConfig = UNetConfigSchema.parse({
-  block_out_channels: [48, 96, 192, 192],
-  norm_num_groups: 16,
-  cross_attention_dim: 256,
-  attention_head_dim: 8,
-  sample_size: 32,
-});
 
 /** A differentiable workload: its trainable variables and a loss over fixed inputs. */
 interface Workload {
