@@ -10,6 +10,7 @@
  * Backend: `cpu` unless TFJS_BACKEND says otherwise. SD1.5's float32 weights (4.3 GB) do not fit the wasm
  * backend's 4 GiB heap, and `tensorflow` (tfjs-node) is only installed in the GPU image; the cpu backend
  * keeps tensors in JavaScript memory, which has no such limit. At 64 px the UNet works on 8×8 latents.
+ * A run killed outright (SIGKILL) cannot clean up: delete the `smoke-sd15-*` folder in the temp dir.
  */
 import { createHash } from "node:crypto";
 import { mkdtemp, rm, stat } from "node:fs/promises";
@@ -55,6 +56,7 @@ const modelDir = path.join(root, "models", "sd15");
 const memory = watchTensorMemory();
 let worker: FakeWorkerCallbacks | undefined;
 let service: Awaited<ReturnType<typeof startService>> | undefined;
+let progress: ReturnType<typeof setInterval> | undefined;
 try {
   await timed(`wrote a random-weight SD1.5 (float32 + fp16) to ${modelDir}`, () => writeRandomSd15(modelDir));
   const unetFile = path.join(modelDir, "unet", "diffusion_pytorch_model.safetensors");
@@ -86,6 +88,14 @@ try {
     modelsLoaded: () => registry.loaded(),
     progressIntervalMs: 0,
   });
+  // Progress as the jobs report it (printed between steps, when the job yields), so a long run shows where it is.
+  let printed = 0;
+  progress = setInterval(() => {
+    for (const event of worker!.events.slice(printed)) {
+      if (event.type === "progress") console.log(`  [${seconds(started)}] ${event.job_id} ${event.phase} ${event.step}/${event.total_steps} ${event.message ?? ""}`);
+    }
+    printed = worker!.events.length;
+  }, 1000);
   const submit = async (job: TrainJob | GenerateJob) => {
     const body = JSON.stringify(job);
     const response = await fetch(`${service!.url}/jobs`, { method: "POST", headers: { "content-type": "application/json", ...(await signedHeaders(SECRET, body)) }, body });
@@ -164,6 +174,7 @@ try {
   console.log(`  peak tensor memory during the job: ${gib(memory.peakBufferBytes)} buffers, ${gib(memory.peakBytes)} as tfjs counts`);
   console.log(`\nsmoke:sd15 passed on tfjs ${backend}: kohya LoRA ${kohya ? mib(kohya.size) : "missing"}, peak RSS ${peakRss()}, wall ${seconds(started)}, load average ${load()}`);
 } finally {
+  clearInterval(progress);
   memory.stop();
   await service?.stop();
   await worker?.stop();

@@ -73,8 +73,9 @@ function attention(t: Tokens, batch: number, channels: number, heads: number, co
     linear(t.rows, channels, channels, choice.loraRank),
   ];
   const scores = heads * t.rows * perExampleKeys;
-  const chunk = choice.attentionChunk ?? t.pixels;
-  const chunked = chunk < t.pixels;
+  // Any chunk size takes the custom-gradient path, which keeps no scores for the backward pass.
+  const chunked = choice.attentionChunk !== undefined;
+  const chunk = Math.min(choice.attentionChunk ?? t.pixels, t.pixels);
   // q·scale and the heads-major copies of q, k, v; the attended values and their transpose back.
   const reshuffles = 2 * t.rows * channels + 2 * contextRows * channels + 2 * t.rows * channels;
   return {
