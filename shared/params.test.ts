@@ -30,6 +30,16 @@ describe("training params", () => {
     expect(resolved.validation_prompts).toEqual(["sks dog on a beach", "a cat"]);
   });
 
+  it("leaves the memory options off unless asked, and bounds the attention chunk", () => {
+    const defaults = TrainingParamsSchema.parse({});
+    expect(defaults.gradient_checkpointing).toBe(false);
+    expect(defaults.attention_chunk).toBeUndefined();
+    expect(TrainingParamsSchema.parse({ gradient_checkpointing: true, attention_chunk: 1024 })).toMatchObject({ gradient_checkpointing: true, attention_chunk: 1024 });
+    const bad = TrainingParamsSchema.safeParse({ gradient_checkpointing: "yes", attention_chunk: 8.5 });
+    expect(bad.error!.issues.map((issue) => issue.path.join("."))).toEqual(["gradient_checkpointing", "attention_chunk"]);
+    expect(TrainingParamsSchema.safeParse({ attention_chunk: 8 }).success).toBe(false);
+  });
+
   it("rejects out-of-range values and unknown fields, naming the field", () => {
     const bad = TrainingParamsSchema.safeParse({ steps: 0, resolution: 100, prior_preservation: { weight: -1 }, extra: 1 });
     expect(bad.success).toBe(false);

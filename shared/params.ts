@@ -74,6 +74,13 @@ export const TrainingParamsSchema = z
      * models with a judge; elsewhere, or with no checkpoint before the last step, it is "last".
      */
     checkpoint_selection: z.enum(CHECKPOINT_SELECTIONS).default("best"),
+    /**
+     * Recompute each UNet block's activations in the backward pass instead of keeping them: the same
+     * result in far less GPU memory, for about one more forward pass per step (see docs/gpu.md).
+     */
+    gradient_checkpointing: z.boolean().default(false),
+    /** Score attention for at most this many queries at once (absent = all): the same result, bounded attention memory. */
+    attention_chunk: z.number().int().min(16).max(16_384).optional(),
   })
   .strict();
 

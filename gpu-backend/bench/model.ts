@@ -16,9 +16,9 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
-import { UNetConfigSchema, type UNetConfig } from "../src/model/config.js";
+import type { UNetConfig } from "../src/model/config.js";
 import { setTrainable } from "../src/model/params.js";
-import { tinyUNetConfig } from "../src/model/tiny.js";
+import { smallUNetConfig, tinyUNetConfig } from "../src/model/tiny.js";
 import { UNet2DConditionModel } from "../src/model/unet.js";
 import { initTensorBackend } from "../src/tensor/backend.js";
 import { Random } from "../src/tensor/random.js";
@@ -26,15 +26,6 @@ import { setSpeedSwitches, SPEED_SWITCH_NAMES, type SpeedSwitch } from "../src/t
 import { generateMsPerImage } from "./model/generate.js";
 import { FAMILIES, FAMILY_LABELS, profileByFamily, type StepProfile } from "./model/kernel-families.js";
 import { trainerSamplesPerSecond } from "./model/workers.js";
-
-/** SD1.5's block layout at 3/20 of its widths (48…192 channels): ~20 M parameters, for 32×32 latents. */
-const smallUNetConfig = UNetConfigSchema.parse({
-  block_out_channels: [48, 96, 192, 192],
-  norm_num_groups: 16,
-  cross_attention_dim: 256,
-  attention_head_dim: 8,
-  sample_size: 32,
-});
 
 /** A differentiable workload: its trainable variables and a loss over fixed inputs. */
 interface Workload {

@@ -79,6 +79,7 @@ it("npm start's default: subject → 5 photos → finalize → training with pri
       lora_rank: 2,
       prior_preservation: { num_class_images: 2, class_image_steps: 2 },
       checkpoint_every: 2,
+      gradient_checkpointing: false,
       validation_prompts: ["a {subject} on the beach"],
       validation_every: 4,
       validation_steps: 2,

@@ -7,6 +7,7 @@
  */
 import type { MessagePort } from "node:worker_threads";
 import type { ClipTextConfig, UNetConfig } from "../model/config.js";
+import type { UNetMemoryOptions } from "../model/unet.js";
 import type { SpeedSwitches } from "../tensor/speed-switches.js";
 import type { TrainingChoice } from "./trainable.js";
 
@@ -37,6 +38,8 @@ export interface ReplicaSpec {
   /** The trainer's speed switches, so every replica computes the same way. */
   switches: SpeedSwitches;
   unetConfig: UNetConfig;
+  /** The UNet's memory options for the run (checkpointing, attention chunks), as the trainer set them. */
+  unetMemory: UNetMemoryOptions;
   textConfig: ClipTextConfig;
   /** Every parameter of both networks as the trainer holds them (the frozen base for LoRA). */
   weights: { unet: Record<string, Float32Array>; textEncoder: Record<string, Float32Array> };

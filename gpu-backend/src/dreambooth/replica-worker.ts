@@ -30,6 +30,7 @@ async function start() {
   await initTensorBackend({ requested: spec.backend, log: () => {} });
   setSpeedSwitches(spec.switches);
   const unet = new UNet2DConditionModel(spec.unetConfig, { kind: "zeros" });
+  unet.memory = spec.unetMemory;
   const textEncoder = new ClipTextModel(spec.textConfig, { kind: "zeros" });
   load(unet.params, spec.weights.unet);
   load(textEncoder.params, spec.weights.textEncoder);

@@ -90,6 +90,18 @@ describe("DreamBoothTrainer", () => {
     expect([...first.weights].some(([name, values]) => name.endsWith("lora_up") && values.some((v) => v !== 0))).toBe(true);
   });
 
+  it("trains to the same weights with gradient checkpointing and attention chunks, and gives the UNet back plain", async () => {
+    const plain = await trainLora(2);
+    const bounded = await trainLora(2, { extra: { memory: { gradientCheckpointing: true, attentionChunk: 16 } } });
+    expect(unet.memory).toEqual({ gradientCheckpointing: false });
+    for (const [name, values] of plain.weights) {
+      const other = bounded.weights.get(name)!;
+      const difference = Math.hypot(...values.map((value, i) => value - other[i]));
+      expect(difference).toBeLessThanOrEqual(1e-5 * Math.max(Math.hypot(...values), 1e-3));
+    }
+    bounded.losses.forEach((loss, i) => expect(Math.abs(loss - plain.losses[i])).toBeLessThan(1e-5 * plain.losses[i]));
+  });
+
   it("resuming from a checkpoint ends with the same weights as an uninterrupted run", async () => {
     const file = join(directory, "step2.safetensors");
     const uninterrupted = await trainLora(4, { saveAt: { step: 2, file } });

@@ -7,11 +7,13 @@
  * loss.ts) after clipping the gradient norm. Latents come pre-encoded (the VAE is
  * frozen); prompt embeddings are cached unless the text encoder trains. With
  * `workers` > 1 the batch's gradient is computed by that many replicas, one per
- * thread (replica-pool.ts), and the one optimizer here applies their sum.
+ * thread (replica-pool.ts), and the one optimizer here applies their sum. The
+ * UNet's memory options (checkpointing, attention chunks) hold for the run and
+ * are put back by `dispose`, since the base model outlives the job.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { ClipTextModel } from "../model/clip-text.js";
-import type { UNet2DConditionModel } from "../model/unet.js";
+import type { UNet2DConditionModel, UNetMemoryOptions } from "../model/unet.js";
 import { concatenate } from "../tensor/concatenate.js";
 import { Random, type RandomState } from "../tensor/random.js";
 import { speedSwitches } from "../tensor/speed-switches.js";
@@ -48,6 +50,8 @@ export interface TrainerOptions {
   seed: number;
   /** Data-parallel replicas, one per thread (default 1: no threads). See replica-pool.ts. */
   workers?: number;
+  /** Gradient checkpointing and attention chunks for this run (plain when absent). */
+  memory?: UNetMemoryOptions;
 }
 
 export interface TrainerSetup {
@@ -86,8 +90,11 @@ export class DreamBoothTrainer {
   private readonly variableKeys: Map<string, string>;
   private readonly frozenEmbeddings = new Map<TrainingExample, tf.Tensor2D>();
   private readonly pool: ReplicaPool | undefined;
+  private readonly unetMemoryBefore: UNetMemoryOptions;
 
   constructor(private readonly setup: TrainerSetup) {
+    this.unetMemoryBefore = setup.unet.memory;
+    if (setup.options.memory) setup.unet.memory = setup.options.memory;
     this.random = new Random(setup.options.seed);
     this.optimizer = createAdamWState(setup.trainable.variables);
     this.variableKeys = new Map([...setup.trainable.variables].map(([key, variable]) => [variable.name, key]));
@@ -249,6 +256,7 @@ export class DreamBoothTrainer {
   }
 
   dispose(): void {
+    this.setup.unet.memory = this.unetMemoryBefore;
     tf.dispose([...this.frozenEmbeddings.values()]);
     this.frozenEmbeddings.clear();
     tf.dispose([...this.optimizer.firstMoment.values(), ...this.optimizer.secondMoment.values()]);
@@ -270,6 +278,7 @@ function replicaSpec({ unet, textEncoder, trainable, latentShape }: TrainerSetup
   return {
     backend: tf.getBackend(),
     switches: speedSwitches(),
+    unetMemory: unet.memory,
     unetConfig: unet.config,
     textConfig: textEncoder.config,
     weights: { unet: values(unet.params), textEncoder: values(textEncoder.params) },

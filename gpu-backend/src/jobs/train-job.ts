@@ -121,6 +121,7 @@ export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobD
       trainTextEncoder: params.train_text_encoder,
       seed: params.seed,
       workers: trainingWorkers(),
+      memory: { gradientCheckpointing: params.gradient_checkpointing, attentionChunk: params.attention_chunk },
     },
   });
   const fingerprint = trainingFingerprint(job);

@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { upsampleNearest2x } from "../tensor/upsample.js";
+import { chunkedAttention } from "./chunked-attention.js";
 import { Conv2d, GroupNorm, Linear, multiHeadAttention, silu } from "./layers.js";
 import type { Scope } from "./params.js";
 
@@ -22,8 +23,11 @@ export class ResnetBlock2D {
   readonly norm2: GroupNorm;
   readonly conv2: Conv2d;
   readonly conv_shortcut: Conv2d | undefined;
+  /** Module path, by which gradient checkpointing finds the block's trainable weights. */
+  readonly path: string;
 
   constructor(scope: Scope, inChannels: number, outChannels: number, { groups, eps, tembChannels }: ResnetOptions) {
+    this.path = scope.path;
     this.norm1 = new GroupNorm(scope.child("norm1"), groups, inChannels, eps);
     this.conv1 = new Conv2d(scope.child("conv1"), inChannels, outChannels, 3, { padding: 1 });
     this.time_emb_proj = tembChannels ? new Linear(scope.child("time_emb_proj"), tembChannels, outChannels) : undefined;
@@ -98,9 +102,10 @@ export class Attention {
     this.to_out = new Linear(scope.child("to_out").child(0), channels, channels);
   }
 
-  /** x: [B, N, C]; context: [B, M, contextDim] (defaults to x). */
-  forward(x: tf.Tensor, context: tf.Tensor = x): tf.Tensor {
-    const attended = multiHeadAttention(this.to_q.forward(x), this.to_k.forward(context), this.to_v.forward(context), this.heads);
+  /** x: [B, N, C]; context: [B, M, contextDim] (defaults to x); `chunk`: score at most that many queries at once. */
+  forward(x: tf.Tensor, context: tf.Tensor = x, chunk?: number): tf.Tensor {
+    const [q, k, v] = [this.to_q.forward(x), this.to_k.forward(context), this.to_v.forward(context)];
+    const attended = chunk ? chunkedAttention(q, k, v, this.heads, chunk) : multiHeadAttention(q, k, v, this.heads);
     return this.to_out.forward(attended);
   }
 }

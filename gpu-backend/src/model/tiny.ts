@@ -29,6 +29,15 @@ export const tinyUNetConfig = UNetConfigSchema.parse({
   sample_size: 16,
 });
 
+/** SD1.5's block layout at 3/20 of its widths (48…192 channels): ~15 M parameters, for 32×32 latents (benchmarks, memory measurements). */
+export const smallUNetConfig = UNetConfigSchema.parse({
+  block_out_channels: [48, 96, 192, 192],
+  norm_num_groups: 16,
+  cross_attention_dim: 256,
+  attention_head_dim: 8,
+  sample_size: 32,
+});
+
 /** Two levels: images are 2× the latent size (SD's VAE has four levels, 8×). */
 export const tinyVaeConfig = VaeConfigSchema.parse({
   block_out_channels: [32, 64],

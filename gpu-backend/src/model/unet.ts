@@ -9,6 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { Attention, Downsample2D, ResnetBlock2D, Upsample2D } from "./blocks.js";
+import { checkpoint, trainableVariablesUnder } from "./checkpointing.js";
 import type { UNetConfig } from "./config.js";
 import { Conv2d, gelu, GroupNorm, LayerNorm, Linear, silu } from "./layers.js";
 import { fusedGeglu, hasGegluKernels } from "../tensor/geglu.js";
@@ -51,9 +52,9 @@ class BasicTransformerBlock {
     this.ff = new FeedForward(scope.child("ff"), channels);
   }
 
-  forward(x: tf.Tensor, context: tf.Tensor): tf.Tensor {
-    x = tf.add(x, this.attn1.forward(this.norm1.forward(x)));
-    x = tf.add(x, this.attn2.forward(this.norm2.forward(x), context));
+  forward(x: tf.Tensor, context: tf.Tensor, attentionChunk?: number): tf.Tensor {
+    x = tf.add(x, this.attn1.forward(this.norm1.forward(x), undefined, attentionChunk));
+    x = tf.add(x, this.attn2.forward(this.norm2.forward(x), context, attentionChunk));
     return tf.add(x, this.ff.forward(this.norm3.forward(x)));
   }
 }
@@ -64,8 +65,11 @@ class Transformer2DModel {
   readonly proj_in: Conv2d | Linear;
   readonly transformer_blocks: BasicTransformerBlock[];
   readonly proj_out: Conv2d | Linear;
+  /** Module path, by which gradient checkpointing finds the block's trainable weights. */
+  readonly path: string;
 
   constructor(scope: Scope, channels: number, heads: number, config: UNetConfig) {
+    this.path = scope.path;
     if (channels % heads !== 0) throw new Error(`${scope.path}: ${channels} channels do not split into ${heads} attention heads`);
     this.norm = new GroupNorm(scope.child("norm"), config.norm_num_groups, channels, 1e-6);
     // SD1.x stores proj_in/proj_out as 1×1 convolutions; SD2.x (use_linear_projection) as linear layers.
@@ -76,11 +80,11 @@ class Transformer2DModel {
     this.proj_out = projection("proj_out");
   }
 
-  forward(x: tf.Tensor4D, context: tf.Tensor): tf.Tensor4D {
+  forward(x: tf.Tensor4D, context: tf.Tensor, attentionChunk?: number): tf.Tensor4D {
     const [batch, height, width, channels] = x.shape;
     // A 1×1 conv and a linear layer over channels are the same computation on NHWC.
     let hidden = this.proj_in.forward(this.norm.forward(x)).reshape([batch, height * width, channels]);
-    for (const block of this.transformer_blocks) hidden = block.forward(hidden, context);
+    for (const block of this.transformer_blocks) hidden = block.forward(hidden, context, attentionChunk);
     return tf.add(x, this.proj_out.forward(hidden.reshape(x.shape) as tf.Tensor4D)) as tf.Tensor4D;
   }
 }
@@ -109,8 +113,19 @@ export function timestepEmbedding(timesteps: tf.Tensor1D, dim: number, flipSinTo
   });
 }
 
+/**
+ * Memory for time, for training (both off by default): `gradientCheckpointing` recomputes each resnet and
+ * transformer block in the backward pass (checkpointing.ts); `attentionChunk` scores at most that many
+ * queries at once (chunked-attention.ts). Results are the same either way.
+ */
+export interface UNetMemoryOptions {
+  gradientCheckpointing: boolean;
+  attentionChunk?: number;
+}
+
 export class UNet2DConditionModel {
   readonly params: ParamStore;
+  memory: UNetMemoryOptions = { gradientCheckpointing: false };
   readonly time_embedding: { linear_1: Linear; linear_2: Linear };
   readonly conv_in: Conv2d;
   readonly down_blocks: UNetLevel[];
@@ -207,11 +222,15 @@ export class UNet2DConditionModel {
       const temb = this.time_embedding.linear_2.forward(silu(this.time_embedding.linear_1.forward(timeFeatures))) as tf.Tensor2D;
 
       let x = this.conv_in.forward(config.center_input_sample ? (tf.sub(tf.mul(sample, 2), 1) as tf.Tensor4D) : sample);
+      const chunk = this.memory.attentionChunk;
+      const resnetStep = (resnet: ResnetBlock2D, input: tf.Tensor4D) => this.block(resnet.path, (h, t) => resnet.forward(h, t), [input, temb]);
+      const attentionStep = (attention: Transformer2DModel, input: tf.Tensor4D) =>
+        this.block(attention.path, (h, context) => attention.forward(h, context, chunk), [input, encoderHiddenStates]);
       const skips: tf.Tensor4D[] = [x];
       for (const level of this.down_blocks) {
         level.resnets.forEach((resnet, j) => {
-          x = resnet.forward(x, temb);
-          if (level.attentions[j]) x = level.attentions[j].forward(x, encoderHiddenStates);
+          x = resnetStep(resnet, x);
+          if (level.attentions[j]) x = attentionStep(level.attentions[j], x);
           skips.push(x);
         });
         if (level.resample) {
@@ -220,20 +239,27 @@ export class UNet2DConditionModel {
         }
       }
 
-      x = this.mid_block.resnets[0].forward(x, temb);
-      x = this.mid_block.attentions[0].forward(x, encoderHiddenStates);
-      x = this.mid_block.resnets[1].forward(x, temb);
+      x = resnetStep(this.mid_block.resnets[0], x);
+      x = attentionStep(this.mid_block.attentions[0], x);
+      x = resnetStep(this.mid_block.resnets[1], x);
 
       for (const level of this.up_blocks) {
         level.resnets.forEach((resnet, j) => {
           const skip = skips.pop()!;
-          x = resnet.forward(tf.concat([x, skip], 3), temb);
-          if (level.attentions[j]) x = level.attentions[j].forward(x, encoderHiddenStates);
+          // The concatenation happens inside the block, so a checkpoint keeps x and the skip, not both again.
+          x = this.block(resnet.path, (h, s, t) => resnet.forward(tf.concat([h, s], 3), t), [x, skip, temb]);
+          if (level.attentions[j]) x = attentionStep(level.attentions[j], x);
         });
         if (level.resample) x = level.resample.forward(x);
       }
 
       return this.conv_out.forward(this.conv_norm_out.forward(x, { silu: true }));
     });
+  }
+
+  /** Runs one resnet or transformer block, through a checkpoint when gradient checkpointing is on. */
+  private block<I extends [tf.Tensor, ...tf.Tensor[]]>(path: string, forward: (...inputs: I) => tf.Tensor4D, inputs: I): tf.Tensor4D {
+    if (!this.memory.gradientCheckpointing) return forward(...inputs);
+    return checkpoint(forward, inputs, trainableVariablesUnder(this.params, path));
   }
 }

@@ -101,6 +101,7 @@ function trainJob(overrides: Partial<TrainJob["params"]> = {}, extra: Partial<Tr
       // The top of the uint32 range the Worker draws seeds from (signed 32-bit arithmetic on it goes negative).
       seed: 2 ** 32 - 1,
       checkpoint_every: 2,
+      gradient_checkpointing: false,
       validation_prompts: [],
       validation_every: 100,
       validation_steps: 2,
