@@ -11,7 +11,6 @@
 import { createMiddleware } from "hono/factory";
 import { toHex } from "../../shared/index.js";
 import { accountStore } from "../accounts/account-do.js";
-import { JSON_BODY_LIMIT } from "../body-limit.js";
 import { ApiError } from "../errors.js";
 import type { AppEnv } from "../types.js";
 
@@ -29,8 +28,7 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
   if (c.req.method !== "POST" || header === undefined) return next();
   const key = KEY_PATTERN.exec(header.trim())?.[1];
   if (!key) throw new ApiError(400, "invalid_idempotency_key", "Idempotency-Key must be a string of 1–255 visible characters");
-  // Larger bodies are refused by the route's own limit; they cannot be fingerprinted here.
-  if (Number(c.req.header("content-length") ?? 0) > JSON_BODY_LIMIT) return next();
+  // The body is already read and bounded (`limitRequestBodies` runs first), so fingerprinting it buffers nothing new.
   const body = await c.req.raw.clone().text();
   const account = accountStore(c.env, c.get("accountId"));
   const begun = await account.beginIdempotent(key, await requestFingerprint(c.req.method, new URL(c.req.url).pathname, body));

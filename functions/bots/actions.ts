@@ -16,7 +16,6 @@ import type { Caller } from "../caller.js";
 import { GenerationRequestSchema, startGeneration } from "../jobs/start-generation.js";
 import { startTraining } from "../jobs/start-training.js";
 import { createSubject } from "../subjects/create.js";
-import { CONTENT_TYPES } from "../subjects/image-format.js";
 import { finalizePhotos, storePhoto } from "../subjects/photos.js";
 import { checkPhotoSet, PHOTO_RULES, type PhotoFile, type PhotoSetReport } from "../subjects/photo-checks.js";
 import { CreateSubjectSchema, type Subject } from "../subjects/schemas.js";
@@ -101,7 +100,7 @@ export async function trainFromChat(
 
   const subject = await createSubject(env, accountId, subjectRequest.data);
   for (const [index, photo] of photos.entries()) {
-    await storePhoto(env, accountId, subject.id, photo.name, photo.bytes!, CONTENT_TYPES[report.photos[index].format!]);
+    await storePhoto(env, accountId, subject.id, photo.name, photo.bytes!, report.photos[index].format!);
   }
   const finalized = await finalizePhotos(env, accountId, subject.id);
   const training = await startTraining(botCaller(env, accountId), { subject_id: subject.id }, origin, { ...notify, subject_name: subject.name });

@@ -4,11 +4,19 @@
  * binding. The URL's signature is the whole authorization, exactly as with an S3
  * presigned URL, so no API key is involved. In `r2-presigned` mode the route does
  * not exist (404): production bytes go to R2 directly.
+ *
+ * A PUT carries at most the bytes its URL was signed for (`max`), declared up front
+ * in Content-Length; a PUT of a subject's photo is refused once the subject is
+ * finalized, whenever its URL was issued. Downloads say `nosniff`, so a browser
+ * never runs a stored file as something other than its declared type.
  */
+import { photoKeyParts } from "../../shared/index.js";
+import { bodyTooLarge } from "../body-limit.js";
 import { ApiError } from "../errors.js";
 import { createRouter } from "../router.js";
 import { requireSecret } from "../secrets.js";
 import { verifyWorkerSignedUrl } from "../storage/signed-urls.js";
+import { admitPhotoWrite } from "../subjects/photos.js";
 
 function decodeKeyPath(path: string): string {
   try {
@@ -43,18 +51,23 @@ files.on(["GET", "PUT"], "/:key{.+}", async (c) => {
     expires: c.req.query("expires"),
     sig: c.req.query("sig"),
     contentType,
+    max: c.req.query("max"),
   });
   if (!check.ok) throw new ApiError(403, "invalid_signature", `Signed URL rejected: ${check.reason}`);
 
   if (method === "GET") {
     const object = await c.env.BUCKET.get(key);
     if (!object) throw new ApiError(404, "not_found", "No such object");
-    const headers = new Headers({ etag: object.httpEtag, "content-length": String(object.size) });
+    const headers = new Headers({ etag: object.httpEtag, "content-length": String(object.size), "x-content-type-options": "nosniff" });
     object.writeHttpMetadata(headers);
     return new Response(object.body, { headers });
   }
   // R2 needs the length up front to accept a stream; a chunked upload would fail deep inside put().
-  if (!c.req.header("content-length")) throw new ApiError(411, "length_required", "PUT needs a Content-Length");
+  const length = c.req.header("content-length");
+  if (!length || c.req.header("transfer-encoding")) throw new ApiError(411, "length_required", "PUT needs a Content-Length");
+  if (Number(length) > check.maxBytes!) throw bodyTooLarge(check.maxBytes!);
+  const photo = photoKeyParts(key);
+  if (photo) await admitPhotoWrite(c.env, photo.accountId, photo.subjectId, [photo.name]);
   const stored = await c.env.BUCKET.put(key, c.req.raw.body, { httpMetadata: contentType ? { contentType } : undefined });
   return c.json({ key, size: stored.size, etag: stored.etag }, 200);
 });

@@ -7,7 +7,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { JOB_STATUSES } from "../../shared/index.js";
 import { callerOf, originOf } from "../caller.js";
-import { JSON_BODY_LIMIT, limitBody } from "../body-limit.js";
 import { ApiError } from "../errors.js";
 import { cancelJob } from "../jobs/cancel-job.js";
 import { listGenerations } from "../jobs/list-jobs.js";
@@ -25,7 +24,6 @@ const createGeneration = createRoute({
   tags: ["generations"],
   summary: "Generate images of a trained subject",
   security,
-  middleware: [limitBody(JSON_BODY_LIMIT)] as const,
   request: { body: { content: { "application/json": { schema: GenerationRequestSchema } }, required: true } },
   responses: {
     202: jsonContent(GenerationViewSchema, "Accepted: queued for a GPU backend"),

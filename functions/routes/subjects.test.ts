@@ -91,7 +91,8 @@ describe("photos and finalize", () => {
     await putImage(account, subject.id, "bomb.png", makePngClaiming(100_000, 100_000), "image/png");
     await putImage(account, subject.id, "cut.jpg", jpeg.slice(0, jpeg.length - 4));
     await putImage(account, subject.id, "small.png", makePng(200, 200), "image/png");
-    await putImage(account, subject.id, "text.jpg", new TextEncoder().encode("definitely not a jpeg"));
+    // A non-image never gets past PUT (415); one uploaded straight to storage is judged at finalize.
+    await env.BUCKET.put(r2Keys.photo(account.accountId, subject.id, "text.jpg"), "definitely not a jpeg");
     const error = await expectError(await account.request(`/v1/subjects/${subject.id}/finalize`, { method: "POST" }), 422, "photos_rejected");
     const report = error.details as { photos: { name: string; problems: { code: string }[] }[] };
     const byName = Object.fromEntries(report.photos.map((photo) => [photo.name, photo.problems.map((problem) => problem.code)]));
@@ -140,16 +141,19 @@ describe("photos and finalize", () => {
     const production = { ...env, SIGNED_URL_MODE: "r2-presigned", R2_ACCOUNT_ID: "abc123", R2_ACCESS_KEY_ID: "AKID", R2_SECRET_ACCESS_KEY: "secret" };
     const request = (init: RequestInit) =>
       app.fetch(new Request(`${BASE}/v1/subjects/${subject.id}/uploads`, { ...init, headers: { ...init.headers, authorization: `Bearer ${account.apiKey}` } }), production);
-    const response = await request(jsonInit("POST", { files: [{ name: "x.png", content_type: "image/png" }] }));
+    const response = await request(jsonInit("POST", { files: [{ name: "x.png", content_type: "image/png", size: 4321 }] }));
     expect(response.status).toBe(200);
-    const { uploads } = await response.json<{ uploads: { url: string }[] }>();
+    const { uploads } = await response.json<{ uploads: { url: string; headers: Record<string, string> }[] }>();
+    expect(uploads[0].headers).toEqual({ "content-type": "image/png", "content-length": "4321" });
     const url = new URL(uploads[0].url);
     expect(url.host).toBe("abc123.r2.cloudflarestorage.com");
     expect(url.pathname).toBe(`/${env.R2_BUCKET_NAME}/${r2Keys.photo(account.accountId, subject.id, "x.png")}`);
-    expect(url.searchParams.get("X-Amz-SignedHeaders")).toBe("content-type;host");
+    expect(url.searchParams.get("X-Amz-SignedHeaders")).toBe("content-length;content-type;host");
+    // An R2 URL cannot cap a body it never sees: without the exact size there is no URL.
+    await expectError(await request(jsonInit("POST", { files: [{ name: "x.png", content_type: "image/png" }] })), 400, "size_required");
     const missing = await app.fetch(
       new Request(`${BASE}/v1/subjects/${subject.id}/uploads`, {
-        ...jsonInit("POST", { files: [{ name: "x.png", content_type: "image/png" }] }),
+        ...jsonInit("POST", { files: [{ name: "x.png", content_type: "image/png", size: 4321 }] }),
         headers: { "content-type": "application/json", authorization: `Bearer ${account.apiKey}` },
       }),
       { ...production, R2_ACCESS_KEY_ID: undefined },

@@ -5,7 +5,6 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { accountStore } from "../accounts/account-do.js";
-import { JSON_BODY_LIMIT, limitBody } from "../body-limit.js";
 import { createRouter } from "../router.js";
 import { createSubject } from "../subjects/create.js";
 import { deleteSubject, SubjectDeletedSchema } from "../subjects/delete.js";
@@ -23,7 +22,6 @@ const createSubjectRoute = createRoute({
   tags: ["subjects"],
   summary: "Create a subject",
   security,
-  middleware: [limitBody(JSON_BODY_LIMIT)] as const,
   request: { body: { content: { "application/json": { schema: CreateSubjectSchema } }, required: true } },
   responses: {
     201: jsonContent(SubjectSchema, "Created (status draft: upload photos, then finalize)"),

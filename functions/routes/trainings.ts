@@ -6,7 +6,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { JOB_STATUSES } from "../../shared/index.js";
 import { callerOf, originOf } from "../caller.js";
-import { JSON_BODY_LIMIT, limitBody } from "../body-limit.js";
 import { cancelJob } from "../jobs/cancel-job.js";
 import { listTrainings } from "../jobs/list-jobs.js";
 import { findJob } from "../jobs/lookup.js";
@@ -24,7 +23,6 @@ const createTraining = createRoute({
   tags: ["trainings"],
   summary: "Start a DreamBooth training of a finalized subject",
   security,
-  middleware: [limitBody(JSON_BODY_LIMIT)] as const,
   request: { body: { content: { "application/json": { schema: TrainingRequestSchema } }, required: true } },
   responses: {
     202: jsonContent(TrainingViewSchema, "Accepted: queued for a GPU backend"),
