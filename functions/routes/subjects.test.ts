@@ -2,18 +2,9 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { r2Keys } from "../../shared/index";
 import { RARE_TOKENS } from "../subjects/rare-tokens";
-import { BASE, createAccount, expectError, jsonInit, type TestAccount } from "../../test/helpers/api";
+import { BASE, createAccount, expectError, jsonInit } from "../../test/helpers/api";
+import { createSubject, putImage } from "../../test/helpers/subjects";
 import { makeJpeg, makePng, makePngClaiming, makeWebp } from "../../test/helpers/images";
-
-async function createSubject(account: TestAccount, body: Record<string, unknown> = { name: "Rex", class_noun: "dog" }) {
-  const response = await account.request("/v1/subjects", jsonInit("POST", body));
-  expect(response.status).toBe(201);
-  return response.json<{ id: string; identifier: string; status: string; photos: unknown[] }>();
-}
-
-function putImage(account: TestAccount, subjectId: string, name: string, bytes: Uint8Array, type = "image/jpeg") {
-  return account.request(`/v1/subjects/${subjectId}/images/${name}`, { method: "PUT", headers: { "content-type": type }, body: bytes });
-}
 
 describe("POST /v1/subjects", () => {
   it("creates a draft subject with a rare-token identifier by default", async () => {
