@@ -38,6 +38,11 @@ app.onError(onError);
 app.notFound(notFoundHandler(() => app.routes));
 // Every request body is size-capped before anything reads it (body-limit.ts has the few larger ones).
 app.use("*", limitRequestBodies);
+// Every answer is taken as the type it declares: a stored upload is never sniffed into HTML or script.
+app.use("*", async (c, next) => {
+  await next();
+  c.res.headers.set("X-Content-Type-Options", "nosniff");
+});
 
 // Unauthenticated: liveness (also the bare baseline of bench:api) and the API description.
 app.openapi(

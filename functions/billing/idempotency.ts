@@ -6,7 +6,8 @@
  * the first is still running a 409. Server errors, 429s and 402s are not stored:
  * they are transient, and the client's retry with the same key should really run.
  * Nor is an answer marked `Cache-Control: no-store` (a new API key): a secret is
- * never written down, so a retry of such a request simply runs again.
+ * never written down, so a retry of such a request simply runs again. Keys are
+ * scoped per key mode: a test request never replays (or blocks) a live one.
  */
 import { createMiddleware } from "hono/factory";
 import { toHex } from "../../shared/index.js";
@@ -26,9 +27,10 @@ export async function requestFingerprint(method: string, path: string, body: str
 export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
   const header = c.req.header(IDEMPOTENCY_HEADER);
   if (c.req.method !== "POST" || header === undefined) return next();
-  const key = KEY_PATTERN.exec(header.trim())?.[1];
-  if (!key) throw new ApiError(400, "invalid_idempotency_key", "Idempotency-Key must be a string of 1–255 visible characters");
+  const clientKey = KEY_PATTERN.exec(header.trim())?.[1];
+  if (!clientKey) throw new ApiError(400, "invalid_idempotency_key", "Idempotency-Key must be a string of 1–255 visible characters");
   // The body is already read and bounded (`limitRequestBodies` runs first), so fingerprinting it buffers nothing new.
+  const key = `${c.get("keyMode")}:${clientKey}`;
   const body = await c.req.raw.clone().text();
   const account = accountStore(c.env, c.get("accountId"));
   const begun = await account.beginIdempotent(key, await requestFingerprint(c.req.method, new URL(c.req.url).pathname, body));

@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { createAccount, expectError, jsonInit, testEnv, type TestAccount } from "../../test/helpers/api";
+import { createAccount, expectError, jsonInit, testEnv, withNewKey, type TestAccount } from "../../test/helpers/api";
 import type { JobDO } from "./job-do";
 import { jobStub, readySubject, timersOf, waitFor } from "../../test/helpers/jobs";
 import { sendWebhook } from "./webhooks";
@@ -66,7 +66,7 @@ async function retryNow(id: string) {
 
 describe("customer webhooks", () => {
   it("sends every state change signed per Standard Webhooks with the account's secret", async () => {
-    const account = await createAccount("test");
+    const account = await createAccount();
     const url = inbox();
     const id = await succeededTraining(account, url);
     const deliveries = await firstRoundDone(account, id);
@@ -121,17 +121,23 @@ describe("customer webhooks", () => {
     expect((await timersOf(id)).webhook).toBeUndefined();
   });
 
-  it("uses the account's default webhook_url when a job names none", async () => {
-    const account = await createAccount("test");
+  it("uses the account's default webhook_url when a live job names none, and never for a test job", async () => {
+    const account = await createAccount();
     const url = inbox();
     expect((await account.request("/v1/account", jsonInit("PATCH", { webhook_url: url }))).status).toBe(200);
     const id = await succeededTraining(account);
     await firstRoundDone(account, id);
     expect((await received(url)).map((message) => JSON.parse(message.body).type)).toContain("training.succeeded");
+    const tester = await withNewKey(account, "test");
+    const before = (await received(url)).length;
+    const testJob = await succeededTraining(tester);
+    const testView = await (await tester.request(`/v1/trainings/${testJob}`)).json<Record<string, unknown>>();
+    expect(testView).not.toHaveProperty("webhook_deliveries");
+    expect(await received(url)).toHaveLength(before);
   });
 
   it("refuses a webhook_url that is not http(s) on the account", async () => {
-    const account = await createAccount("test");
+    const account = await createAccount();
     await expectError(await account.request("/v1/account", jsonInit("PATCH", { webhook_url: "ftp://example.com" })), 400);
   });
 

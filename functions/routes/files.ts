@@ -7,8 +7,7 @@
  *
  * A PUT carries at most the bytes its URL was signed for (`max`), declared up front
  * in Content-Length; a PUT of a subject's photo is refused once the subject is
- * finalized, whenever its URL was issued. Downloads say `nosniff`, so a browser
- * never runs a stored file as something other than its declared type.
+ * finalized, whenever its URL was issued.
  */
 import { photoKeyParts } from "../../shared/index.js";
 import { bodyTooLarge } from "../body-limit.js";
@@ -16,7 +15,7 @@ import { ApiError } from "../errors.js";
 import { createRouter } from "../router.js";
 import { requireSecret } from "../secrets.js";
 import { verifyWorkerSignedUrl } from "../storage/signed-urls.js";
-import { admitPhotoWrite } from "../subjects/photos.js";
+import { admitSignedPhotoWrite } from "../subjects/photos.js";
 
 function decodeKeyPath(path: string): string {
   try {
@@ -58,7 +57,7 @@ files.on(["GET", "PUT"], "/:key{.+}", async (c) => {
   if (method === "GET") {
     const object = await c.env.BUCKET.get(key);
     if (!object) throw new ApiError(404, "not_found", "No such object");
-    const headers = new Headers({ etag: object.httpEtag, "content-length": String(object.size), "x-content-type-options": "nosniff" });
+    const headers = new Headers({ etag: object.httpEtag, "content-length": String(object.size) });
     object.writeHttpMetadata(headers);
     return new Response(object.body, { headers });
   }
@@ -67,7 +66,7 @@ files.on(["GET", "PUT"], "/:key{.+}", async (c) => {
   if (!length || c.req.header("transfer-encoding")) throw new ApiError(411, "length_required", "PUT needs a Content-Length");
   if (Number(length) > check.maxBytes!) throw bodyTooLarge(check.maxBytes!);
   const photo = photoKeyParts(key);
-  if (photo) await admitPhotoWrite(c.env, photo.accountId, photo.subjectId, [photo.name]);
+  if (photo) await admitSignedPhotoWrite(c.env, photo.accountId, photo.subjectId, photo.name);
   const stored = await c.env.BUCKET.put(key, c.req.raw.body, { httpMetadata: contentType ? { contentType } : undefined });
   return c.json({ key, size: stored.size, etag: stored.etag }, 200);
 });

@@ -105,17 +105,17 @@ export const generations = createRouter()
     return c.json(generationView(await startGeneration(callerOf(c), c.req.valid("json"), origin), origin), 202);
   })
   .openapi(listGenerationsRoute, async (c) => {
-    const page = await listGenerations(c.env, c.get("accountId"), c.req.valid("query"));
+    const page = await listGenerations(callerOf(c), c.req.valid("query"));
     const origin = originOf(c.req.url);
     return c.json({ items: page.items.map((record) => generationView(record, origin)), next_cursor: page.next_cursor }, 200);
   })
   .openapi(getGeneration, async (c) => {
-    const record = await findJob(c.env, c.get("accountId"), "generate", c.req.valid("param").id);
+    const record = await findJob(callerOf(c), "generate", c.req.valid("param").id);
     return c.json(generationView(record, originOf(c.req.url)), 200);
   })
   .openapi(getImage, async (c) => {
     const { id, index } = c.req.valid("param");
-    const record = await findJob(c.env, c.get("accountId"), "generate", id);
+    const record = await findJob(callerOf(c), "generate", id);
     const image = generatedImages(record)[index];
     const object = image && (await c.env.BUCKET.get(image.key));
     if (!object) throw new ApiError(404, "not_found", `Generation ${id} has no image ${index}`);
@@ -124,10 +124,10 @@ export const generations = createRouter()
     });
   })
   .openapi(generationEvents, async (c) => {
-    const record = await findJob(c.env, c.get("accountId"), "generate", c.req.valid("param").id);
+    const record = await findJob(callerOf(c), "generate", c.req.valid("param").id);
     return openEventStream(c.env, record.id, c.req.raw);
   })
   .openapi(cancelGeneration, async (c) => {
-    const record = await findJob(c.env, c.get("accountId"), "generate", c.req.valid("param").id);
+    const record = await findJob(callerOf(c), "generate", c.req.valid("param").id);
     return c.json(generationView(await cancelJob(c.env, record), originOf(c.req.url)), 202);
   });

@@ -6,7 +6,7 @@
  * use cases are in `subjects/photos.ts`.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { originOf } from "../caller.js";
+import { callerOf, originOf } from "../caller.js";
 import { ApiError } from "../errors.js";
 import { createRouter } from "../router.js";
 import { CONTENT_TYPES } from "../subjects/image-format.js";
@@ -132,15 +132,15 @@ export const subjectPhotos = createRouter()
       throw new ApiError(415, "unsupported_media_type", `Content-Type must be one of ${UPLOAD_CONTENT_TYPES.join(", ")}`);
     }
     const { bytes, format } = await readPhotoStream(c.req.raw.body ?? new Blob().stream());
-    return c.json(await storePhoto(c.env, c.var.accountId, id, name, bytes, format), 201);
+    return c.json(await storePhoto(callerOf(c), id, name, bytes, format), 201);
   })
   .openapi(deleteImage, async (c) => {
     const { id, name } = c.req.valid("param");
-    return c.json(await deletePhoto(c.env, c.var.accountId, id, name), 200);
+    return c.json(await deletePhoto(callerOf(c), id, name), 200);
   })
   .openapi(createUploads, async (c) => {
     const { id } = c.req.valid("param");
     const { files, expires_in_s } = c.req.valid("json");
-    return c.json({ uploads: await photoUploadUrls(c.env, c.var.accountId, id, files, expires_in_s, originOf(c.req.url)) }, 200);
+    return c.json({ uploads: await photoUploadUrls(callerOf(c), id, files, expires_in_s, originOf(c.req.url)) }, 200);
   })
-  .openapi(finalize, async (c) => c.json(await finalizePhotos(c.env, c.var.accountId, c.req.valid("param").id), 200));
+  .openapi(finalize, async (c) => c.json(await finalizePhotos(callerOf(c), c.req.valid("param").id), 200));

@@ -28,6 +28,20 @@ describe("POST /v1/subjects", () => {
     const braces = await expectError(await account.request("/v1/subjects", jsonInit("POST", { name: "x", class_noun: "{subject}" })), 400);
     expect((braces.details as { issues: { path: string }[] }).issues.map((issue) => issue.path)).toEqual(["class_noun"]);
   });
+
+  it("refuses control characters and bidirectional overrides in names and class nouns, keeping emoji and accents", async () => {
+    const account = await createAccount();
+    for (const bad of ["Rex\u0000", "Re\u0007x", "Rex\u202Egod", "a\u2066b", "Re\u0085x", "Re\u007fx", "line\u2028break", "Rex\nMax"]) {
+      for (const field of ["name", "class_noun"]) {
+        const body = { name: "Rex", class_noun: "dog", [field]: bad };
+        const error = await expectError(await account.request("/v1/subjects", jsonInit("POST", body)), 400, "invalid_request");
+        expect((error.details as { issues: { path: string }[] }).issues.map((issue) => issue.path), JSON.stringify(bad)).toEqual([field]);
+      }
+    }
+    const fine = await account.request("/v1/subjects", jsonInit("POST", { name: "Zoë 🐕‍🦺 ∑", class_noun: "chien d'assistance" }));
+    expect(fine.status).toBe(201);
+    expect((await fine.json<{ name: string }>()).name).toBe("Zoë 🐕‍🦺 ∑");
+  });
 });
 
 describe("GET /v1/subjects", () => {
@@ -159,8 +173,8 @@ describe("DELETE /v1/subjects/:id", () => {
     const subject = await createSubject(account);
     await putImage(account, subject.id, "a.jpg", makeJpeg(512, 512));
     const store = env.ACCOUNTS.get(env.ACCOUNTS.idFromName(account.accountId));
-    await store.recordTraining({ id: "trn_test1", subject_id: subject.id, status: "succeeded", created_at: 1 });
-    await store.recordGeneration({ id: "gen_test1", training_id: "trn_test1", status: "succeeded", created_at: 2 });
+    await store.recordTraining({ id: "trn_test1", mode: "live", subject_id: subject.id, status: "succeeded", created_at: 1 });
+    await store.recordGeneration({ id: "gen_test1", mode: "live", training_id: "trn_test1", status: "succeeded", created_at: 2 });
     await env.BUCKET.put(r2Keys.trainingFile(account.accountId, "trn_test1", "artifacts/w.safetensors"), "w");
     await env.BUCKET.put(r2Keys.generationFile(account.accountId, "gen_test1", "images/0.png"), "p");
     const other = await createSubject(account, { name: "Keep", class_noun: "cat" });

@@ -91,19 +91,19 @@ export const trainings = createRouter()
     return c.json(trainingView(await startTraining(callerOf(c), c.req.valid("json"), origin), origin), 202);
   })
   .openapi(listTrainingsRoute, async (c) => {
-    const page = await listTrainings(c.env, c.get("accountId"), c.req.valid("query"));
+    const page = await listTrainings(callerOf(c), c.req.valid("query"));
     const origin = originOf(c.req.url);
     return c.json({ items: page.items.map((record) => trainingView(record, origin)), next_cursor: page.next_cursor }, 200);
   })
   .openapi(getTraining, async (c) => {
-    const record = await findJob(c.env, c.get("accountId"), "train", c.req.valid("param").id);
+    const record = await findJob(callerOf(c), "train", c.req.valid("param").id);
     return c.json(trainingView(record, originOf(c.req.url), await readQualityReport(c.env.BUCKET, record)), 200);
   })
   .openapi(trainingEvents, async (c) => {
-    const record = await findJob(c.env, c.get("accountId"), "train", c.req.valid("param").id);
+    const record = await findJob(callerOf(c), "train", c.req.valid("param").id);
     return openEventStream(c.env, record.id, c.req.raw);
   })
   .openapi(cancelTraining, async (c) => {
-    const record = await findJob(c.env, c.get("accountId"), "train", c.req.valid("param").id);
+    const record = await findJob(callerOf(c), "train", c.req.valid("param").id);
     return c.json(trainingView(await cancelJob(c.env, record), originOf(c.req.url)), 202);
   });

@@ -9,6 +9,7 @@
  */
 import { r2Keys, toHex } from "../../shared/index.js";
 import { accountStore } from "../accounts/account-do.js";
+import type { Caller } from "../caller.js";
 import { ApiError } from "../errors.js";
 import { signObjectUrl } from "../storage/signed-urls.js";
 import { CONTENT_TYPES, type PhotoFormat } from "./image-format.js";
@@ -27,9 +28,9 @@ function refuseFinalized(subject: Subject): void {
  * May these names be written into the subject now? It must be a draft, and the
  * photos it would hold afterwards (stored ones plus new names) must stay within the limit.
  */
-export async function admitPhotoWrite(env: Env, accountId: string, subjectId: string, names: string[]): Promise<Subject> {
-  const subject = await findSubject(env, accountId, subjectId);
+async function admitPhotoWrite(env: Env, accountId: string, subject: Subject, names: string[]): Promise<void> {
   refuseFinalized(subject);
+  const subjectId = subject.id;
   const prefix = photoPrefix(accountId, subjectId);
   const stored = new Set((await listPhotoObjects(env.BUCKET, accountId, subjectId)).map((object) => object.key.slice(prefix.length)));
   const added = new Set(names.filter((name) => !stored.has(name))).size;
@@ -41,19 +42,30 @@ export async function admitPhotoWrite(env: Env, accountId: string, subjectId: st
       { stored: stored.size, adding: added, limit: PHOTO_RULES.maxPhotos },
     );
   }
-  return subject;
+}
+
+/**
+ * The same admission for a PUT through a Worker-signed URL: the URL's key names the
+ * account and subject, and the URL was issued to a key of the subject's own mode.
+ */
+export async function admitSignedPhotoWrite(env: Env, accountId: string, subjectId: string, name: string): Promise<void> {
+  const subject = await accountStore(env, accountId).getSubject(subjectId);
+  if (!subject) throw new ApiError(404, "not_found", `No subject ${subjectId}`);
+  await admitPhotoWrite(env, accountId, subject, [name]);
 }
 
 /** Stores one photo of a draft subject (its format already judged by its first bytes). */
-export async function storePhoto(env: Env, accountId: string, subjectId: string, name: string, bytes: Uint8Array, format: PhotoFormat) {
-  await admitPhotoWrite(env, accountId, subjectId, [name]);
+export async function storePhoto(caller: Caller, subjectId: string, name: string, bytes: Uint8Array, format: PhotoFormat) {
+  const { env, accountId } = caller;
+  await admitPhotoWrite(env, accountId, await findSubject(caller, subjectId), [name]);
   await env.BUCKET.put(r2Keys.photo(accountId, subjectId, name), bytes, { httpMetadata: { contentType: CONTENT_TYPES[format] } });
   return { name, size: bytes.length, sha256: toHex(await crypto.subtle.digest("SHA-256", bytes)) };
 }
 
 /** Removes one photo of a draft subject; 404 when it holds no photo of that name. */
-export async function deletePhoto(env: Env, accountId: string, subjectId: string, name: string): Promise<{ name: string; deleted: true }> {
-  refuseFinalized(await findSubject(env, accountId, subjectId));
+export async function deletePhoto(caller: Caller, subjectId: string, name: string): Promise<{ name: string; deleted: true }> {
+  const { env, accountId } = caller;
+  refuseFinalized(await findSubject(caller, subjectId));
   const key = r2Keys.photo(accountId, subjectId, name);
   if (!(await env.BUCKET.head(key))) throw new ApiError(404, "not_found", `Subject ${subjectId} has no photo ${name}`);
   await env.BUCKET.delete(key);
@@ -67,14 +79,14 @@ export async function deletePhoto(env: Env, accountId: string, subjectId: string
  * `PHOTO_RULES.maxBytes` (Worker-signed URLs carry and enforce it).
  */
 export async function photoUploadUrls(
-  env: Env,
-  accountId: string,
+  caller: Caller,
   subjectId: string,
   files: { name: string; content_type: string; size?: number }[],
   expiresInS: number,
   origin: string,
 ) {
-  await admitPhotoWrite(env, accountId, subjectId, files.map((file) => file.name));
+  const { env, accountId } = caller;
+  await admitPhotoWrite(env, accountId, await findSubject(caller, subjectId), files.map((file) => file.name));
   return Promise.all(
     files.map(async (file) => ({
       name: file.name,
@@ -111,8 +123,9 @@ export function acceptedReport(photos: Photo[]): PhotoSetReport {
 }
 
 /** Checks a subject's uploaded photos and, when they pass, records the manifest; else a 422 naming every problem. */
-export async function finalizePhotos(env: Env, accountId: string, id: string): Promise<{ subject: Subject; report: PhotoSetReport }> {
-  const existing = await findSubject(env, accountId, id);
+export async function finalizePhotos(caller: Caller, id: string): Promise<{ subject: Subject; report: PhotoSetReport }> {
+  const { env, accountId } = caller;
+  const existing = await findSubject(caller, id);
   if (existing.status === "ready") return { subject: existing, report: acceptedReport(existing.photos) };
   const objects = await listPhotoObjects(env.BUCKET, accountId, id);
   // Far too many files is answered from the listing alone, without reading any of them.
