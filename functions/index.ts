@@ -41,7 +41,11 @@ app.use("*", limitRequestBodies);
 // Every answer is taken as the type it declares: a stored upload is never sniffed into HTML or script.
 app.use("*", async (c, next) => {
   await next();
-  c.res.headers.set("X-Content-Type-Options", "nosniff");
+  try {
+    c.res.headers.set("X-Content-Type-Options", "nosniff");
+  } catch {
+    // A Durable Object's own answer (a live event stream) has immutable headers and is not a stored file.
+  }
 });
 
 // Unauthenticated: liveness (also the bare baseline of bench:api) and the API description.
