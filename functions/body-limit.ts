@@ -25,7 +25,7 @@ export function bodyTooLarge(maxBytes: number): ApiError {
 }
 
 /** The declared length when it alone proves the body too large (no Transfer-Encoding overriding it). */
-export function declaredTooLarge(headers: Headers, maxBytes: number): boolean {
+function declaredTooLarge(headers: Headers, maxBytes: number): boolean {
   if (headers.has("transfer-encoding")) return false;
   const declared = Number(headers.get("content-length") ?? 0);
   return Number.isFinite(declared) && declared > maxBytes;
@@ -36,7 +36,7 @@ export function declaredTooLarge(headers: Headers, maxBytes: number): boolean {
  * after discarding the remainder. Consumers read it chunk by chunk (a photo checked
  * as it arrives); one that stops early (cancels) has the rest discarded too.
  */
-export function limitedStream(body: ReadableStream<Uint8Array>, maxBytes: number): ReadableStream<Uint8Array> {
+function limitedStream(body: ReadableStream<Uint8Array>, maxBytes: number): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let size = 0;
   return new ReadableStream<Uint8Array>({
@@ -58,10 +58,10 @@ export function limitedStream(body: ReadableStream<Uint8Array>, maxBytes: number
 }
 
 /** Cloudflare's own request-body cap on most plans: past it, nothing more is read and the rest is cancelled. */
-export const DISCARD_LIMIT = 100 * 1024 * 1024;
+const DISCARD_LIMIT = 100 * 1024 * 1024;
 
 /** Reads the rest of a refused body without keeping it, so the connection ends cleanly. */
-export async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
   let discarded = 0;
   try {
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
@@ -74,7 +74,7 @@ export async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array
 }
 
 /** Reads a whole body of at most `maxBytes` (a 413 past that, the rest discarded). */
-export async function readLimited(request: Request, maxBytes: number): Promise<Uint8Array> {
+async function readLimited(request: Request, maxBytes: number): Promise<Uint8Array> {
   if (!request.body) return new Uint8Array();
   await refuseDeclaredOversize(request, maxBytes);
   const chunks: Uint8Array[] = [];
@@ -94,7 +94,7 @@ export async function readLimited(request: Request, maxBytes: number): Promise<U
 }
 
 /** Throws the 413 for a declared oversize body, once its bytes are discarded; else does nothing. */
-export async function refuseDeclaredOversize(request: Request, maxBytes: number): Promise<void> {
+async function refuseDeclaredOversize(request: Request, maxBytes: number): Promise<void> {
   if (request.body && declaredTooLarge(request.headers, maxBytes)) {
     await discardRest(request.body.getReader());
     throw bodyTooLarge(maxBytes);

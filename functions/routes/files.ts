@@ -9,6 +9,7 @@
  * in Content-Length; a PUT of a subject's photo is refused once the subject is
  * finalized, whenever its URL was issued.
  */
+import { z } from "@hono/zod-openapi";
 import { photoKeyParts } from "../../shared/index.js";
 import { bodyTooLarge } from "../body-limit.js";
 import { ApiError } from "../errors.js";
@@ -34,8 +35,23 @@ for (const method of ["get", "put"] as const) {
     path: "/{key}",
     tags: ["storage"],
     summary: method === "get" ? "Download from a Worker-signed URL (local dev)" : "Upload to a Worker-signed URL (local dev)",
-    description: "The query (`expires`, `sig`) authorizes exactly one method, object key and Content-Type until it expires.",
-    responses: { 200: { description: method === "get" ? "The object" : "Stored" }, 403: { description: "Bad or expired signature" } },
+    description:
+      "The query (`expires`, `sig`, and for a PUT `max`) authorizes exactly one method, object key, Content-Type and size until it expires.",
+    request: {
+      params: z.object({ key: z.string().openapi({ description: "The object key; its `/`s are part of the path" }) }),
+      query: z.object({
+        expires: z.string().openapi({ description: "Unix seconds" }),
+        sig: z.string(),
+        ...(method === "put" ? { max: z.string().openapi({ description: "The most bytes the PUT may carry" }) } : {}),
+      }),
+    },
+    responses: {
+      200: { description: method === "get" ? "The object" : "Stored" },
+      403: { description: "Bad or expired signature" },
+      ...(method === "put"
+        ? { 409: { description: "The photo's subject is finalized or full" }, 411: { description: "No Content-Length" }, 413: { description: "Larger than the URL allows" } }
+        : {}),
+    },
   });
 }
 
