@@ -31,7 +31,8 @@ describe("bearer auth", () => {
     }
     const account = await createAccount();
     expect((await account.request("/v1/subjects")).status).toBe(200);
-    await env.API_KEYS.get(env.API_KEYS.idFromName(await hashApiKey(account.apiKey))).revoke();
+    const [key] = (await (await account.request("/v1/keys")).json<{ items: { id: string }[] }>()).items;
+    expect((await account.request(`/v1/keys/${key.id}`, { method: "DELETE" })).status).toBe(200);
     await expectError(await account.request("/v1/subjects"), 401, "unauthorized");
   });
 });

@@ -63,7 +63,8 @@ const getGeneration = createRoute({
   responses: { 200: jsonContent(GenerationViewSchema, "The generation"), ...errorResponses },
 });
 
-const ImageParams = JobIdParams.extend({ index: z.coerce.number().int().min(0).max(7) });
+// A coerced number accepts a missing value as far as the OpenAPI generator can tell; a path parameter is always required.
+const ImageParams = JobIdParams.extend({ index: z.coerce.number().int().min(0).max(7).openapi({ param: { required: true } }) });
 
 const getImage = createRoute({
   method: "get",

@@ -11,11 +11,12 @@ export const SUBJECT_STATUSES = ["draft", "ready"] as const;
 
 /**
  * Text a person reads back (names in lists, chat replies, prompts): no control
- * characters (C0, DEL, C1) and no bidirectional controls, which can make a name
+ * characters (C0, DEL, C1: Unicode's Cc, spelled out because OpenAPI patterns
+ * carry no `u` flag) and no bidirectional controls, which can make a name
  * display as something else (U+202E turns "gpj.exe" around). Joiners stay, so
  * emoji sequences are fine.
  */
-const DISPLAYABLE = /^[^\p{Cc}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]*$/u;
+const DISPLAYABLE = /^[^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]*$/;
 const displayable = (max: number) =>
   z.string().trim().min(1).max(max).regex(DISPLAYABLE, "no control characters or bidirectional overrides");
 
