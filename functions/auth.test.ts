@@ -31,7 +31,8 @@ describe("bearer auth", () => {
     }
     const account = await createAccount();
     expect((await account.request("/v1/subjects")).status).toBe(200);
-    await env.API_KEYS.get(env.API_KEYS.idFromName(await hashApiKey(account.apiKey))).revoke();
+    const [key] = (await (await account.request("/v1/keys")).json<{ items: { id: string }[] }>()).items;
+    expect((await account.request(`/v1/keys/${key.id}`, { method: "DELETE" })).status).toBe(200);
     await expectError(await account.request("/v1/subjects"), 401, "unauthorized");
   });
 });
@@ -44,5 +45,20 @@ describe("admin accounts", () => {
     const first = await (await SELF.fetch(`${BASE}/admin/accounts`, { ...init, headers })).json<{ account_id: string }>();
     const second = await (await SELF.fetch(`${BASE}/admin/accounts`, { ...init, headers })).json<{ account_id: string }>();
     expect(second.account_id).toBe(first.account_id);
+  });
+});
+
+describe("a status read's round trips", () => {
+  it("asks the key's own object once; later requests are decided by the account alone, revocation included", async () => {
+    const account = await createAccount();
+    expect((await account.request("/v1/subjects")).status).toBe(200);
+    // Take the key's lookup object away behind the Worker's back: a remembered key no longer needs it…
+    const lookup = env.API_KEYS.get(env.API_KEYS.idFromName(await hashApiKey(account.apiKey)));
+    await lookup.revoke();
+    expect((await account.request("/v1/subjects")).status).toBe(200);
+    // …while the account's key list still refuses a revoked key on the very next request.
+    const keys = await (await account.request("/v1/keys")).json<{ items: { id: string }[] }>();
+    expect((await account.request(`/v1/keys/${keys.items[0].id}`, { method: "DELETE" })).status).toBe(200);
+    await expectError(await account.request("/v1/subjects"), 401, "unauthorized");
   });
 });

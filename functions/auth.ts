@@ -7,10 +7,12 @@
  * Before any object is asked, the Workers Rate Limiting binding (a per-location
  * counter, no storage round trip) turns away a flood from one key, so a runaway
  * client cannot monopolise its account's object; the exact per-plan limits come
- * after, in `rate-limit.ts`.
+ * after, in `rate-limit.ts`. A key's account, once looked up, is remembered by the
+ * isolate (`key-cache.ts`); the account's key list still refuses a revoked key.
  */
 import { createMiddleware } from "hono/factory";
 import { apiKeyStore } from "./accounts/api-key-do.js";
+import { cachedKey, rememberKey } from "./accounts/key-cache.js";
 import { hashApiKey, parseApiKey } from "./accounts/api-keys.js";
 import { ApiError } from "./errors.js";
 import type { AppEnv } from "./types.js";
@@ -30,8 +32,9 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
     c.header("Retry-After", String(GLOBAL_GUARD_PERIOD_S));
     throw new ApiError(429, "rate_limited", "Too many requests with this key; slow down");
   }
-  const record = await apiKeyStore(c.env, keyHash).lookup();
+  const record = cachedKey(keyHash) ?? (await apiKeyStore(c.env, keyHash).lookup());
   if (!record) throw new ApiError(401, "unauthorized", "Invalid API key");
+  rememberKey(keyHash, record);
   c.set("accountId", record.account_id);
   c.set("keyMode", record.mode);
   c.set("keyHash", keyHash);

@@ -5,6 +5,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireApiKey } from "./auth.js";
+import { limitRequestBodies } from "./body-limit.js";
 import { idempotency } from "./billing/idempotency.js";
 import { withBillingDocs } from "./billing/openapi.js";
 import { enforceRateLimit } from "./billing/rate-limit.js";
@@ -35,6 +36,17 @@ export { JobDO } from "./jobs/job-do.js";
 const app = createRouter();
 app.onError(onError);
 app.notFound(notFoundHandler(() => app.routes));
+// Every request body is size-capped before anything reads it (body-limit.ts has the few larger ones).
+app.use("*", limitRequestBodies);
+// Every answer is taken as the type it declares: a stored upload is never sniffed into HTML or script.
+app.use("*", async (c, next) => {
+  await next();
+  try {
+    c.res.headers.set("X-Content-Type-Options", "nosniff");
+  } catch {
+    // A Durable Object's own answer (a live event stream) has immutable headers and is not a stored file.
+  }
+});
 
 // Unauthenticated: liveness (also the bare baseline of bench:api) and the API description.
 app.openapi(

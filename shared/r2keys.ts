@@ -24,6 +24,14 @@ export const r2Keys = {
   baseModelFile: (baseModel: string, path: string) => `models/${baseModel}/${path}`,
 };
 
+const PHOTO_KEY = /^accounts\/([^/]+)\/subjects\/([^/]+)\/photos\/([^/]+)$/;
+
+/** The account, subject and name a photo key was made from, or null for any other key. */
+export function photoKeyParts(key: string): { accountId: string; subjectId: string; name: string } | null {
+  const match = PHOTO_KEY.exec(key);
+  return match ? { accountId: match[1], subjectId: match[2], name: match[3] } : null;
+}
+
 /** Photo and artifact file names: one path segment of safe characters. */
 export const SAFE_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$/;
 

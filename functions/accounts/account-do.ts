@@ -3,6 +3,9 @@
  * manifest `finalize` accepted) and an index of its trainings and generations.
  * Every id a client names is looked up here, inside the caller's own account, so
  * tenant isolation is structural: another account's id is simply absent (404).
+ * Subjects and jobs also carry the mode of the key that made them (Stripe's model):
+ * listings here take the mode, and lookups compare it, so a test key never sees a
+ * live object and a live key never sees a test one.
  * The job objects own job state; this index only records which jobs exist, their
  * subject/training, and their last known status for listings.
  *
@@ -25,6 +28,7 @@ import { KeyRegistry, type Admission, type KeyInfo } from "./key-registry.js";
 
 export interface TrainingEntry {
   id: string;
+  mode: KeyMode;
   subject_id: string;
   status: JobStatus;
   created_at: number;
@@ -32,6 +36,7 @@ export interface TrainingEntry {
 
 export interface GenerationEntry {
   id: string;
+  mode: KeyMode;
   training_id: string;
   status: JobStatus;
   created_at: number;
@@ -44,12 +49,13 @@ type SubjectRow = {
   class_noun: string;
   identifier: string;
   status: Subject["status"];
+  mode: KeyMode;
   photos: string;
   created_at: number;
   finalized_at: number | null;
 };
 
-type JobRow = { seq: number; id: string; kind: string; parent_id: string; status: JobStatus; created_at: number };
+type JobRow = { seq: number; id: string; kind: string; mode: KeyMode; parent_id: string; status: JobStatus; created_at: number };
 
 function toSubject(row: SubjectRow): Subject {
   const { seq: _seq, photos, ...fields } = row;
@@ -84,6 +90,11 @@ export class AccountDO extends DurableObject<Env> {
         parent_id TEXT NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS jobs_by_parent ON jobs (kind, parent_id);
     `);
+    // Objects made before modes were recorded were all made by live keys.
+    for (const table of ["subjects", "jobs"]) {
+      const columns = this.sql.exec<{ name: string }>(`PRAGMA table_info(${table})`).toArray();
+      if (!columns.some((column) => column.name === "mode")) this.sql.exec(`ALTER TABLE ${table} ADD COLUMN mode TEXT NOT NULL DEFAULT 'live'`);
+    }
     this.keys = new KeyRegistry(this.sql);
     this.ledger = new Ledger(ctx.storage);
     this.idempotency = new IdempotencyStore(this.sql);
@@ -150,13 +161,14 @@ export class AccountDO extends DurableObject<Env> {
     this.idempotency.abandon(key);
   }
 
-  createSubject(subject: Pick<Subject, "id" | "name" | "class_noun" | "identifier" | "created_at">): Subject {
+  createSubject(subject: Pick<Subject, "id" | "name" | "class_noun" | "identifier" | "mode" | "created_at">): Subject {
     this.sql.exec(
-      "INSERT INTO subjects (id, name, class_noun, identifier, status, created_at) VALUES (?, ?, ?, ?, 'draft', ?)",
+      "INSERT INTO subjects (id, name, class_noun, identifier, status, mode, created_at) VALUES (?, ?, ?, ?, 'draft', ?, ?)",
       subject.id,
       subject.name,
       subject.class_noun,
       subject.identifier,
+      subject.mode,
       subject.created_at,
     );
     return this.getSubject(subject.id)!;
@@ -167,9 +179,14 @@ export class AccountDO extends DurableObject<Env> {
     return row ? toSubject(row) : null;
   }
 
-  listSubjects(query: PageQuery): Page<Subject> {
+  listSubjects(query: PageQuery & { mode: KeyMode }): Page<Subject> {
     const rows = this.sql
-      .exec<SubjectRow>("SELECT * FROM subjects WHERE seq < ? ORDER BY seq DESC LIMIT ?", cursorSeq(query.cursor), query.limit + 1)
+      .exec<SubjectRow>(
+        "SELECT * FROM subjects WHERE mode = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+        query.mode,
+        cursorSeq(query.cursor),
+        query.limit + 1,
+      )
       .toArray();
     return page(rows, query.limit, toSubject);
   }
@@ -211,11 +228,11 @@ export class AccountDO extends DurableObject<Env> {
   }
 
   recordTraining(entry: TrainingEntry): void {
-    this.recordJob("training", entry.id, entry.subject_id, entry.status, entry.created_at);
+    this.recordJob("training", entry, entry.subject_id);
   }
 
   recordGeneration(entry: GenerationEntry): void {
-    this.recordJob("generation", entry.id, entry.training_id, entry.status, entry.created_at);
+    this.recordJob("generation", entry, entry.training_id);
   }
 
   /** Keeps the listing's status current; the job object remains the source of truth. */
@@ -225,35 +242,36 @@ export class AccountDO extends DurableObject<Env> {
 
   getTraining(id: string): TrainingEntry | null {
     const row = this.jobRow("training", id);
-    return row ? { id: row.id, subject_id: row.parent_id, status: row.status, created_at: row.created_at } : null;
+    return row ? trainingEntry(row) : null;
   }
 
   getGeneration(id: string): GenerationEntry | null {
     const row = this.jobRow("generation", id);
-    return row ? { id: row.id, training_id: row.parent_id, status: row.status, created_at: row.created_at } : null;
+    return row ? generationEntry(row) : null;
   }
 
-  /** Trainings newest first, optionally of one subject and in one status. */
-  listTrainings(query: PageQuery & { subject_id?: string; status?: JobStatus }): Page<TrainingEntry> {
-    const rows = this.jobRows("training", query, { parent: query.subject_id, status: query.status });
-    return page(rows, query.limit, (row) => ({ id: row.id, subject_id: row.parent_id, status: row.status, created_at: row.created_at }));
+  /** One mode's trainings newest first, optionally of one subject and in one status. */
+  listTrainings(query: PageQuery & { mode: KeyMode; subject_id?: string; status?: JobStatus }): Page<TrainingEntry> {
+    const rows = this.jobRows("training", query, { mode: query.mode, parent: query.subject_id, status: query.status });
+    return page(rows, query.limit, trainingEntry);
   }
 
-  /** Generations newest first, optionally of one training or of any training of one subject, and in one status. */
-  listGenerations(query: PageQuery & { training_id?: string; subject_id?: string; status?: JobStatus }): Page<GenerationEntry> {
-    const rows = this.jobRows("generation", query, { parent: query.training_id, grandparent: query.subject_id, status: query.status });
-    return page(rows, query.limit, (row) => ({ id: row.id, training_id: row.parent_id, status: row.status, created_at: row.created_at }));
+  /** One mode's generations newest first, optionally of one training or of any training of one subject, and in one status. */
+  listGenerations(query: PageQuery & { mode: KeyMode; training_id?: string; subject_id?: string; status?: JobStatus }): Page<GenerationEntry> {
+    const rows = this.jobRows("generation", query, { mode: query.mode, parent: query.training_id, grandparent: query.subject_id, status: query.status });
+    return page(rows, query.limit, generationEntry);
   }
 
-  private recordJob(kind: string, id: string, parentId: string, status: JobStatus, createdAt: number): void {
+  private recordJob(kind: string, entry: { id: string; mode: KeyMode; status: JobStatus; created_at: number }, parentId: string): void {
     // Idempotent, so a retried create never indexes a job twice.
     this.sql.exec(
-      "INSERT INTO jobs (id, kind, parent_id, status, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status",
-      id,
+      "INSERT INTO jobs (id, kind, mode, parent_id, status, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status",
+      entry.id,
       kind,
+      entry.mode,
       parentId,
-      status,
-      createdAt,
+      entry.status,
+      entry.created_at,
     );
   }
 
@@ -262,9 +280,9 @@ export class AccountDO extends DurableObject<Env> {
   }
 
   /** One page of the job index; `grandparent` filters generations by their training's subject. */
-  private jobRows(kind: string, query: PageQuery, filter: { parent?: string; grandparent?: string; status?: JobStatus }): JobRow[] {
-    const conditions = ["job.kind = ?", "job.seq < ?"];
-    const bindings: (string | number)[] = [kind, cursorSeq(query.cursor)];
+  private jobRows(kind: string, query: PageQuery, filter: { mode: KeyMode; parent?: string; grandparent?: string; status?: JobStatus }): JobRow[] {
+    const conditions = ["job.kind = ?", "job.mode = ?", "job.seq < ?"];
+    const bindings: (string | number)[] = [kind, filter.mode, cursorSeq(query.cursor)];
     if (filter.parent !== undefined) {
       conditions.push("job.parent_id = ?");
       bindings.push(filter.parent);
@@ -280,6 +298,14 @@ export class AccountDO extends DurableObject<Env> {
     const sql = `SELECT job.* FROM jobs AS job WHERE ${conditions.join(" AND ")} ORDER BY job.seq DESC LIMIT ?`;
     return this.sql.exec<JobRow>(sql, ...bindings, query.limit + 1).toArray();
   }
+}
+
+function trainingEntry(row: JobRow): TrainingEntry {
+  return { id: row.id, mode: row.mode, subject_id: row.parent_id, status: row.status, created_at: row.created_at };
+}
+
+function generationEntry(row: JobRow): GenerationEntry {
+  return { id: row.id, mode: row.mode, training_id: row.parent_id, status: row.status, created_at: row.created_at };
 }
 
 export function accountStore(env: Env, accountId: string): DurableObjectStub<AccountDO> {

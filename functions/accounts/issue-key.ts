@@ -29,9 +29,14 @@ export async function issueKey(
   return { account_id: binding.account_id, api_key: apiKey, key };
 }
 
-/** Revokes in the account's list (effective at once) and drops the lookup object. */
-export async function revokeKey(env: Env, accountId: string, keyId: string): Promise<KeyInfo | null> {
+/**
+ * Revokes in the account's list (effective at once) and drops the lookup object.
+ * A test key reaches test keys only: a live key is not found (null), as in a listing.
+ */
+export async function revokeKey(env: Env, accountId: string, keyId: string, callerMode: KeyMode): Promise<KeyInfo | null> {
   const account = accountStore(env, accountId);
+  const target = (await account.listKeys()).find((key) => key.id === keyId);
+  if (!target || (callerMode === "test" && target.mode !== "test")) return null;
   const hash = await account.revokeKey(keyId);
   if (!hash) return null;
   await apiKeyStore(env, hash).revoke();

@@ -1,8 +1,8 @@
 /**
  * What starting a job costs the account: reserve its price in the account's ledger
  * (402 when the balance is short, 429 when the plan's concurrent jobs are all
- * running) and fill in the account's default webhook. Test keys cost nothing; their
- * jobs still count toward concurrency. (Which backend a job runs on, test keys
+ * running) and fill in the account's default webhook (live jobs only). Test keys cost
+ * nothing; their jobs still count toward concurrency. (Which backend a job runs on, test keys
  * included, is `backends/choose.ts`'s decision, made before this.)
  */
 import { accountStore } from "../accounts/account-do.js";
@@ -37,7 +37,8 @@ export async function reserveCharge<R extends NewJobRecord>(caller: Caller, reco
       { "Retry-After": "30" },
     );
   }
-  const webhookUrl = record.webhook_url ?? outcome.webhook_url ?? undefined;
+  // The account's default webhook is a live setting; a test job is heard of only where its request says.
+  const webhookUrl = record.webhook_url ?? (mode === "live" ? outcome.webhook_url : null) ?? undefined;
   return webhookUrl ? { ...record, webhook_url: webhookUrl } : record;
 }
 

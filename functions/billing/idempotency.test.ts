@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { accountStore } from "../accounts/account-do";
 import { requestFingerprint } from "./idempotency";
-import { adminRequest, createAccount, expectError, jsonInit, testEnv, type TestAccount } from "../../test/helpers/api";
+import { adminRequest, createAccount, expectError, jsonInit, testEnv, withNewKey, type TestAccount } from "../../test/helpers/api";
 import { fundedAccount, TRAINING_PRICE, trainingBody, usageOf } from "../../test/helpers/billing";
 
 function withKey(key: string, body: unknown): RequestInit {
@@ -40,7 +40,7 @@ describe("Idempotency-Key", () => {
     const account = await createAccount();
     const body = JSON.stringify({ name: "Rex", class_noun: "dog" });
     // The first request has begun (its key is taken) and not finished.
-    await accountStore(testEnv, account.accountId).beginIdempotent("busy", await requestFingerprint("POST", "/v1/subjects", body));
+    await accountStore(testEnv, account.accountId).beginIdempotent("live:busy", await requestFingerprint("POST", "/v1/subjects", body));
     await expectError(await createSubject(account, "busy"), 409, "idempotency_key_in_use");
   });
 
@@ -59,5 +59,20 @@ describe("Idempotency-Key", () => {
     expect((await poor.request("/v1/trainings", withKey("pay", trainingBody(subject.id)))).status).toBe(202);
 
     await expectError(await account.request("/v1/subjects", { ...withKey("x", {}), headers: { "Idempotency-Key": "" } }), 400);
+  });
+
+  it("scopes keys per key mode: a test request with a live request's key runs on its own and never replays the live answer", async () => {
+    const live = await createAccount();
+    const test = await withNewKey(live, "test");
+    const liveSubject = await (await createSubject(live, "shared-key")).json<{ id: string; mode: string }>();
+    const testAnswer = await createSubject(test, "shared-key");
+    expect(testAnswer.status).toBe(201);
+    expect(testAnswer.headers.get("idempotent-replayed")).toBeNull();
+    const testSubject = await testAnswer.json<{ id: string; mode: string }>();
+    expect(testSubject.id).not.toBe(liveSubject.id);
+    expect([liveSubject.mode, testSubject.mode]).toEqual(["live", "test"]);
+    // Each mode still replays its own.
+    expect((await (await createSubject(test, "shared-key")).json<{ id: string }>()).id).toBe(testSubject.id);
+    expect((await (await createSubject(live, "shared-key")).json<{ id: string }>()).id).toBe(liveSubject.id);
   });
 });

@@ -6,12 +6,12 @@
  * the first is still running a 409. Server errors, 429s and 402s are not stored:
  * they are transient, and the client's retry with the same key should really run.
  * Nor is an answer marked `Cache-Control: no-store` (a new API key): a secret is
- * never written down, so a retry of such a request simply runs again.
+ * never written down, so a retry of such a request simply runs again. Keys are
+ * scoped per key mode: a test request never replays (or blocks) a live one.
  */
 import { createMiddleware } from "hono/factory";
 import { toHex } from "../../shared/index.js";
 import { accountStore } from "../accounts/account-do.js";
-import { JSON_BODY_LIMIT } from "../body-limit.js";
 import { ApiError } from "../errors.js";
 import type { AppEnv } from "../types.js";
 
@@ -27,10 +27,10 @@ export async function requestFingerprint(method: string, path: string, body: str
 export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
   const header = c.req.header(IDEMPOTENCY_HEADER);
   if (c.req.method !== "POST" || header === undefined) return next();
-  const key = KEY_PATTERN.exec(header.trim())?.[1];
-  if (!key) throw new ApiError(400, "invalid_idempotency_key", "Idempotency-Key must be a string of 1–255 visible characters");
-  // Larger bodies are refused by the route's own limit; they cannot be fingerprinted here.
-  if (Number(c.req.header("content-length") ?? 0) > JSON_BODY_LIMIT) return next();
+  const clientKey = KEY_PATTERN.exec(header.trim())?.[1];
+  if (!clientKey) throw new ApiError(400, "invalid_idempotency_key", "Idempotency-Key must be a string of 1–255 visible characters");
+  // The body is already read and bounded (`limitRequestBodies` runs first), so fingerprinting it buffers nothing new.
+  const key = `${c.get("keyMode")}:${clientKey}`;
   const body = await c.req.raw.clone().text();
   const account = accountStore(c.env, c.get("accountId"));
   const begun = await account.beginIdempotent(key, await requestFingerprint(c.req.method, new URL(c.req.url).pathname, body));

@@ -5,7 +5,7 @@ import { startChargedJob } from "./charges";
 import { PRICES } from "./pricing";
 import type { NewJobRecord } from "../jobs/record";
 import { newId } from "../../shared/index";
-import { createAccount, expectError, jsonInit } from "../../test/helpers/api";
+import { createAccount, expectError, jsonInit, withNewKey } from "../../test/helpers/api";
 import { readySubject, sendEvent, waitFor } from "../../test/helpers/jobs";
 import { dispatchedTraining, fundedAccount, STEPS, TRAINING_PRICE, trainingBody, usageOf } from "../../test/helpers/billing";
 
@@ -138,14 +138,16 @@ describe("charging jobs through the API", () => {
   });
 
   it("lets test keys run on the fake backend for free", async () => {
-    const account = await createAccount("test");
+    const owner = await createAccount("live", { credits: 0 });
+    const account = await withNewKey(owner, "test");
     const subject = await readySubject(account);
     const response = await account.request("/v1/trainings", jsonInit("POST", trainingBody(subject.id)));
     expect(response.status).toBe(202);
     const job = await response.json<{ id: string; backend: string }>();
     expect(job.backend).toBe("fake");
     await waitFor(account, `/v1/trainings/${job.id}`, (training) => training.status === "succeeded");
-    const usage = await usageOf(account);
+    // Credits are live data: the account's live key reads them.
+    const usage = await usageOf(owner);
     expect(usage.balance).toBe(0);
     expect(usage.ledger.items.map((entry) => entry.amount)).toEqual([0, 0]);
   });

@@ -16,7 +16,6 @@ import type { Caller } from "../caller.js";
 import { GenerationRequestSchema, startGeneration } from "../jobs/start-generation.js";
 import { startTraining } from "../jobs/start-training.js";
 import { createSubject } from "../subjects/create.js";
-import { CONTENT_TYPES } from "../subjects/image-format.js";
 import { finalizePhotos, storePhoto } from "../subjects/photos.js";
 import { checkPhotoSet, PHOTO_RULES, type PhotoFile, type PhotoSetReport } from "../subjects/photo-checks.js";
 import { CreateSubjectSchema, type Subject } from "../subjects/schemas.js";
@@ -99,12 +98,13 @@ export async function trainFromChat(
   const report = checkPhotoSet(photos);
   if (!report.ok) throw new BotError(describePhotoReport(report, originalNames));
 
-  const subject = await createSubject(env, accountId, subjectRequest.data);
+  const caller = botCaller(env, accountId);
+  const subject = await createSubject(caller, subjectRequest.data);
   for (const [index, photo] of photos.entries()) {
-    await storePhoto(env, accountId, subject.id, photo.name, photo.bytes!, CONTENT_TYPES[report.photos[index].format!]);
+    await storePhoto(caller, subject.id, photo.name, photo.bytes!, report.photos[index].format!);
   }
-  const finalized = await finalizePhotos(env, accountId, subject.id);
-  const training = await startTraining(botCaller(env, accountId), { subject_id: subject.id }, origin, { ...notify, subject_name: subject.name });
+  const finalized = await finalizePhotos(caller, subject.id);
+  const training = await startTraining(caller, { subject_id: subject.id }, origin, { ...notify, subject_name: subject.name });
   return { subject: finalized.subject, training };
 }
 
@@ -115,7 +115,7 @@ function botCaller(env: Env & Secrets, accountId: string): Caller {
 
 /** All subjects of the account, newest first (a chat lists and matches names over them). */
 export async function allSubjects(env: Env, accountId: string): Promise<Subject[]> {
-  return (await accountStore(env, accountId).listSubjects({ limit: 100 })).items;
+  return (await accountStore(env, accountId).listSubjects({ limit: 100, mode: "live" })).items;
 }
 
 /**
@@ -160,7 +160,7 @@ export async function imagineFromChat(
   notify: ChatTarget,
 ): Promise<{ subject: Subject; generation: GenerationRecord }> {
   const { subject, prompt } = resolvePromptSubject(request.prompt, await allSubjects(env, accountId), request.subject);
-  const trainings = (await accountStore(env, accountId).listTrainings({ limit: 50, subject_id: subject.id })).items;
+  const trainings = (await accountStore(env, accountId).listTrainings({ limit: 50, mode: "live", subject_id: subject.id })).items;
   const trained = trainings.find((training) => training.status === "succeeded");
   if (!trained) {
     const running = trainings.find((training) => !["failed", "canceled"].includes(training.status));
@@ -184,12 +184,12 @@ export async function imagineFromChat(
 export async function statusReport(env: Env, accountId: string, jobId?: string): Promise<string> {
   if (jobId) {
     const record = await jobStore(env, jobId.trim()).get();
-    if (!record || record.account_id !== accountId) throw new BotError(`No job ${jobId} on this account.`);
+    if (!record || record.account_id !== accountId || record.mode !== "live") throw new BotError(`No job ${jobId} on this account.`);
     return describeJob(record);
   }
   const store = accountStore(env, accountId);
-  const trainings = (await store.listTrainings({ limit: 5 })).items;
-  const generations = (await store.listGenerations({ limit: 5 })).items;
+  const trainings = (await store.listTrainings({ limit: 5, mode: "live" })).items;
+  const generations = (await store.listGenerations({ limit: 5, mode: "live" })).items;
   if (trainings.length + generations.length === 0) return "No trainings or generations yet.";
   return [
     ...trainings.map((entry) => `• training ${entry.id}: ${entry.status}`),

@@ -8,6 +8,7 @@ const subject = (name: string, status: Subject["status"] = "ready"): Subject => 
   name,
   class_noun: "dog",
   identifier: "sks",
+  mode: "live",
   status,
   photos: [],
   created_at: 0,

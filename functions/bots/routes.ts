@@ -6,7 +6,6 @@
  * below only document it. Bodies are capped like the API's JSON bodies.
  */
 import { createRoute } from "@hono/zod-openapi";
-import { JSON_BODY_LIMIT, limitBody } from "../body-limit.js";
 import { createRouter } from "../router.js";
 import { errorResponse } from "../responses.js";
 import { discordInteractions } from "./discord/interactions.js";
@@ -26,7 +25,6 @@ const platformRoute = (path: string, summary: string, description: string) =>
     path,
     tags: ["bots"],
     summary,
-    middleware: [limitBody(JSON_BODY_LIMIT)] as const,
     // The 200 bodies are each platform's own protocol (documented by Discord and Slack), not our schemas.
     responses: { 200: { description }, ...signedResponses },
   });

@@ -16,6 +16,7 @@ import {
   TRAINING_METHODS,
   TrainJobSchema,
 } from "../../shared/index.js";
+import { KEY_MODES } from "../accounts/api-keys.js";
 import { ChatTargetSchema } from "./chat-target.js";
 import { WebhookDeliverySchema } from "./webhook-delivery.js";
 
@@ -56,6 +57,8 @@ export type JobError = z.infer<typeof JobErrorSchema>;
 const RecordCommon = {
   id: z.string(),
   account_id: z.string(),
+  /** The mode of the key that started it; only keys of that mode see it. Absent on jobs made before modes were recorded: live. */
+  mode: z.enum(KEY_MODES).optional(),
   backend: z.string(),
   base_model: z.string(),
   /** Current attempt, starting at 1; only events of this attempt are applied. */

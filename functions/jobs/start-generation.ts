@@ -45,7 +45,7 @@ function weightsOf(training: TrainingRecord): NewGenerationRecord["weights"] {
 export async function startGeneration(caller: Caller, request: GenerationRequest, origin: string, notify?: ChatTarget): Promise<GenerationRecord> {
   const { env, accountId } = caller;
   const { training_id, backend, webhook_url, ...params } = request;
-  const training = await findJob(env, accountId, "train", training_id);
+  const training = await findJob(caller, "train", training_id);
   if (training.status !== "succeeded") {
     throw new ApiError(409, "training_not_ready", `Training ${training.id} is ${training.status}, not succeeded`);
   }
@@ -53,6 +53,7 @@ export async function startGeneration(caller: Caller, request: GenerationRequest
     id: newId("generation"),
     kind: "generate" as const,
     account_id: accountId,
+    mode: caller.keyMode,
     backend: chooseBackend({ keyMode: caller.keyMode, requested: backend, inherited: training.backend, env }),
     base_model: training.base_model,
     training_id: training.id,

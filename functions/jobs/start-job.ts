@@ -22,7 +22,7 @@ export async function startJob(
 ): Promise<TrainingRecord | GenerationRecord> {
   const { env, accountId } = caller;
   const created = await startChargedJob(caller, record, async (charged) => jobStore(env, charged.id).create(charged, origin));
-  const entry = { id: created.id, status: created.status, created_at: created.created_at };
+  const entry = { id: created.id, mode: caller.keyMode, status: created.status, created_at: created.created_at };
   if (record.kind === "train") {
     await accountStore(env, accountId).recordTraining({ ...entry, subject_id: record.subject.id });
   } else {

@@ -36,7 +36,7 @@ export type TrainingRequest = z.infer<typeof TrainingRequestSchema>;
 /** Starts a training of a finalized subject; `notify` is where a chat bot wants to hear that it ended. */
 export async function startTraining(caller: Caller, request: TrainingRequest, origin: string, notify?: ChatTarget): Promise<TrainingRecord> {
   const { env, accountId } = caller;
-  const subject = await findSubject(env, accountId, request.subject_id);
+  const subject = await findSubject(caller, request.subject_id);
   if (subject.status !== "ready") {
     throw new ApiError(409, "subject_not_finalized", `Subject ${subject.id} must be finalized before training`);
   }
@@ -55,6 +55,7 @@ export async function startTraining(caller: Caller, request: TrainingRequest, or
     id: newId("training"),
     kind: "train",
     account_id: accountId,
+    mode: caller.keyMode,
     backend,
     base_model: baseModelName,
     subject: { id: subject.id, identifier: subject.identifier, class_noun: subject.class_noun },

@@ -4,7 +4,10 @@
  * `{type: "training.running" | "generation.succeeded" | …, timestamp, data: job}`
  * with the job's public JSON — signed with the account's `whsec_` secret. Failed
  * deliveries are retried on the job's alarm with growing waits; after the last one
- * the delivery is marked failed in the job's delivery log.
+ * the delivery is marked failed in the job's delivery log. The URL is checked again
+ * at send time with the same policy it was accepted under, and a redirect is not
+ * followed (it counts as a failed delivery): a public URL must not be able to bounce
+ * the signed request to an address the policy refuses.
  */
 import { webhookHeaders } from "../billing/webhook-signing.js";
 import { webhookUrlProblem } from "../billing/webhook-url.js";
@@ -45,10 +48,12 @@ export async function sendWebhook(
         ...(await webhookHeaders(secret, message.id, message.payload, Date.now())),
       },
       body: message.payload,
+      redirect: "manual",
       signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
     });
     await response.body?.cancel();
-    return { delivered: response.ok, outcome: `status ${response.status}` };
+    const redirected = response.status >= 300 && response.status < 400 ? " (redirects are not followed)" : "";
+    return { delivered: response.ok, outcome: `status ${response.status}${redirected}` };
   } catch (error) {
     return { delivered: false, outcome: error instanceof Error ? error.message : String(error) };
   }

@@ -7,7 +7,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { JOB_STATUSES } from "../../shared/index.js";
 import { callerOf, originOf } from "../caller.js";
-import { JSON_BODY_LIMIT, limitBody } from "../body-limit.js";
 import { ApiError } from "../errors.js";
 import { cancelJob } from "../jobs/cancel-job.js";
 import { listGenerations } from "../jobs/list-jobs.js";
@@ -25,7 +24,6 @@ const createGeneration = createRoute({
   tags: ["generations"],
   summary: "Generate images of a trained subject",
   security,
-  middleware: [limitBody(JSON_BODY_LIMIT)] as const,
   request: { body: { content: { "application/json": { schema: GenerationRequestSchema } }, required: true } },
   responses: {
     202: jsonContent(GenerationViewSchema, "Accepted: queued for a GPU backend"),
@@ -65,7 +63,8 @@ const getGeneration = createRoute({
   responses: { 200: jsonContent(GenerationViewSchema, "The generation"), ...errorResponses },
 });
 
-const ImageParams = JobIdParams.extend({ index: z.coerce.number().int().min(0).max(7) });
+// A coerced number accepts a missing value as far as the OpenAPI generator can tell; a path parameter is always required.
+const ImageParams = JobIdParams.extend({ index: z.coerce.number().int().min(0).max(7).openapi({ param: { required: true } }) });
 
 const getImage = createRoute({
   method: "get",
@@ -107,17 +106,17 @@ export const generations = createRouter()
     return c.json(generationView(await startGeneration(callerOf(c), c.req.valid("json"), origin), origin), 202);
   })
   .openapi(listGenerationsRoute, async (c) => {
-    const page = await listGenerations(c.env, c.get("accountId"), c.req.valid("query"));
+    const page = await listGenerations(callerOf(c), c.req.valid("query"));
     const origin = originOf(c.req.url);
     return c.json({ items: page.items.map((record) => generationView(record, origin)), next_cursor: page.next_cursor }, 200);
   })
   .openapi(getGeneration, async (c) => {
-    const record = await findJob(c.env, c.get("accountId"), "generate", c.req.valid("param").id);
+    const record = await findJob(callerOf(c), "generate", c.req.valid("param").id);
     return c.json(generationView(record, originOf(c.req.url)), 200);
   })
   .openapi(getImage, async (c) => {
     const { id, index } = c.req.valid("param");
-    const record = await findJob(c.env, c.get("accountId"), "generate", id);
+    const record = await findJob(callerOf(c), "generate", id);
     const image = generatedImages(record)[index];
     const object = image && (await c.env.BUCKET.get(image.key));
     if (!object) throw new ApiError(404, "not_found", `Generation ${id} has no image ${index}`);
@@ -126,10 +125,10 @@ export const generations = createRouter()
     });
   })
   .openapi(generationEvents, async (c) => {
-    const record = await findJob(c.env, c.get("accountId"), "generate", c.req.valid("param").id);
+    const record = await findJob(callerOf(c), "generate", c.req.valid("param").id);
     return openEventStream(c.env, record.id, c.req.raw);
   })
   .openapi(cancelGeneration, async (c) => {
-    const record = await findJob(c.env, c.get("accountId"), "generate", c.req.valid("param").id);
+    const record = await findJob(callerOf(c), "generate", c.req.valid("param").id);
     return c.json(generationView(await cancelJob(c.env, record), originOf(c.req.url)), 202);
   });

@@ -21,7 +21,6 @@ import {
   TIMESTAMP_HEADER,
   verifySignature,
 } from "../../shared/index.js";
-import { limitBody } from "../body-limit.js";
 import { ApiError } from "../errors.js";
 import { artifactKey } from "../jobs/artifact-keys.js";
 import { jobStore } from "../jobs/job-do.js";
@@ -32,8 +31,8 @@ import { signObjectUrl } from "../storage/signed-urls.js";
 import type { AppEnv } from "../types.js";
 import { errorResponse, jsonContent } from "../responses.js";
 
-/** Events and slot requests are small; anything bigger is not from our backend. */
-const INTERNAL_BODY_LIMIT = 64 * 1024;
+/** The most one artifact upload may carry: R2's limit for a single PUT (a full fp32 UNet is 3.4 GB). */
+const ARTIFACT_MAX_BYTES = 5 * 1024 ** 3;
 /** Lifetime of an upload URL: long enough for a multi-GB export to start, short enough to be useless later. */
 const UPLOAD_URL_TTL_S = 15 * 60;
 
@@ -68,7 +67,7 @@ const postEvent = createRoute({
   path: "/jobs/{id}/events",
   tags: ["internal"],
   summary: "A GPU backend reports a job event (HMAC-signed)",
-  middleware: [limitBody(INTERNAL_BODY_LIMIT), requireBackendSignature] as const,
+  middleware: [requireBackendSignature] as const,
   request: {
     params: JobParams,
     headers: signatureHeaders,
@@ -85,7 +84,7 @@ const postUploadSlot = createRoute({
   path: "/jobs/{id}/events/uploads",
   tags: ["internal"],
   summary: "A GPU backend asks where to PUT a file it produced (HMAC-signed)",
-  middleware: [limitBody(INTERNAL_BODY_LIMIT), requireBackendSignature] as const,
+  middleware: [requireBackendSignature] as const,
   request: {
     params: JobParams,
     headers: signatureHeaders,
@@ -147,6 +146,8 @@ export const internal = createRouter()
       method: "PUT",
       key,
       contentType: slotRequest.content_type,
+      size: slotRequest.size,
+      maxBytes: ARTIFACT_MAX_BYTES,
       expiresInS: UPLOAD_URL_TTL_S,
     });
     return c.json({ url: slot.url, method: "PUT" as const, headers: slot.headers, expires_at: slot.expires_at }, 200);

@@ -2,7 +2,8 @@
  * An account's API keys, managed with one of its keys: create (the key is shown
  * in this one response and never again), list (prefix, name, created, last used,
  * revoked — never the key or its hash), revoke (the next request with it is a
- * 401). A test key may only create test keys, so a leaked test key cannot spend.
+ * 401). A test key sees, creates and revokes test keys only, so a leaked test key
+ * can neither spend nor lock the account's live traffic out.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { isId } from "../../shared/index.js";
@@ -83,10 +84,13 @@ export const keys = createRouter()
     c.header("Cache-Control", "no-store");
     return c.json({ ...issued.key, api_key: issued.api_key }, 201);
   })
-  .openapi(listKeys, async (c) => c.json({ items: await accountStore(c.env, c.get("accountId")).listKeys() }, 200))
+  .openapi(listKeys, async (c) => {
+    const keys = await accountStore(c.env, c.get("accountId")).listKeys();
+    return c.json({ items: keys.filter((key) => c.get("keyMode") === "live" || key.mode === "test") }, 200);
+  })
   .openapi(deleteKey, async (c) => {
     const { id } = c.req.valid("param");
-    const revoked = isId("apiKey", id) ? await revokeKey(c.env, c.get("accountId"), id) : null;
+    const revoked = isId("apiKey", id) ? await revokeKey(c.env, c.get("accountId"), id, c.get("keyMode")) : null;
     if (!revoked) throw new ApiError(404, "not_found", `No API key ${id}`);
     return c.json(revoked, 200);
   });

@@ -5,6 +5,7 @@
  * export) serves the one named by `?file=`, or its first file.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { callerOf } from "../caller.js";
 import { ApiError } from "../errors.js";
 import { findJob } from "../jobs/lookup.js";
 import { WEIGHT_FORMATS } from "../jobs/views.js";
@@ -33,7 +34,7 @@ const getModelFile = createRoute({
 export const models = createRouter().openapi(getModelFile, async (c) => {
   const { training_id, format } = c.req.valid("param");
   const { file } = c.req.valid("query");
-  const training = await findJob(c.env, c.get("accountId"), "train", training_id);
+  const training = await findJob(callerOf(c), "train", training_id);
   const artifact = training.artifacts.find((candidate) => candidate.format === format && (!file || candidate.name === file));
   const object = artifact && (await c.env.BUCKET.get(artifact.key));
   if (!artifact || !object) throw new ApiError(404, "not_found", `Training ${training_id} has no ${format} weights`);

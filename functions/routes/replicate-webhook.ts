@@ -2,7 +2,9 @@
  * `POST /v1/webhooks/replicate?job=…&attempt=…`: where Replicate reports on the
  * trainings and predictions we started. No API key — the Standard Webhooks
  * signature over the raw body is the authorization, and a timestamp more than
- * five minutes off is refused, so a captured delivery cannot be replayed.
+ * five minutes off is refused, so a captured delivery cannot be replayed. A
+ * request without the signature headers is a 401 at once, before the secret is
+ * looked up (which may cost a call to Replicate), and before its query is judged.
  *
  * The answer comes at once; the work (copying outputs into R2, feeding the job
  * object) runs after it under `waitUntil`, because Replicate retries slow
@@ -11,6 +13,7 @@
  * exactly once and only forwards, so duplicates and reordering change nothing.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { createMiddleware } from "hono/factory";
 import { isId } from "../../shared/index.js";
 import { readReplicateConfig } from "../backends/replicate/config.js";
 import { copyUrlToR2 } from "../backends/replicate/copy-output.js";
@@ -64,12 +67,20 @@ async function applySnapshot(env: AppEnv["Bindings"], jobId: string, attempt: nu
   for (const event of events) await job.ingest(event);
 }
 
+/** Refuses a delivery that does not even carry the Standard Webhooks headers. */
+const refuseUnsigned = createMiddleware<AppEnv>(async (c, next) => {
+  const missing = ["webhook-id", "webhook-timestamp", "webhook-signature"].filter((name) => !c.req.header(name));
+  if (missing.length > 0) throw new ApiError(401, "invalid_signature", `Webhook signature rejected: missing ${missing.join(", ")}`);
+  await next();
+});
+
 const receive = createRoute({
   method: "post",
   path: "/",
   tags: ["webhooks"],
   summary: "Replicate's signed status webhooks for the trainings and predictions we started",
   request: { query: WebhookQuerySchema },
+  middleware: [refuseUnsigned] as const,
   responses: {
     200: jsonContent(z.object({ received: z.boolean(), duplicate: z.boolean() }), "Accepted; processed after the answer"),
     400: errorResponse("Malformed query or body"),

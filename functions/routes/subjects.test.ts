@@ -2,18 +2,9 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { r2Keys } from "../../shared/index";
 import { RARE_TOKENS } from "../subjects/rare-tokens";
-import { BASE, createAccount, expectError, jsonInit, type TestAccount } from "../../test/helpers/api";
+import { BASE, createAccount, expectError, jsonInit } from "../../test/helpers/api";
+import { createSubject, putImage } from "../../test/helpers/subjects";
 import { makeJpeg, makePng, makePngClaiming, makeWebp } from "../../test/helpers/images";
-
-async function createSubject(account: TestAccount, body: Record<string, unknown> = { name: "Rex", class_noun: "dog" }) {
-  const response = await account.request("/v1/subjects", jsonInit("POST", body));
-  expect(response.status).toBe(201);
-  return response.json<{ id: string; identifier: string; status: string; photos: unknown[] }>();
-}
-
-function putImage(account: TestAccount, subjectId: string, name: string, bytes: Uint8Array, type = "image/jpeg") {
-  return account.request(`/v1/subjects/${subjectId}/images/${name}`, { method: "PUT", headers: { "content-type": type }, body: bytes });
-}
 
 describe("POST /v1/subjects", () => {
   it("creates a draft subject with a rare-token identifier by default", async () => {
@@ -36,6 +27,20 @@ describe("POST /v1/subjects", () => {
     expect(paths).toEqual(expect.arrayContaining(["name", "class_noun", "identifier"]));
     const braces = await expectError(await account.request("/v1/subjects", jsonInit("POST", { name: "x", class_noun: "{subject}" })), 400);
     expect((braces.details as { issues: { path: string }[] }).issues.map((issue) => issue.path)).toEqual(["class_noun"]);
+  });
+
+  it("refuses control characters and bidirectional overrides in names and class nouns, keeping emoji and accents", async () => {
+    const account = await createAccount();
+    for (const bad of ["Rex\u0000", "Re\u0007x", "Rex\u202Egod", "a\u2066b", "Re\u0085x", "Re\u007fx", "line\u2028break", "Rex\nMax"]) {
+      for (const field of ["name", "class_noun"]) {
+        const body = { name: "Rex", class_noun: "dog", [field]: bad };
+        const error = await expectError(await account.request("/v1/subjects", jsonInit("POST", body)), 400, "invalid_request");
+        expect((error.details as { issues: { path: string }[] }).issues.map((issue) => issue.path), JSON.stringify(bad)).toEqual([field]);
+      }
+    }
+    const fine = await account.request("/v1/subjects", jsonInit("POST", { name: "Zoë 🐕‍🦺 ∑", class_noun: "chien d'assistance" }));
+    expect(fine.status).toBe(201);
+    expect((await fine.json<{ name: string }>()).name).toBe("Zoë 🐕‍🦺 ∑");
   });
 });
 
@@ -91,7 +96,8 @@ describe("photos and finalize", () => {
     await putImage(account, subject.id, "bomb.png", makePngClaiming(100_000, 100_000), "image/png");
     await putImage(account, subject.id, "cut.jpg", jpeg.slice(0, jpeg.length - 4));
     await putImage(account, subject.id, "small.png", makePng(200, 200), "image/png");
-    await putImage(account, subject.id, "text.jpg", new TextEncoder().encode("definitely not a jpeg"));
+    // A non-image never gets past PUT (415); one uploaded straight to storage is judged at finalize.
+    await env.BUCKET.put(r2Keys.photo(account.accountId, subject.id, "text.jpg"), "definitely not a jpeg");
     const error = await expectError(await account.request(`/v1/subjects/${subject.id}/finalize`, { method: "POST" }), 422, "photos_rejected");
     const report = error.details as { photos: { name: string; problems: { code: string }[] }[] };
     const byName = Object.fromEntries(report.photos.map((photo) => [photo.name, photo.problems.map((problem) => problem.code)]));
@@ -140,16 +146,19 @@ describe("photos and finalize", () => {
     const production = { ...env, SIGNED_URL_MODE: "r2-presigned", R2_ACCOUNT_ID: "abc123", R2_ACCESS_KEY_ID: "AKID", R2_SECRET_ACCESS_KEY: "secret" };
     const request = (init: RequestInit) =>
       app.fetch(new Request(`${BASE}/v1/subjects/${subject.id}/uploads`, { ...init, headers: { ...init.headers, authorization: `Bearer ${account.apiKey}` } }), production);
-    const response = await request(jsonInit("POST", { files: [{ name: "x.png", content_type: "image/png" }] }));
+    const response = await request(jsonInit("POST", { files: [{ name: "x.png", content_type: "image/png", size: 4321 }] }));
     expect(response.status).toBe(200);
-    const { uploads } = await response.json<{ uploads: { url: string }[] }>();
+    const { uploads } = await response.json<{ uploads: { url: string; headers: Record<string, string> }[] }>();
+    expect(uploads[0].headers).toEqual({ "content-type": "image/png", "content-length": "4321" });
     const url = new URL(uploads[0].url);
     expect(url.host).toBe("abc123.r2.cloudflarestorage.com");
     expect(url.pathname).toBe(`/${env.R2_BUCKET_NAME}/${r2Keys.photo(account.accountId, subject.id, "x.png")}`);
-    expect(url.searchParams.get("X-Amz-SignedHeaders")).toBe("content-type;host");
+    expect(url.searchParams.get("X-Amz-SignedHeaders")).toBe("content-length;content-type;host");
+    // An R2 URL cannot cap a body it never sees: without the exact size there is no URL.
+    await expectError(await request(jsonInit("POST", { files: [{ name: "x.png", content_type: "image/png" }] })), 400, "size_required");
     const missing = await app.fetch(
       new Request(`${BASE}/v1/subjects/${subject.id}/uploads`, {
-        ...jsonInit("POST", { files: [{ name: "x.png", content_type: "image/png" }] }),
+        ...jsonInit("POST", { files: [{ name: "x.png", content_type: "image/png", size: 4321 }] }),
         headers: { "content-type": "application/json", authorization: `Bearer ${account.apiKey}` },
       }),
       { ...production, R2_ACCESS_KEY_ID: undefined },
@@ -164,8 +173,8 @@ describe("DELETE /v1/subjects/:id", () => {
     const subject = await createSubject(account);
     await putImage(account, subject.id, "a.jpg", makeJpeg(512, 512));
     const store = env.ACCOUNTS.get(env.ACCOUNTS.idFromName(account.accountId));
-    await store.recordTraining({ id: "trn_test1", subject_id: subject.id, status: "succeeded", created_at: 1 });
-    await store.recordGeneration({ id: "gen_test1", training_id: "trn_test1", status: "succeeded", created_at: 2 });
+    await store.recordTraining({ id: "trn_test1", mode: "live", subject_id: subject.id, status: "succeeded", created_at: 1 });
+    await store.recordGeneration({ id: "gen_test1", mode: "live", training_id: "trn_test1", status: "succeeded", created_at: 2 });
     await env.BUCKET.put(r2Keys.trainingFile(account.accountId, "trn_test1", "artifacts/w.safetensors"), "w");
     await env.BUCKET.put(r2Keys.generationFile(account.accountId, "gen_test1", "images/0.png"), "p");
     const other = await createSubject(account, { name: "Keep", class_noun: "cat" });

@@ -5,7 +5,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { accountStore } from "../accounts/account-do.js";
-import { JSON_BODY_LIMIT, limitBody } from "../body-limit.js";
+import { callerOf } from "../caller.js";
 import { createRouter } from "../router.js";
 import { createSubject } from "../subjects/create.js";
 import { deleteSubject, SubjectDeletedSchema } from "../subjects/delete.js";
@@ -23,7 +23,6 @@ const createSubjectRoute = createRoute({
   tags: ["subjects"],
   summary: "Create a subject",
   security,
-  middleware: [limitBody(JSON_BODY_LIMIT)] as const,
   request: { body: { content: { "application/json": { schema: CreateSubjectSchema } }, required: true } },
   responses: {
     201: jsonContent(SubjectSchema, "Created (status draft: upload photos, then finalize)"),
@@ -66,7 +65,7 @@ const deleteSubjectRoute = createRoute({
 });
 
 export const subjects = createRouter()
-  .openapi(createSubjectRoute, async (c) => c.json(await createSubject(c.env, c.var.accountId, c.req.valid("json")), 201))
-  .openapi(listSubjects, async (c) => c.json(await accountStore(c.env, c.var.accountId).listSubjects(c.req.valid("query")), 200))
-  .openapi(getSubject, async (c) => c.json(await findSubject(c.env, c.var.accountId, c.req.valid("param").id), 200))
-  .openapi(deleteSubjectRoute, async (c) => c.json(await deleteSubject(c.env, c.var.accountId, c.req.valid("param").id), 200));
+  .openapi(createSubjectRoute, async (c) => c.json(await createSubject(callerOf(c), c.req.valid("json")), 201))
+  .openapi(listSubjects, async (c) => c.json(await accountStore(c.env, c.var.accountId).listSubjects({ ...c.req.valid("query"), mode: c.var.keyMode }), 200))
+  .openapi(getSubject, async (c) => c.json(await findSubject(callerOf(c), c.req.valid("param").id), 200))
+  .openapi(deleteSubjectRoute, async (c) => c.json(await deleteSubject(callerOf(c), c.req.valid("param").id), 200));

@@ -5,6 +5,7 @@
  * events can show each sample as it arrives. Added for the reference web app.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { callerOf } from "../caller.js";
 import { ApiError } from "../errors.js";
 import { findJob } from "../jobs/lookup.js";
 import { createRouter } from "../router.js";
@@ -27,7 +28,7 @@ const getSample = createRoute({
 
 export const trainingSamples = createRouter().openapi(getSample, async (c) => {
   const { id, file } = c.req.valid("param");
-  const training = await findJob(c.env, c.get("accountId"), "train", id);
+  const training = await findJob(callerOf(c), "train", id);
   const artifact = training.artifacts.find((candidate) => candidate.format === "image" && candidate.name === `samples/${file}`);
   const object = artifact && (await c.env.BUCKET.get(artifact.key));
   if (!artifact || !object) throw new ApiError(404, "not_found", `Training ${id} has no sample ${file}`);

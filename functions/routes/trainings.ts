@@ -6,7 +6,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { JOB_STATUSES } from "../../shared/index.js";
 import { callerOf, originOf } from "../caller.js";
-import { JSON_BODY_LIMIT, limitBody } from "../body-limit.js";
 import { cancelJob } from "../jobs/cancel-job.js";
 import { listTrainings } from "../jobs/list-jobs.js";
 import { findJob } from "../jobs/lookup.js";
@@ -24,7 +23,6 @@ const createTraining = createRoute({
   tags: ["trainings"],
   summary: "Start a DreamBooth training of a finalized subject",
   security,
-  middleware: [limitBody(JSON_BODY_LIMIT)] as const,
   request: { body: { content: { "application/json": { schema: TrainingRequestSchema } }, required: true } },
   responses: {
     202: jsonContent(TrainingViewSchema, "Accepted: queued for a GPU backend"),
@@ -93,19 +91,19 @@ export const trainings = createRouter()
     return c.json(trainingView(await startTraining(callerOf(c), c.req.valid("json"), origin), origin), 202);
   })
   .openapi(listTrainingsRoute, async (c) => {
-    const page = await listTrainings(c.env, c.get("accountId"), c.req.valid("query"));
+    const page = await listTrainings(callerOf(c), c.req.valid("query"));
     const origin = originOf(c.req.url);
     return c.json({ items: page.items.map((record) => trainingView(record, origin)), next_cursor: page.next_cursor }, 200);
   })
   .openapi(getTraining, async (c) => {
-    const record = await findJob(c.env, c.get("accountId"), "train", c.req.valid("param").id);
+    const record = await findJob(callerOf(c), "train", c.req.valid("param").id);
     return c.json(trainingView(record, originOf(c.req.url), await readQualityReport(c.env.BUCKET, record)), 200);
   })
   .openapi(trainingEvents, async (c) => {
-    const record = await findJob(c.env, c.get("accountId"), "train", c.req.valid("param").id);
+    const record = await findJob(callerOf(c), "train", c.req.valid("param").id);
     return openEventStream(c.env, record.id, c.req.raw);
   })
   .openapi(cancelTraining, async (c) => {
-    const record = await findJob(c.env, c.get("accountId"), "train", c.req.valid("param").id);
+    const record = await findJob(callerOf(c), "train", c.req.valid("param").id);
     return c.json(trainingView(await cancelJob(c.env, record), originOf(c.req.url)), 202);
   });

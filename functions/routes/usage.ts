@@ -5,10 +5,11 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { accountStore } from "../accounts/account-do.js";
+import { requireLiveKey } from "../accounts/live-only.js";
 import { createRouter } from "../router.js";
 import { PageQuerySchema } from "../subjects/schemas.js";
 import { security } from "./job-actions.js";
-import { errorResponses, jsonContent } from "../responses.js";
+import { errorResponse, errorResponses, jsonContent } from "../responses.js";
 
 const ReservationSchema = z
   .object({
@@ -49,9 +50,10 @@ const getUsage = createRoute({
   summary: "Credits balance, reservations and the ledger",
   security,
   request: { query: PageQuerySchema },
-  responses: { 200: jsonContent(UsageSchema, "Usage"), ...errorResponses },
+  responses: { 200: jsonContent(UsageSchema, "Usage"), ...errorResponses, 403: errorResponse("Credits are live data: a test key cannot read them") },
 });
 
-export const usage = createRouter().openapi(getUsage, async (c) =>
-  c.json(await accountStore(c.env, c.get("accountId")).usage(c.req.valid("query")), 200),
-);
+export const usage = createRouter().openapi(getUsage, async (c) => {
+  requireLiveKey(c.get("keyMode"), "read the account's credits");
+  return c.json(await accountStore(c.env, c.get("accountId")).usage(c.req.valid("query")), 200);
+});

@@ -31,7 +31,7 @@ describe("SigV4 reference implementation", () => {
 describe("R2 presigned URLs", () => {
   it("carry the documented SigV4 query parameters and a signature the spec recomputes (PUT with content type)", async () => {
     const key = "accounts/acc_1/subjects/sub_1/photos/front view.jpg";
-    const signed = await signObjectUrl(r2Env, BASE, { method: "PUT", key, expiresInS: 900, contentType: "image/jpeg" }, now);
+    const signed = await signObjectUrl(r2Env, BASE, { method: "PUT", key, expiresInS: 900, contentType: "image/jpeg", size: 2048 }, now);
     const url = new URL(signed.url);
     expect(url.host).toBe(`${r2Env.R2_ACCOUNT_ID}.r2.cloudflarestorage.com`);
     expect(url.pathname).toBe("/photos-bucket/accounts/acc_1/subjects/sub_1/photos/front%20view.jpg");
@@ -39,11 +39,23 @@ describe("R2 presigned URLs", () => {
     expect(url.searchParams.get("X-Amz-Credential")).toBe("AKIDEXAMPLE/20261126/auto/s3/aws4_request");
     expect(url.searchParams.get("X-Amz-Date")).toBe("20261126T123000Z");
     expect(url.searchParams.get("X-Amz-Expires")).toBe("900");
-    expect(url.searchParams.get("X-Amz-SignedHeaders")).toBe("content-type;host");
+    expect(url.searchParams.get("X-Amz-SignedHeaders")).toBe("content-length;content-type;host");
+    const headers = { "content-type": "image/jpeg", "content-length": "2048" };
     expect(url.searchParams.get("X-Amz-Signature")).toBe(
-      await expectedPresignedSignature({ method: "PUT", url, headers: { "content-type": "image/jpeg" }, secretAccessKey: r2Env.R2_SECRET_ACCESS_KEY }),
+      await expectedPresignedSignature({ method: "PUT", url, headers, secretAccessKey: r2Env.R2_SECRET_ACCESS_KEY }),
     );
-    expect(signed).toMatchObject({ method: "PUT", headers: { "content-type": "image/jpeg" }, expires_at: now + 900_000 });
+    // Another length is another signature: R2 refuses a body of any other size.
+    expect(url.searchParams.get("X-Amz-Signature")).not.toBe(
+      await expectedPresignedSignature({ method: "PUT", url, headers: { ...headers, "content-length": "2049" }, secretAccessKey: r2Env.R2_SECRET_ACCESS_KEY }),
+    );
+    expect(signed).toMatchObject({ method: "PUT", headers, expires_at: now + 900_000 });
+  });
+
+  it("refuse to presign a PUT without its exact size (400)", async () => {
+    await expect(signObjectUrl(r2Env, BASE, { method: "PUT", key: "k", expiresInS: 60, maxBytes: 1000 }, now)).rejects.toMatchObject({
+      status: 400,
+      code: "size_required",
+    });
   });
 
   it("signs GETs over the host header only, and a changed key or secret breaks the signature", async () => {
@@ -84,7 +96,7 @@ describe("Worker-signed URLs", () => {
   const key = "accounts/acc_x/trainings/trn_x/artifacts/pytorch_lora_weights.safetensors";
 
   it("round-trip bytes through /files with the signed method and content type", async () => {
-    const put = await signObjectUrl(testEnv, BASE, { method: "PUT", key, expiresInS: 60, contentType: "application/octet-stream" });
+    const put = await signObjectUrl(testEnv, BASE, { method: "PUT", key, expiresInS: 60, contentType: "application/octet-stream", maxBytes: 8192 });
     expect(put.url.startsWith(`${BASE}/files/`)).toBe(true);
     const bytes = crypto.getRandomValues(new Uint8Array(4096));
     const stored = await SELF.fetch(put.url, { method: "PUT", headers: put.headers, body: bytes });
@@ -99,7 +111,7 @@ describe("Worker-signed URLs", () => {
   });
 
   it("refuse another method, key or content type, a tampered or missing signature, and expiry (403)", async () => {
-    const put = await signObjectUrl(testEnv, BASE, { method: "PUT", key, expiresInS: 60, contentType: "image/png" });
+    const put = await signObjectUrl(testEnv, BASE, { method: "PUT", key, expiresInS: 60, contentType: "image/png", maxBytes: 100 });
     await expectError(await SELF.fetch(put.url), 403, "invalid_signature");
     await expectError(await SELF.fetch(put.url, { method: "PUT", headers: { "content-type": "text/html" }, body: "x" }), 403);
     await expectError(await SELF.fetch(put.url.replace("trn_x", "trn_y"), { method: "PUT", headers: put.headers, body: "x" }), 403);
@@ -108,6 +120,9 @@ describe("Worker-signed URLs", () => {
     await expectError(await SELF.fetch(tampered, { method: "PUT", headers: put.headers, body: "x" }), 403);
     tampered.searchParams.delete("sig");
     await expectError(await SELF.fetch(tampered, { method: "PUT", headers: put.headers, body: "x" }), 403);
+    const raised = new URL(put.url);
+    raised.searchParams.set("max", "1000000");
+    await expectError(await SELF.fetch(raised, { method: "PUT", headers: put.headers, body: "x" }), 403, "invalid_signature");
 
     const expired = await signObjectUrl(testEnv, BASE, { method: "GET", key, expiresInS: 60 }, Date.now() - 120_000);
     await expectError(await SELF.fetch(expired.url), 403, "invalid_signature");
@@ -126,5 +141,21 @@ describe("Worker-signed URLs", () => {
   it("answers a missing object with 404", async () => {
     const get = await signObjectUrl(testEnv, BASE, { method: "GET", key: "accounts/none/x", expiresInS: 60 });
     await expectError(await SELF.fetch(get.url), 404, "not_found");
+  });
+
+  it("carry the most bytes a PUT may store and enforce it before reading the body (413)", async () => {
+    const capped = `${key}.capped`;
+    const put = await signObjectUrl(testEnv, BASE, { method: "PUT", key: capped, expiresInS: 60, contentType: "application/octet-stream", maxBytes: 1024 });
+    expect(new URL(put.url).searchParams.get("max")).toBe("1024");
+    await expectError(await SELF.fetch(put.url, { method: "PUT", headers: put.headers, body: new Uint8Array(1025) }), 413, "payload_too_large");
+    expect(await testEnv.BUCKET.head(capped)).toBeNull();
+    expect((await SELF.fetch(put.url, { method: "PUT", headers: put.headers, body: new Uint8Array(1024) })).status).toBe(200);
+  });
+
+  it("sign the exact size when the uploader declares it", async () => {
+    const put = await signObjectUrl(testEnv, BASE, { method: "PUT", key, expiresInS: 60, size: 10, maxBytes: 1024 });
+    expect(new URL(put.url).searchParams.get("max")).toBe("10");
+    expect(put.headers).toEqual({ "content-length": "10" });
+    await expectError(await SELF.fetch(put.url, { method: "PUT", body: new Uint8Array(11) }), 413);
   });
 });

@@ -7,8 +7,13 @@
  *   The bytes never pass through the Worker.
  * - `worker` (local dev, where no S3 endpoint exists): URLs on the Worker's own
  *   origin, `/files/<key>?expires=…&sig=…`, served by `routes/files.ts` straight
- *   from/to the R2 binding. The HMAC covers method, key, expiry and content type,
- *   so a URL cannot be reused for another object, verb or type, nor after it expires.
+ *   from/to the R2 binding. The HMAC covers method, key, expiry, content type and,
+ *   for a PUT, the most bytes it may carry, so a URL cannot be reused for another
+ *   object, verb, type or a larger body, nor after it expires.
+ *
+ * Every PUT URL is bound to a size: the exact `size` when the uploader declares one
+ * (R2 signs it as `Content-Length`), else at most `maxBytes`, which only a
+ * Worker-signed URL can enforce — so an R2 presigned PUT needs the exact size.
  */
 import { AwsV4Signer } from "aws4fetch";
 import { timingSafeEqual, toHex } from "../../shared/index.js";
@@ -23,6 +28,10 @@ export interface ObjectUrlRequest {
   expiresInS: number;
   /** For PUT: the Content-Type the upload must carry (it is part of the signature). */
   contentType?: string;
+  /** For PUT: the exact byte length the upload will have, when the uploader knows it. */
+  size?: number;
+  /** For PUT: the most bytes the upload may carry. */
+  maxBytes?: number;
 }
 
 export interface SignedObjectUrl {
@@ -46,7 +55,10 @@ export async function signObjectUrl(
   nowMs: number = Date.now(),
 ): Promise<SignedObjectUrl> {
   const expiresInS = Math.min(Math.max(1, Math.floor(request.expiresInS)), MAX_URL_LIFETIME_S);
-  const headers: Record<string, string> = request.contentType ? { "content-type": request.contentType } : {};
+  const headers: Record<string, string> = {
+    ...(request.contentType ? { "content-type": request.contentType } : {}),
+    ...(request.size !== undefined ? { "content-length": String(request.size) } : {}),
+  };
   let url: string;
   if (env.SIGNED_URL_MODE === "worker") {
     url = await workerSignedUrl(requireSecret(env, "FILE_URL_SECRET"), origin, request, nowMs, expiresInS);
@@ -64,6 +76,9 @@ export function encodeKeyPath(key: string): string {
 }
 
 async function presignedR2Url(env: SigningEnv, request: ObjectUrlRequest, nowMs: number, expiresInS: number) {
+  if (request.method === "PUT" && request.size === undefined) {
+    throw new ApiError(400, "size_required", "Uploads straight to storage need each file's exact size (the URL signs its Content-Length)");
+  }
   const accountId = requireSecret(env, "R2_ACCOUNT_ID");
   // Path-style addressing keeps bucket names with dots valid under R2's TLS certificate.
   const url = new URL(`https://${accountId}.r2.cloudflarestorage.com/${env.R2_BUCKET_NAME}/${encodeKeyPath(request.key)}`);
@@ -71,13 +86,16 @@ async function presignedR2Url(env: SigningEnv, request: ObjectUrlRequest, nowMs:
   const signer = new AwsV4Signer({
     method: request.method,
     url: url.toString(),
-    headers: request.contentType ? { "content-type": request.contentType } : {},
+    headers: {
+      ...(request.contentType ? { "content-type": request.contentType } : {}),
+      ...(request.size !== undefined ? { "content-length": String(request.size) } : {}),
+    },
     accessKeyId: requireSecret(env, "R2_ACCESS_KEY_ID"),
     secretAccessKey: requireSecret(env, "R2_SECRET_ACCESS_KEY"),
     service: "s3",
     region: "auto",
     signQuery: true,
-    // aws4fetch leaves content-type unsigned by default; signing it pins the upload's type as the Worker mode does.
+    // aws4fetch leaves content-type and content-length unsigned by default; signing them pins the upload's type and size.
     allHeaders: true,
     datetime: new Date(nowMs).toISOString().replace(/[:-]|\.\d{3}/g, ""),
   });
@@ -85,8 +103,16 @@ async function presignedR2Url(env: SigningEnv, request: ObjectUrlRequest, nowMs:
 }
 
 /** The string the Worker-mode HMAC covers; the prefix keeps it apart from any other use of a key. */
-function fileUrlPayload(method: string, key: string, expiresAtS: number, contentType: string): string {
-  return ["dbe-file-url-v1", method, key, String(expiresAtS), contentType].join("\n");
+function fileUrlPayload(method: string, key: string, expiresAtS: number, contentType: string, maxBytes: string): string {
+  return ["dbe-file-url-v2", method, key, String(expiresAtS), contentType, maxBytes].join("\n");
+}
+
+/** The byte cap a Worker-signed PUT URL carries (`max`); GET URLs carry none. */
+function putLimit(request: ObjectUrlRequest): string {
+  if (request.method !== "PUT") return "";
+  const limit = request.size ?? request.maxBytes;
+  if (limit === undefined) throw new Error(`a PUT URL for ${request.key} needs a size or a maxBytes`);
+  return String(limit);
 }
 
 async function hmacHex(secret: string, payload: string): Promise<string> {
@@ -97,26 +123,32 @@ async function hmacHex(secret: string, payload: string): Promise<string> {
 
 async function workerSignedUrl(secret: string, origin: string, request: ObjectUrlRequest, nowMs: number, expiresInS: number) {
   const expiresAtS = Math.floor(nowMs / 1000) + expiresInS;
-  const signature = await hmacHex(secret, fileUrlPayload(request.method, request.key, expiresAtS, request.contentType ?? ""));
+  const maxBytes = putLimit(request);
+  const signature = await hmacHex(secret, fileUrlPayload(request.method, request.key, expiresAtS, request.contentType ?? "", maxBytes));
   const url = new URL(`/files/${encodeKeyPath(request.key)}`, origin);
   url.searchParams.set("expires", String(expiresAtS));
+  if (maxBytes) url.searchParams.set("max", maxBytes);
   url.searchParams.set("sig", signature);
   return url.toString();
 }
 
-export type FileUrlCheck = { ok: true } | { ok: false; reason: "malformed" | "expired" | "mismatch" };
+/** A valid URL says how many bytes its PUT may carry (`maxBytes`, null for a GET). */
+export type FileUrlCheck = { ok: true; maxBytes: number | null } | { ok: false; reason: "malformed" | "expired" | "mismatch" };
 
 /** Verifies a Worker-signed URL for the request actually made (its method and Content-Type). */
 export async function verifyWorkerSignedUrl(
   secret: string,
-  request: { method: string; key: string; expires: string | undefined; sig: string | undefined; contentType: string },
+  request: { method: string; key: string; expires: string | undefined; sig: string | undefined; contentType: string; max?: string },
   nowMs: number = Date.now(),
 ): Promise<FileUrlCheck> {
   if (!request.expires || !/^\d{1,12}$/.test(request.expires) || !request.sig || !/^[0-9a-f]{64}$/.test(request.sig)) {
     return { ok: false, reason: "malformed" };
   }
+  const max = request.max ?? "";
+  if (request.method === "PUT" ? !/^\d{1,12}$/.test(max) : max !== "") return { ok: false, reason: "malformed" };
   const expiresAtS = Number(request.expires);
   if (expiresAtS * 1000 < nowMs) return { ok: false, reason: "expired" };
-  const expected = await hmacHex(secret, fileUrlPayload(request.method, request.key, expiresAtS, request.contentType));
-  return timingSafeEqual(expected, request.sig) ? { ok: true } : { ok: false, reason: "mismatch" };
+  const expected = await hmacHex(secret, fileUrlPayload(request.method, request.key, expiresAtS, request.contentType, max));
+  if (!timingSafeEqual(expected, request.sig)) return { ok: false, reason: "mismatch" };
+  return { ok: true, maxBytes: max ? Number(max) : null };
 }

@@ -9,6 +9,8 @@ import { accountStore } from "../accounts/account-do.js";
 import { ApiError } from "../errors.js";
 import { jobStore } from "../jobs/job-do.js";
 import { deletePrefix } from "../storage/delete-prefix.js";
+import type { Caller } from "../caller.js";
+import { findSubject } from "./lookup.js";
 
 export const SubjectDeletedSchema = z.object({
   id: z.string(),
@@ -19,7 +21,9 @@ export const SubjectDeletedSchema = z.object({
 });
 export type SubjectDeleted = z.infer<typeof SubjectDeletedSchema>;
 
-export async function deleteSubject(env: Env, accountId: string, id: string): Promise<SubjectDeleted> {
+export async function deleteSubject(caller: Caller, id: string): Promise<SubjectDeleted> {
+  const { env, accountId } = caller;
+  await findSubject(caller, id);
   const removed = await accountStore(env, accountId).deleteSubject(id);
   if (!removed) throw new ApiError(404, "not_found", `No subject ${id}`);
   await Promise.all(removed.live.map((jobId) => jobStore(env, jobId).cancel()));

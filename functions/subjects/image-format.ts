@@ -92,3 +92,26 @@ export function headerDimensions(format: PhotoFormat, bytes: Uint8Array): { widt
     return null;
   }
 }
+
+/** Bytes needed to tell every format we accept or name apart (RIFF….WEBP, ….ftyp<brand>). */
+export const SNIFF_BYTES = 12;
+
+const OTHER_FORMATS: [string, (bytes: Uint8Array) => boolean][] = [
+  ["GIF", (bytes) => startsWith(bytes, ascii("GIF8"))],
+  ["BMP", (bytes) => startsWith(bytes, ascii("BM"))],
+  ["TIFF", (bytes) => startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a])],
+  ["HEIC", (bytes) => startsWith(bytes, ascii("ftyp"), 4) && ["heic", "heix", "mif1", "msf1"].some((brand) => startsWith(bytes, ascii(brand), 8))],
+  ["AVIF", (bytes) => startsWith(bytes, ascii("ftyp"), 4) && ["avif", "avis"].some((brand) => startsWith(bytes, ascii(brand), 8))],
+  ["PDF", (bytes) => startsWith(bytes, ascii("%PDF"))],
+  ["ZIP", (bytes) => startsWith(bytes, [0x50, 0x4b, 0x03, 0x04])],
+  ["GZIP", (bytes) => startsWith(bytes, [0x1f, 0x8b])],
+];
+
+/** A name for what a non-photo file looks like, for the 415 that refuses it. */
+export function describeFormat(bytes: Uint8Array): string {
+  const known = OTHER_FORMATS.find(([, matches]) => matches(bytes));
+  if (known) return known[0];
+  if (bytes.length === 0) return "nothing (an empty body)";
+  const text = bytes.subarray(0, SNIFF_BYTES).every((byte) => byte === 0x09 || byte === 0x0a || byte === 0x0d || (byte >= 0x20 && byte < 0x7f));
+  return text ? "text" : "unrecognised binary data";
+}

@@ -5,8 +5,20 @@
  */
 import { z } from "@hono/zod-openapi";
 import { SAFE_FILE_NAME } from "../../shared/index.js";
+import { KEY_MODES } from "../accounts/api-keys.js";
 
 export const SUBJECT_STATUSES = ["draft", "ready"] as const;
+
+/**
+ * Text a person reads back (names in lists, chat replies, prompts): no control
+ * characters (C0, DEL, C1: Unicode's Cc, spelled out because OpenAPI patterns
+ * carry no `u` flag) and no bidirectional controls, which can make a name
+ * display as something else (U+202E turns "gpj.exe" around). Joiners stay, so
+ * emoji sequences are fine.
+ */
+const DISPLAYABLE = /^[^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]*$/;
+const displayable = (max: number) =>
+  z.string().trim().min(1).max(max).regex(DISPLAYABLE, "no control characters or bidirectional overrides");
 
 export const PhotoNameSchema = z
   .string()
@@ -58,6 +70,8 @@ export const SubjectSchema = z
     identifier: z.string(),
     /** `ready` once `finalize` accepted its photos; trainings need a ready subject. */
     status: z.enum(SUBJECT_STATUSES),
+    /** The mode of the key that created it; only keys of that mode see it. */
+    mode: z.enum(KEY_MODES),
     photos: z.array(PhotoSchema),
     created_at: z.number().int().openapi({ description: "Unix ms" }),
     finalized_at: z.number().int().nullable(),
@@ -67,10 +81,10 @@ export type Subject = z.infer<typeof SubjectSchema>;
 
 export const CreateSubjectSchema = z
   .object({
-    name: z.string().trim().min(1).max(100),
+    name: displayable(100),
     /** The paper's class noun ("dog", "backpack"); required, a wrong one ruins results (Table 4). */
-    // It goes into prompts, so no control characters and no braces (`{subject}` is the prompt placeholder).
-    class_noun: z.string().trim().min(1).max(64).regex(/^[^\u0000-\u001f{}]+$/, "no control characters or braces"),
+    // It goes into prompts, so no braces either (`{subject}` is the prompt placeholder).
+    class_noun: displayable(64).regex(/^[^{}]+$/, "no braces"),
     identifier: z
       .string()
       .min(1)

@@ -2,7 +2,8 @@
  * A customer's webhook endpoint on 127.0.0.1 for the worker tests: `POST /:inbox`
  * records the raw body and the `webhook-*` headers exactly as they arrived (so a
  * test can verify the signature itself) and answers the next status scripted for
- * that inbox (`POST /__script/:inbox {statuses}`), else 200. `GET /:inbox` lists
+ * that inbox (`POST /__script/:inbox {statuses}`), else 200; a scripted 3xx points
+ * `Location` at the inbox `<inbox>-redirected`. `GET /:inbox` lists
  * what arrived. Nothing is verified here: verifying is the test's job.
  */
 import { createServer, type IncomingMessage } from "node:http";
@@ -26,7 +27,8 @@ export async function startWebhookReceiver(): Promise<{ url: string }> {
     const body = await readBody(request);
     const [first, second] = new URL(request.url ?? "/", "http://fake").pathname.split("/").filter(Boolean);
     const reply = (status: number, json: unknown) => {
-      response.writeHead(status, { "content-type": "application/json" });
+      const redirect = status >= 300 && status < 400 ? { location: `/${first}-redirected` } : {};
+      response.writeHead(status, { "content-type": "application/json", ...redirect });
       response.end(JSON.stringify(json));
     };
     if (first === "__script" && second) {

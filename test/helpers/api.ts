@@ -51,6 +51,22 @@ export async function createAccount(
   };
 }
 
+/** The same account through a new key of `mode`, issued with the account's (live) key. */
+export async function withNewKey(account: TestAccount, mode: "live" | "test"): Promise<TestAccount> {
+  const response = await account.request("/v1/keys", jsonInit("POST", { name: `${mode} key`, mode }));
+  expect(response.status).toBe(201);
+  const { api_key } = await response.json<{ api_key: string }>();
+  return {
+    accountId: account.accountId,
+    apiKey: api_key,
+    request: (path, init = {}) => {
+      const headers = new Headers(init.headers);
+      headers.set("authorization", `Bearer ${api_key}`);
+      return SELF.fetch(`${BASE}${path}`, { ...init, headers });
+    },
+  };
+}
+
 export function jsonInit(method: string, body: unknown): RequestInit {
   return { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
 }

@@ -10,6 +10,7 @@ import { readReplicateConfig, type ReplicateBindings } from "./config";
 import { classifyReplicateError } from "./errors";
 import { pollBackoffMs } from "./dispatch-marker";
 import { planSnapshot } from "./snapshot";
+import { RETRY_AFTER_FAILURE_MS, webhookSecret } from "./webhook-secret";
 import worker from "../../index";
 import { BASE, createAccount, expectError, jsonInit } from "../../../test/helpers/api";
 import { makeJpeg } from "../../../test/helpers/images";
@@ -151,7 +152,8 @@ describe("a deployment missing its Replicate secrets", () => {
   });
 
   it("answers the webhook with 503 naming REPLICATE_WEBHOOK_SECRET when it cannot verify anything", async () => {
-    const request = new Request(`${BASE}/v1/webhooks/replicate?job=trn_0123456789abcdefghjk&attempt=1`, { method: "POST", body: "{}" });
+    const headers = { "webhook-id": "msg_1", "webhook-timestamp": String(Math.floor(Date.now() / 1000)), "webhook-signature": "v1,AAAA" };
+    const request = new Request(`${BASE}/v1/webhooks/replicate?job=trn_0123456789abcdefghjk&attempt=1`, { method: "POST", headers, body: "{}" });
     const error = await expectError(
       await call(request, { REPLICATE_API_TOKEN: undefined, REPLICATE_WEBHOOK_SECRET: undefined }),
       503,
@@ -179,5 +181,30 @@ describe("a deployment missing its Replicate secrets", () => {
     }
     const after = (await (await fetch(`${FAKE}/_fake/state`)).json<{ requests: { path: string }[] }>()).requests.slice(before);
     expect(after.filter((request) => request.path === "/v1/webhooks/default/secret")).toHaveLength(1);
+  });
+
+  it("answers an unsigned delivery 401 at once, whatever its query, without asking Replicate for the secret", async () => {
+    const before = (await (await fetch(`${FAKE}/_fake/state`)).json<{ requests: unknown[] }>()).requests.length;
+    for (const query of ["?job=trn_0123456789abcdefghjk&attempt=1", "", "?job=nonsense&attempt=-1"]) {
+      const request = new Request(`${BASE}/v1/webhooks/replicate${query}`, { method: "POST", body: "{}" });
+      await expectError(await call(request, { REPLICATE_WEBHOOK_SECRET: undefined }), 401, "invalid_signature");
+    }
+    const after = (await (await fetch(`${FAKE}/_fake/state`)).json<{ requests: { path: string }[] }>()).requests.slice(before);
+    expect(after.filter((request) => request.path === "/v1/webhooks/default/secret")).toEqual([]);
+  });
+
+  it("remembers a failed secret fetch for a while instead of asking Replicate on every delivery", async () => {
+    const token = `r8_unknown_${crypto.randomUUID()}`;
+    const config = { ...readReplicateConfig({ ...bindings, REPLICATE_WEBHOOK_SECRET: undefined }), webhookSecret: undefined, token };
+    const asked = async () =>
+      (await (await fetch(`${FAKE}/_fake/state`)).json<{ requests: { path: string; authorization?: string }[] }>()).requests.filter(
+        (request) => request.path === "/v1/webhooks/default/secret" && request.authorization === `Bearer ${token}`,
+      ).length;
+    const now = Date.now();
+    await expect(webhookSecret(config, now)).rejects.toBeTruthy();
+    await expect(webhookSecret(config, now + 1000)).rejects.toBeTruthy();
+    expect(await asked()).toBe(1);
+    await expect(webhookSecret(config, now + RETRY_AFTER_FAILURE_MS + 1)).rejects.toBeTruthy();
+    expect(await asked()).toBe(2);
   });
 });

@@ -7,11 +7,15 @@
  * The job message carries the photos as signed URLs we minted moments ago; their
  * path is the object key in both signing modes (`/files/<key>` on the Worker,
  * `/<bucket>/<key>` on R2's S3 endpoint), so we read the object from the binding
- * directly. A URL of any other shape is simply fetched.
+ * directly. A URL of any other shape is simply fetched. Each photo is checked
+ * against the SHA-256 finalize recorded as it streams into the zip, so a photo
+ * replaced in storage after finalize (even by one of the same size) aborts the
+ * archive instead of reaching the trainer.
  */
 import { r2Keys, type InputFile } from "../../../shared/index.js";
 import type { Secrets } from "../../secrets.js";
 import { signObjectUrl } from "../../storage/signed-urls.js";
+import { verifiedSha256 } from "../../storage/verify-sha256.js";
 import { zipStore, type ZipEntry } from "./zip-store.js";
 
 type SigningEnv = Parameters<typeof signObjectUrl>[0];
@@ -40,7 +44,7 @@ function zipEntry(bucket: R2Bucket, bucketName: string | undefined, input: Input
       const key = objectKeyOfSignedUrl(input.url, bucketName);
       const body = key ? (await bucket.get(key))?.body : (await fetch(input.url)).body;
       if (!body) throw new Error(`photo ${input.name} is missing from storage`);
-      return body;
+      return verifiedSha256(body, input.sha256, `photo ${input.name}`);
     },
   };
 }
