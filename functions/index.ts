@@ -14,6 +14,7 @@ import { notFoundHandler, onError } from "./errors.js";
 import { createRouter } from "./router.js";
 import { account } from "./routes/account.js";
 import { admin } from "./routes/admin.js";
+import { baseModels } from "./routes/base-models.js";
 import { docs } from "./routes/docs.js";
 import { files } from "./routes/files.js";
 import { replicateWebhook } from "./routes/replicate-webhook.js";
@@ -79,6 +80,7 @@ app.route("/v1/subjects", subjectPhotos);
 app.route("/v1/trainings", trainings);
 app.route("/v1/trainings", trainingSamples);
 app.route("/v1/generations", generations);
+app.route("/v1/models", baseModels);
 app.route("/v1/models", models);
 app.route("/v1/bot-links", botLinks);
 
