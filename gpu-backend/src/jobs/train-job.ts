@@ -18,6 +18,7 @@ import { JobError } from "./errors.js";
 import { shutdownError, type JobContext, type JobMetrics } from "./context.js";
 import type { BaseModel } from "../dreambooth/base-model.js";
 import { obtainClassImages } from "./class-images.js";
+import { isValidationStep } from "./validation-schedule.js";
 import { fullFineTuneExports, loraExports } from "../dreambooth/exports.js";
 import { decodeTrainingPhoto, encodePng, flipHorizontal, type Pixels } from "../dreambooth/images.js";
 import { trainingPrompts } from "../dreambooth/prompts.js";
@@ -79,7 +80,9 @@ export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobD
   const { params } = job;
   const workDir = path.join(deps.workDir, `${job.job_id}-${job.attempt}`);
   await mkdir(workDir, { recursive: true });
-  events.progress({ phase: "preparing", step: 0, total_steps: params.steps, message: "loading the base model" });
+  // Preparing counts class images (0 while the model loads), so a client can show their progress and ETA.
+  const classImageCount = params.prior_preservation.enabled ? params.prior_preservation.num_class_images : 0;
+  events.progress({ phase: "preparing", step: 0, total_steps: classImageCount, message: "loading the base model" });
   const model = await deps.model(job.base_model);
   if (params.resolution % model.vaeScaleFactor !== 0) {
     throw new JobError("invalid_resolution", `resolution must be a multiple of ${model.vaeScaleFactor} for ${model.id}`);
@@ -157,21 +160,24 @@ export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobD
       const msPerStep = (Date.now() - started) / (step - startStep);
       events.progress({ phase: "training", step, total_steps: params.steps, loss, lr, eta_s: ((params.steps - step) * msPerStep) / 1000 });
       if (step % params.checkpoint_every === 0 && step < params.steps) await saveAndUploadCheckpoint();
-      if (params.validation_prompts.length > 0 && step % params.validation_every === 0) {
+      if (isValidationStep(step, params)) {
         await renderValidationSamples(context, model, step);
       }
     }
     const msPerStep = trainer.step > startStep ? (Date.now() - started) / (trainer.step - startStep) : 0;
-    events.progress({ phase: "exporting", step: 0, total_steps: 1, message: "writing the trained weights" });
+    // Exporting has two counted stages, the weights and the quality report, so a client can show how far it is.
     const meta = { base_model: job.base_model, method: params.method, steps: params.steps, rank: params.lora_rank, alpha: params.lora_alpha };
+    const exportSteps = 2;
+    events.progress({ phase: "exporting", step: 0, total_steps: exportSteps, message: "writing the trained weights" });
     const artifacts = trainable.lora
       ? await loraExports(trainable.lora, workDir, meta)
       : await fullFineTuneExports(model, params.train_text_encoder, workDir, meta);
     for (const artifact of artifacts) await uploads.upload(artifact);
+    events.progress({ phase: "exporting", step: exportSteps - 1, total_steps: exportSteps, message: "grading the trained model" });
     // Graded while the trained weights are still attached (base models with a judge only).
     const quality = await trainingQualityReport(model, photos, job.subject);
     if (quality) await uploads.upload(quality);
-    events.progress({ phase: "exporting", step: 1, total_steps: 1 });
+    events.progress({ phase: "exporting", step: exportSteps, total_steps: exportSteps });
     return {
       steps: params.steps,
       final_loss: lastLoss,
