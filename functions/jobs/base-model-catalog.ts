@@ -10,6 +10,7 @@ import { chooseBackend } from "../backends/choose.js";
 import { PRICES } from "../billing/pricing.js";
 import { BASE_MODEL_FACTS, type BackendDevice } from "./base-model-facts.js";
 import { BASE_MODEL_NAMES, BASE_MODELS, chooseBaseModel } from "./base-models.js";
+import type { BaseModelList } from "./base-model-schema.js";
 
 /** The container backend runs where GPU_BACKEND_DEVICE says; Replicate on GPUs; the fake backend runs no model. */
 function deviceOf(backend: string, env: Pick<Env, "GPU_BACKEND_DEVICE">): BackendDevice | null {
@@ -18,7 +19,7 @@ function deviceOf(backend: string, env: Pick<Env, "GPU_BACKEND_DEVICE">): Backen
   return "gpu";
 }
 
-export function baseModelCatalog({ env, keyMode }: Pick<Caller, "env" | "keyMode">) {
+export function baseModelCatalog({ env, keyMode }: Pick<Caller, "env" | "keyMode">): BaseModelList {
   const backend = chooseBackend({ keyMode, env });
   const device = deviceOf(backend, env);
   const defaultModel = chooseBaseModel(undefined, env);

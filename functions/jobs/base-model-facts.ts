@@ -41,7 +41,7 @@ export const BASE_MODEL_FACTS: Record<BaseModelName, BaseModelFacts> = {
   sd15: {
     description: "Stable Diffusion 1.5 at 512×512: open vocabulary, photographs and styles.",
     vocabulary: null,
-    suggested_prompt: "a photo of {subject} on the beach",
+    suggested_prompt: "a photo of {subject} on a beach",
     quick_training: { steps: 400, num_class_images: 50 },
     timing: {},
     base_quality: null,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { baseModelCatalog } from "../jobs/base-model-catalog.js";
+import type { BaseModelList } from "../jobs/base-model-schema.js";
 import { createAccount, expectError } from "../../test/helpers/api.js";
 import { SELF } from "cloudflare:test";
 
@@ -10,7 +11,7 @@ describe("GET /v1/models", () => {
     const owner = await createAccount();
     const response = await owner.request("/v1/models");
     expect(response.status).toBe(200);
-    const catalog = await response.json<ReturnType<typeof baseModelCatalog>>();
+    const catalog = await response.json<BaseModelList>();
     expect(catalog.default_base_model).toBe("sd15");
     expect(catalog.items.map((model) => [model.id, model.resolution, model.default])).toEqual([
       ["sd15", 512, true],
