@@ -174,7 +174,7 @@ async function waitFor(url, timeoutMs) {
 }
 
 /**
- * The dev key is a live key (test keys always run on the fake backend, see README "Billing and keys"), so
+ * The dev key is a live key (test keys always run on the fake backend, see docs/billing.md), so
  * local jobs really train on the CPU backend. An account found without credits (new, or new local state)
  * gets a local-only grant.
  */
