@@ -34,7 +34,10 @@ export interface BaseModelFacts {
   base_quality: typeof TINY_EMOJI_BASE_QUALITY | null;
 }
 
-/** Timing of the tiny models on two CPU cores (tfjs wasm), measured with `npm start`'s quick run. */
+/**
+ * Timing of the tiny models on two CPU cores (tfjs wasm): the quick run took 37 s on the shared, loaded 2-core dev
+ * machine and about 10 s on the same machine idle; the estimate is the loaded one, so it errs long.
+ */
 const TINY_CPU_TIMING: TrainingTiming = { fixed_s: 12, per_step_s: 0.9, per_class_image_s: 2 };
 
 export const BASE_MODEL_FACTS: Record<BaseModelName, BaseModelFacts> = {
