@@ -9,6 +9,10 @@
  *   grant ACCOUNT_ID AMOUNT [--note TEXT]
  *   set-plan ACCOUNT_ID PLAN
  *   issue-key ACCOUNT_ID [--mode live|test] [--name KEY_NAME]
+ *
+ * Credits: a job refused with 402 names its account and the credits missing;
+ * `grant ACCOUNT_ID AMOUNT` adds them (the local dev account's id is the
+ * `account:` line `npm start` prints; `GET /v1/usage` shows any key's balance).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -16,7 +20,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const USAGE = readFileSync(fileURLToPath(import.meta.url), "utf8").match(/ \*   create-account[\s\S]*?\n \*\//)[0].replace(/ \*\/$/, "").replace(/^ \* {3}/gm, "  ");
+const USAGE = readFileSync(fileURLToPath(import.meta.url), "utf8").match(/ \*   create-account[\s\S]*?\n \*\//)[0].replace(/ \*\/$/, "").replace(/^ \* ?/gm, "  ");
 
 function adminToken() {
   if (process.env.ADMIN_TOKEN) return process.env.ADMIN_TOKEN;

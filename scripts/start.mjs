@@ -118,11 +118,35 @@ function stopAll(code = 0) {
   });
 }
 
-function startService({ name, command, args, env }) {
+/**
+ * What `npm start` shows of a `wrangler dev` line (null: nothing; START_VERBOSE=1 shows every line as it is).
+ * Dropped: the table of bindings and vars (wrangler.toml says the same), the "types might be out of date" hint
+ * (the `--var`s make the runtime's vars differ from the generated types' on purpose), and the 2xx log lines of
+ * the GPU backend's own traffic (one event POST per training step, one /files/ request per photo and upload).
+ * Explained: workerd's red "Broken pipe" error with its stack, which means only that a client closed an event
+ * stream (GET …/events) while the Worker still had it open — a closed tab, or a script that stopped reading.
+ */
+let inBindingsTable = false;
+function wranglerLine(line) {
+  if (process.env.START_VERBOSE) return line;
+  if (line.includes("Your Worker has access to the following bindings")) inBindingsTable = true;
+  else if (inBindingsTable && !/^\s*(Binding|env\.)/.test(line)) inBindingsTable = false;
+  if (inBindingsTable) return null;
+  if (line.includes("Your types might be out of date") || line.includes("Using secrets defined in .dev.vars")) return null;
+  if (/\[wrangler:info\] (GET|POST|PUT) \/(internal|files)\/\S+ 2\d\d /.test(line)) return null;
+  if (line.includes("Broken pipe")) return "a client closed an event stream before the Worker ended it (workerd's \"Broken pipe\"; harmless)";
+  if (/^\s*stack: .*workerd@/.test(line)) return null;
+  return line;
+}
+
+function startService({ name, command, args, env, show = (line) => line }) {
   const child = spawn(command, args, { cwd: root, env: { ...process.env, ...OFFLINE_ENV, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const prefix = (stream, out) =>
     stream.on("data", (chunk) => {
-      for (const line of chunk.toString().split("\n")) if (line.trim()) out.write(`[${name}] ${line}\n`);
+      for (const line of chunk.toString().split("\n")) {
+        const shown = line.trim() ? show(line) : null;
+        if (shown !== null) out.write(`[${name}] ${shown}\n`);
+      }
     });
   prefix(child.stdout, process.stdout);
   prefix(child.stderr, process.stderr);
@@ -150,7 +174,7 @@ async function waitFor(url, timeoutMs) {
 }
 
 /**
- * The dev key is a live key (test keys always run on the fake backend, see README "Billing and keys"), so
+ * The dev key is a live key (test keys always run on the fake backend, see docs/billing.md), so
  * local jobs really train on the CPU backend. An account found without credits (new, or new local state)
  * gets a local-only grant.
  */
@@ -175,6 +199,32 @@ async function seedDevAccount(baseUrl, adminToken) {
   return { apiKey, accountId };
 }
 
+/**
+ * What a user needs from `npm start`, printed last so it is the last thing on the screen (the services' own logs
+ * come before it): the app link to open, the key, the account, where jobs run and on which model.
+ */
+function printSummary({ baseUrl, apiKey, accountId, backendUrl, backendHealth, defaults }) {
+  const bold = (text) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
+  const model = defaults.DEFAULT_BASE_MODEL;
+  const modelNote =
+    model === "tiny-emoji" ? " (32×32 emoji of 32 classes on 8 colours; the app's quick run takes under a minute)"
+    : model === "tiny-random" ? " (RANDOM weights, a stand-in: trainings run end to end, images are noise)"
+    : "";
+  const rule = "  " + "─".repeat(72);
+  console.log(
+    `\n${rule}\n  GPU backend: ${backendUrl} (tfjs ${backendHealth.backend}, models ${backendHealth.models_loaded.join(", ")})\n` +
+      `  OpenAPI:  ${baseUrl}/v1/openapi.json (rendered at ${baseUrl}/docs)\n` +
+      `  account:  ${accountId} (add credits: npm run admin -- grant ${accountId} 10000)\n` +
+      `  Jobs:     backend "${defaults.DEFAULT_BACKEND}", base model "${model}"${modelNote}\n` +
+      `  API:      ${baseUrl}\n` +
+      `  API key:  ${bold(apiKey)} (also in .wrangler/dev-api-key)\n` +
+      `  App:      ${bold(`${baseUrl}/#key=${apiKey}`)}  ← open this in a browser\n${rule}\n`,
+  );
+  if (model !== "tiny-random" && !backendHealth.models_loaded.includes(model)) {
+    console.log(`  Warning: the GPU backend could not load "${model}" (see its log): jobs on it will fail.\n`);
+  }
+}
+
 async function main() {
   process.on("SIGINT", () => stopAll(0));
   process.on("SIGTERM", () => stopAll(0));
@@ -186,8 +236,9 @@ async function main() {
   const backendUrl = `http://127.0.0.1:${backendPort}`;
   const stateDir = process.env.START_STATE_DIR ? resolve(process.env.START_STATE_DIR) : undefined;
   const defaults = { DEFAULT_BACKEND: setting("DEFAULT_BACKEND"), DEFAULT_BASE_MODEL: setting("DEFAULT_BASE_MODEL") };
-  // `--var` overrides wrangler.toml and .dev.vars, so the Worker always pushes to the backend started here.
-  const workerVars = { ...defaults, GPU_BACKEND_URL: backendUrl };
+  // `--var` overrides wrangler.toml and .dev.vars, so the Worker always pushes to the backend started here,
+  // and tells clients (GET /v1/models) that it runs on this machine's CPU.
+  const workerVars = { ...defaults, GPU_BACKEND_URL: backendUrl, GPU_BACKEND_DEVICE: "cpu" };
 
   // Every process of the local system.
   const services = [
@@ -221,6 +272,7 @@ async function main() {
       ],
       env: {},
       ready: `${baseUrl}/healthz`,
+      show: wranglerLine,
     },
   ];
   for (const service of services) startService(service);
@@ -228,16 +280,7 @@ async function main() {
 
   const { apiKey, accountId } = await seedDevAccount(baseUrl, vars.ADMIN_TOKEN);
   const backendHealth = await (await fetch(`${backendUrl}/healthz`)).json();
-  console.log(
-    `\n  App:      ${baseUrl}/#key=${apiKey}\n  API:      ${baseUrl}\n  API key:  ${apiKey}\n  account:  ${accountId}\n  OpenAPI:  ${baseUrl}/v1/openapi.json\n` +
-      `  Jobs:     backend "${defaults.DEFAULT_BACKEND}", base model "${defaults.DEFAULT_BASE_MODEL}"\n` +
-      `  GPU backend: ${backendUrl} (tfjs ${backendHealth.backend}, models ${backendHealth.models_loaded.join(", ")})\n`,
-  );
-  if (defaults.DEFAULT_BASE_MODEL === "tiny-random") {
-    console.log("  Note: tiny-random has RANDOM weights (a stand-in): trainings run end to end, images are noise.\n");
-  } else if (!backendHealth.models_loaded.includes(defaults.DEFAULT_BASE_MODEL)) {
-    console.log(`  Warning: the GPU backend could not load "${defaults.DEFAULT_BASE_MODEL}" (see its log): jobs on it will fail.\n`);
-  }
+  printSummary({ baseUrl, apiKey, accountId, backendUrl, backendHealth, defaults });
   if (process.env.START_PRINT_JSON) {
     const summary = { url: baseUrl, api_key: apiKey, account_id: accountId, gpu_backend_url: backendUrl };
     console.log(JSON.stringify({ ...summary, default_backend: defaults.DEFAULT_BACKEND, default_base_model: defaults.DEFAULT_BASE_MODEL }));

@@ -23,7 +23,10 @@ export async function reserveCharge<R extends NewJobRecord>(caller: Caller, reco
   const price = priceOf(record, mode);
   const outcome = await accountStore(caller.env, caller.accountId).reserve({ id: record.id, kind: record.kind }, price);
   if (!outcome.ok && outcome.reason === "insufficient_credits") {
-    throw new ApiError(402, "insufficient_credits", `This job costs ${outcome.price} credits; the balance is ${outcome.balance}`, {
+    // Credits come only from the operator, so the answer says which command adds them (docs/billing.md).
+    const grant = `npm run admin -- grant ${caller.accountId} ${outcome.price - outcome.balance}`;
+    const message = `This job costs ${outcome.price} credits; the balance is ${outcome.balance}. The service's operator adds credits with: ${grant}`;
+    throw new ApiError(402, "insufficient_credits", message, {
       balance: outcome.balance,
       price: outcome.price,
     });

@@ -122,6 +122,7 @@ describe("charging jobs through the API", () => {
     for (const response of responses.filter((r) => r.status !== 202)) {
       const error = await expectError(response, 402, "insufficient_credits");
       expect(error.details).toEqual({ balance: 10, price: TRAINING_PRICE });
+      expect(error.message).toContain(`npm run admin -- grant ${account.accountId} ${TRAINING_PRICE - 10}`);
     }
     const usage = await usageOf(account);
     expect(usage.balance).toBe(10);

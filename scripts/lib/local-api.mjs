@@ -76,6 +76,7 @@ export async function followEvents(url, apiKey, onEvent = () => {}) {
   if (!response.ok) throw new Error(`events: ${response.status} ${await response.text()}`);
   const decoder = new TextDecoder();
   let buffered = "";
+  let finished = null;
   for await (const chunk of response.body) {
     buffered += decoder.decode(chunk, { stream: true });
     let end;
@@ -86,12 +87,12 @@ export async function followEvents(url, apiKey, onEvent = () => {}) {
       const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? "null");
       if (!data?.job) continue;
       onEvent(event, data);
-      if (TERMINAL.has(data.job.status)) {
-        await response.body.cancel().catch(() => undefined);
-        return data.job;
-      }
+      if (TERMINAL.has(data.job.status)) finished = data.job;
     }
   }
+  // Read to the end: the Worker closes the stream when the job ends, and a client that hangs up first makes
+  // workerd log a "Broken pipe" error.
+  if (finished) return finished;
   throw new Error("event stream ended before the job finished");
 }
 

@@ -21,6 +21,7 @@ import type { BaseModel } from "../dreambooth/base-model.js";
 import { CheckpointScoring } from "../dreambooth/checkpoint-scoring.js";
 import { trainedModelCard } from "../dreambooth/trained-model-card.js";
 import { obtainClassImages } from "./class-images.js";
+import { isValidationStep } from "./validation-schedule.js";
 import { fullFineTuneExports, loraExports } from "../dreambooth/exports.js";
 import { decodeTrainingPhoto, encodePng, flipHorizontal, type Pixels } from "../dreambooth/images.js";
 import { trainingPrompts } from "../dreambooth/prompts.js";
@@ -83,7 +84,9 @@ export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobD
   const { params } = job;
   const workDir = path.join(deps.workDir, `${job.job_id}-${job.attempt}`);
   await mkdir(workDir, { recursive: true });
-  events.progress({ phase: "preparing", step: 0, total_steps: params.steps, message: "loading the base model" });
+  // Preparing counts class images (0 while the model loads), so a client can show their progress and ETA.
+  const classImageCount = params.prior_preservation.enabled ? params.prior_preservation.num_class_images : 0;
+  events.progress({ phase: "preparing", step: 0, total_steps: classImageCount, message: "loading the base model" });
   const model = await deps.model(job.base_model);
   if (params.resolution % model.vaeScaleFactor !== 0) {
     throw new JobError("invalid_resolution", `resolution must be a multiple of ${model.vaeScaleFactor} for ${model.id}`);
@@ -171,15 +174,17 @@ export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobD
         await saveAndUploadCheckpoint();
         await scoring.consider(step, checkpointFile);
       }
-      if (params.validation_prompts.length > 0 && step % params.validation_every === 0) {
+      if (isValidationStep(step, params)) {
         await renderValidationSamples(context, model, step);
       }
     }
     const msPerStep = trainer.step > startStep ? (Date.now() - started) / (trainer.step - startStep) : 0;
-    events.progress({ phase: "exporting", step: 0, total_steps: 1, message: "grading the trained weights" });
-    // Graded while the trained weights are still attached (base models with a judge only); an earlier checkpoint may win.
+    // Exporting has two counted stages, grading (an earlier checkpoint may win) and the weights, so a client can show how far it is.
+    const exportSteps = 2;
+    events.progress({ phase: "exporting", step: 0, total_steps: exportSteps, message: "grading the trained weights" });
+    // Graded while the trained weights are still attached (base models with a judge only).
     const { selected, quality } = await scoring.finish(trainer.step, (file) => trainer.restoreCheckpoint(file, fingerprint));
-    events.progress({ phase: "exporting", step: 0, total_steps: 1, message: `writing the weights of step ${selected.step}` });
+    events.progress({ phase: "exporting", step: 1, total_steps: exportSteps, message: `writing the weights of step ${selected.step}` });
     const meta = { base_model: job.base_model, method: params.method, steps: params.steps, step: selected.step, rank: params.lora_rank, alpha: params.lora_alpha };
     const artifacts = trainable.lora
       ? await loraExports(model, trainable.lora, workDir, meta)
@@ -192,7 +197,7 @@ export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobD
         );
     for (const artifact of artifacts) await uploads.upload(artifact);
     if (quality) await uploads.upload(qualityReportArtifact(quality));
-    events.progress({ phase: "exporting", step: 1, total_steps: 1 });
+    events.progress({ phase: "exporting", step: exportSteps, total_steps: exportSteps });
     return {
       metrics: {
         steps: params.steps,

@@ -26,12 +26,12 @@ describe("formatting", () => {
   it("shows a quality report's five measures with their direction, and nothing without a report", () => {
     expect(qualityRows(null)).toEqual([]);
     const rows = qualityRows({ subject_fidelity: 0.6123, prompt_fidelity: 0.5, prior_preservation_similarity: 0.3456, class_recognized: 1, diversity: 0.25 });
-    expect(rows.map((row) => [row.label, row.value])).toEqual([
-      ["Subject fidelity ↑", "0.612"],
-      ["Prompt fidelity ↑", "50 %"],
-      ["Prior drift ↓", "0.346"],
-      ["Class kept ↑", "100 %"],
-      ["Diversity ↑", "0.250"],
+    expect(rows.map((row) => [row.label, row.value, row.base])).toEqual([
+      ["Subject fidelity ↑", "0.612", "—"],
+      ["Prompt fidelity ↑", "50 %", "—"],
+      ["Prior drift ↓", "0.346", "—"],
+      ["Class kept ↑", "100 %", "—"],
+      ["Diversity ↑", "0.250", "—"],
     ]);
   });
 
@@ -47,6 +47,12 @@ describe("formatting", () => {
     expect(exportedStepNote(null, 800)).toBe("");
     expect(exportedStepNote({ step: 600, reason: "highest subject fidelity (0.612)" }, 800)).toBe("Weights of step 600 of 800: highest subject fidelity (0.612).");
     expect(exportedStepNote({ step: 800, reason: 'checkpoint_selection is "last"' }, 800)).toBe('Weights of the last step (800): checkpoint_selection is "last".');
+  });
+
+  it("puts the untrained base model's score beside each measure", () => {
+    const trained = { subject_fidelity: 0.5, prompt_fidelity: 0.75, prior_preservation_similarity: 0.3, class_recognized: 0, diversity: 0.4 };
+    const base = { subject_fidelity: 0.449, prompt_fidelity: 1, prior_preservation_similarity: 0.378, class_recognized: 0, diversity: 0.368 };
+    expect(qualityRows(trained, base).map((row) => row.base)).toEqual(["0.449", "100 %", "0.378", "0 %", "0.368"]);
   });
 });
 

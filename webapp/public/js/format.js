@@ -48,22 +48,31 @@ export function expandSubject(prompt, subject) {
 }
 
 /**
- * The rows the app shows of a training's quality report (shared/quality.ts): DreamBench's measures,
- * each with what it means and which way is better, formatted. [] when the backend graded nothing.
- * @param {{ subject_fidelity: number, prompt_fidelity: number, prior_preservation_similarity: number,
- *   class_recognized: number, diversity: number } | null | undefined} quality
- * @returns {{ label: string, value: string, help: string }[]}
+ * @typedef {{ subject_fidelity: number, prompt_fidelity: number, prior_preservation_similarity: number,
+ *   class_recognized: number, diversity: number }} QualityMeasures
  */
-export function qualityRows(quality) {
+
+/**
+ * The rows the app shows of a training's quality report (shared/quality.ts): DreamBench's measures, each
+ * with what it means, which way is better, and the untrained base model's score beside it when known
+ * (GET /v1/models `base_quality`), so a number says whether training helped. [] when the backend graded nothing.
+ * @param {QualityMeasures | null | undefined} quality
+ * @param {QualityMeasures | null} [base]
+ * @returns {{ label: string, value: string, base: string, help: string }[]}
+ */
+export function qualityRows(quality, base = null) {
   if (!quality) return [];
   const percent = (/** @type {number} */ value) => `${Math.round(value * 100)} %`;
-  return [
-    { label: "Subject fidelity ↑", value: quality.subject_fidelity.toFixed(3), help: "how alike the generated subject and your photos are (DINO / CLIP-I analogue)" },
-    { label: "Prompt fidelity ↑", value: percent(quality.prompt_fidelity), help: "generations that show the context the prompt asked for (CLIP-T analogue)" },
-    { label: "Prior drift ↓", value: quality.prior_preservation_similarity.toFixed(3), help: "how much plain class prompts now look like your subject (PRES)" },
-    { label: "Class kept ↑", value: percent(quality.class_recognized), help: "plain class prompts still recognised as the class" },
-    { label: "Diversity ↑", value: quality.diversity.toFixed(3), help: "how different generations of one prompt are (DIV)" },
+  const decimal = (/** @type {number} */ value) => value.toFixed(3);
+  /** @type {[keyof QualityMeasures, string, (value: number) => string, string][]} */
+  const measures = [
+    ["subject_fidelity", "Subject fidelity ↑", decimal, "how alike the generated subject and your photos are (DINO / CLIP-I analogue)"],
+    ["prompt_fidelity", "Prompt fidelity ↑", percent, "generations that show the context the prompt asked for (CLIP-T analogue)"],
+    ["prior_preservation_similarity", "Prior drift ↓", decimal, "how much plain class prompts now look like your subject (PRES)"],
+    ["class_recognized", "Class kept ↑", percent, "plain class prompts still recognised as the class"],
+    ["diversity", "Diversity ↑", decimal, "how different generations of one prompt are (DIV)"],
   ];
+  return measures.map(([key, label, format, help]) => ({ label, value: format(quality[key]), base: base ? format(base[key]) : "—", help }));
 }
 
 /**

@@ -5,6 +5,7 @@
  * say the user left off (so a reload mid-training goes back to the live view).
  */
 import { ApiError, UNAUTHORIZED_EVENT } from "./api.js";
+import { loadDeployment, refreshBalance } from "./deployment.js";
 import { mountPhotos } from "./screens/photos.js";
 import { mountResults } from "./screens/results.js";
 import { mountSignIn } from "./screens/sign-in.js";
@@ -40,6 +41,9 @@ async function resume() {
   byId("sign-out").hidden = false;
   const { subjectId, trainingId } = savedIds();
   try {
+    // The backend, model and prices set the training form's defaults and the results screen's hints.
+    await loadDeployment();
+    void refreshBalance();
     if (subjectId) {
       const subject = await app.api.get(`/v1/subjects/${subjectId}`);
       setSubject(subject);

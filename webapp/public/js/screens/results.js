@@ -1,15 +1,20 @@
 // @ts-check
 /**
- * Generate: a prompt with `{subject}` help, images rendered by the trained model
- * (seed on each, click to enlarge, download), the trained weights as
- * downloads, and the training's quality report when the backend made one. Image and weight URLs need the API key, so they are fetched with it
- * and shown from object URLs.
+ * Generate: a prompt with `{subject}` help, prompts the base model understands
+ * and the words it does not know, images rendered by the trained model (sharp
+ * pixels, seed on each, click to enlarge, download) beside one training photo,
+ * the trained weights as downloads, the training's quality report next to the
+ * base model's own scores, and the subject's history. Image and weight URLs need
+ * the API key, so they are fetched with it and shown from object URLs.
  */
+import { modelById, refreshBalance } from "../deployment.js";
 import { expandSubject, exportedStepNote, qualityRows, WEIGHT_DOWNLOADS } from "../format.js";
+import { renderHistory } from "../history.js";
 import { isTerminal } from "../job-status.js";
 import { followEvents } from "../sse.js";
-import { app } from "../state.js";
+import { app, setTraining } from "../state.js";
 import { byId, saveUrl, setBusy, showError } from "../ui.js";
+import { promptSuggestions, unknownWords } from "../vocabulary.js";
 
 /** @typedef {import("../state.js").GenerationView} GenerationView */
 
@@ -37,13 +42,64 @@ export function mountResults() {
     if (event.target === lightbox) lightbox.close();
   });
 
-  /** Shows what `{subject}` becomes, and the whole expanded prompt as the box's tooltip. */
+  const vocabularyWarning = byId("prompt-vocabulary");
+  const suggestions = byId("prompt-suggestions");
+  const history = byId("history");
+
+  /** Shows what `{subject}` becomes, the whole expanded prompt as the box's tooltip, and the words the model does not know. */
   function showExpansion() {
     if (!app.subject) return;
     expansion.textContent = `"${app.subject.identifier} ${app.subject.class_noun}"`;
     prompt.title = expandSubject(prompt.value, app.subject);
+    const unknown = unknownWords(prompt.value, modelById(app.training?.base_model)?.vocabulary ?? null, app.subject);
+    vocabularyWarning.hidden = unknown.length === 0;
+    vocabularyWarning.textContent = `${modelById(app.training?.base_model)?.id} does not know: ${unknown.join(", ")} — it will ignore them.`;
   }
   prompt.addEventListener("input", showExpansion);
+
+  /** Prompts the base model understands, as buttons that fill the prompt box. */
+  function renderSuggestions() {
+    const model = modelById(app.training?.base_model);
+    suggestions.replaceChildren();
+    if (!model) return;
+    if (model.vocabulary) {
+      const { classes, backgrounds, sizes } = model.vocabulary;
+      const known = document.createElement("p");
+      known.className = "help";
+      known.id = "vocabulary-hint";
+      known.textContent = `${model.id} draws ${model.resolution}×${model.resolution} emoji of ${classes.length} classes (${classes.join(", ")}) on ${backgrounds.length} backgrounds (${backgrounds.join(", ")}), sized ${sizes.join(" or ")}. Try:`;
+      suggestions.append(known);
+    }
+    for (const text of promptSuggestions(model.suggested_prompt, model.vocabulary)) {
+      const chip = document.createElement("button");
+      chip.type = "button";
+      chip.className = "chip";
+      chip.textContent = text;
+      chip.addEventListener("click", () => {
+        prompt.value = text;
+        showExpansion();
+        prompt.focus();
+      });
+      suggestions.append(chip);
+    }
+  }
+
+  /** One of the photos the training ran on, beside what it renders. */
+  function showTrainingPhoto() {
+    const figure = byId("training-photo-figure");
+    const photo = byId("training-photo", HTMLImageElement);
+    const first = app.subject?.photos[0];
+    figure.hidden = !first;
+    if (!first || !app.subject) return;
+    app.api.blobUrl(`/v1/subjects/${app.subject.id}/images/${encodeURIComponent(first.name)}`).then(
+      (url) => (photo.src = url),
+      () => (figure.hidden = true),
+    );
+  }
+
+  function refreshHistory() {
+    if (app.subject) renderHistory(history, app.subject.id).catch((failure) => showError(error, failure));
+  }
 
   function renderDownloads() {
     const training = app.training;
@@ -87,18 +143,30 @@ export function mountResults() {
     note.className = "muted";
     note.textContent = exportedStepNote(training.selected_checkpoint, Number(training.params.steps));
     downloads.append(heading, list, ...(note.textContent ? [note] : []));
-    renderQuality(training);
   }
 
-  /** The backend's quality report of the training, when its base model has a judge. @param {import("../state.js").TrainingView} training */
+  /**
+   * The backend's quality report of the training, when its base model has a judge, beside the untrained base
+   * model's scores. @param {import("../state.js").TrainingView} training
+   */
   function renderQuality(training) {
-    const rows = qualityRows(training.quality);
+    const container = byId("quality");
+    const rows = qualityRows(training.quality, modelById(training.base_model)?.base_quality ?? null);
+    container.replaceChildren();
     if (rows.length === 0) return;
     const heading = document.createElement("h2");
     heading.className = "subhead";
     heading.textContent = "Quality (measured right after training)";
     const table = document.createElement("table");
     table.className = "quality";
+    const head = document.createElement("tr");
+    for (const text of ["Measure", "This training", `${training.base_model} untrained`, "What it means"]) {
+      const th = document.createElement("th");
+      th.scope = "col";
+      th.textContent = text;
+      head.append(th);
+    }
+    table.append(head);
     for (const row of rows) {
       const tr = document.createElement("tr");
       const label = document.createElement("th");
@@ -106,13 +174,19 @@ export function mountResults() {
       label.textContent = row.label;
       const value = document.createElement("td");
       value.textContent = row.value;
+      const base = document.createElement("td");
+      base.className = "base-score";
+      base.textContent = row.base;
       const help = document.createElement("td");
       help.className = "help";
       help.textContent = row.help;
-      tr.append(label, value, help);
+      tr.append(label, value, base, help);
       table.append(tr);
     }
-    downloads.append(heading, table);
+    const note = document.createElement("p");
+    note.className = "help";
+    note.textContent = "Measured by the base model's judge on your subject right after training; compare each number with the untrained model's.";
+    container.append(heading, table, note);
   }
 
   /**
@@ -131,6 +205,7 @@ export function mountResults() {
         open.className = "image-button";
         open.setAttribute("aria-label", `Enlarge image ${index + 1}, seed ${image.seed}`);
         const img = document.createElement("img");
+        img.className = "pixel-art";
         img.src = url;
         img.alt = `${promptText} (seed ${image.seed})`;
         img.width = image.width;
@@ -207,6 +282,8 @@ export function mountResults() {
       if (done.status !== "succeeded") throw new Error(`Generation ${done.status}: ${done.error?.message ?? "no images"}`);
       status.textContent = "";
       await showImages(done);
+      refreshHistory();
+      void refreshBalance();
     } catch (failure) {
       status.textContent = "";
       showError(error, failure);
@@ -216,9 +293,20 @@ export function mountResults() {
   });
 
   return {
-    show() {
+    async show() {
+      // The quality report may have been written after the `succeeded` event this screen was opened from.
+      if (app.training && !app.training.quality) {
+        const training = await app.api.get(`/v1/trainings/${app.training.id}`).catch(() => null);
+        if (training) setTraining(training);
+      }
+      const model = modelById(app.training?.base_model);
+      if (model && prompt.value === prompt.defaultValue) prompt.value = model.suggested_prompt;
       showExpansion();
+      renderSuggestions();
       renderDownloads();
+      if (app.training) renderQuality(app.training);
+      showTrainingPhoto();
+      refreshHistory();
     },
   };
 }

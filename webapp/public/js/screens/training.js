@@ -1,12 +1,17 @@
 // @ts-check
 /**
- * Training: start one with the form's parameters, then follow it live from the
- * events stream — status, step/total, loss chart, ETA, validation samples — with
- * a cancel button. A dropped connection is retried and caught up from the
- * stream's opening `state` snapshot (see sse.js); the connection line says so.
+ * Training: start one with the form's parameters — a quick run preselected when
+ * the backend is this machine's CPU, price and time shown before starting — then
+ * follow it live from the events stream: each phase with its own count and ETA
+ * (class images, steps, export), loss chart, validation samples, cancel. A
+ * dropped connection is retried and caught up from the stream's opening `state`
+ * snapshot (see sse.js); the connection line says so.
  */
+import { BALANCE_EVENT, defaultModel, deployment, isFreeKey, refreshBalance } from "../deployment.js";
+import { trainingEstimate } from "../estimate.js";
 import { drawLossChart } from "../loss-chart.js";
 import { estimateEtaS, formatEta, formatLoss } from "../format.js";
+import { phaseProgress } from "../phase-progress.js";
 import { isTerminal } from "../job-status.js";
 import { followEvents } from "../sse.js";
 import { app, setTraining } from "../state.js";
@@ -46,8 +51,11 @@ export function mountTraining({ onSucceeded }) {
 
   /** @type {{ step: number, loss: number }[]} */
   let lossPoints = [];
-  /** @type {{ at: number, step: number }[]} when each training step was seen, for an ETA when the backend sends none */
+  /** @type {{ at: number, step: number }[]} when each step of the current phase was seen, for an ETA when the backend sends none */
   let stepTimes = [];
+  let stepTimesPhase = "";
+  /** What the backend last said it is doing (a progress event's message), by phase. */
+  let phaseMessage = { phase: "", message: "" };
   /** @type {Map<string, { prompt: string, seed: number, step: number }>} sample artifact name → what the sample event said */
   const sampleInfo = new Map();
   /** @type {Map<string, Promise<string>>} sample artifact name → object URL of its image */
@@ -65,6 +73,40 @@ export function mountTraining({ onSucceeded }) {
   for (const radio of methodInputs) radio.addEventListener("change", syncAdvanced);
   priorEnabled.addEventListener("change", syncAdvanced);
 
+  const stepsInput = byId("steps", HTMLInputElement);
+  const classImagesInput = byId("class-images", HTMLInputElement);
+  const PAPER_RUN = { steps: 1000, num_class_images: 200 };
+
+  /** Fills steps and class images from a preset: the base model's quick run, or the paper's defaults. @param {string} preset */
+  function applyPreset(preset) {
+    const run = preset === "quick" ? (defaultModel()?.quick_training ?? PAPER_RUN) : PAPER_RUN;
+    stepsInput.value = String(run.steps);
+    classImagesInput.value = String(run.num_class_images);
+    updateEstimate();
+  }
+  for (const radio of form.querySelectorAll("input[name=preset]")) {
+    radio.addEventListener("change", () => applyPreset(/** @type {HTMLInputElement} */ (radio).value));
+  }
+
+  /** Price and duration of the training the form describes, and the balance it is paid from. */
+  function updateEstimate() {
+    const catalog = deployment();
+    const estimateText = byId("training-estimate");
+    if (!catalog) return (estimateText.textContent = "");
+    const method = /** @type {HTMLInputElement | null} */ (form.querySelector("input[name=method]:checked"))?.value === "full" ? "full" : "lora";
+    const classImages = priorEnabled.checked ? Number(classImagesInput.value) : 0;
+    const { price, seconds } = trainingEstimate(
+      { steps: Number(stepsInput.value), method, classImages },
+      { prices: catalog.prices, timing: defaultModel()?.timing ?? null, free: isFreeKey() },
+    );
+    const balance = byId("balance").dataset.balance;
+    estimateText.textContent =
+      `Costs ${price.toLocaleString("en")} credits · ${seconds === null ? "no time estimate for this backend" : `about ${formatEta(seconds)}`}` +
+      (balance === undefined ? "" : ` · balance ${Number(balance).toLocaleString("en")} credits`);
+  }
+  form.addEventListener("input", updateEstimate);
+  document.addEventListener(BALANCE_EVENT, updateEstimate);
+
   /** @param {TrainingView} training */
   function render(training) {
     setTraining(training);
@@ -72,18 +114,19 @@ export function mountTraining({ onSucceeded }) {
     statusPill.textContent = status;
     statusPill.dataset.status = status;
     const inTrainingPhase = progress.phase === "training";
-    const total = inTrainingPhase ? progress.total_steps : Number(training.params.steps ?? progress.total_steps);
-    const step = inTrainingPhase ? progress.step : status === "succeeded" || status === "exporting" ? total : 0;
-    bar.max = Math.max(total, 1);
-    bar.value = step;
-    stepText.textContent = `step ${step} / ${total}`;
-    phaseText.textContent = isTerminal(status) ? status : (progress.phase ?? status);
+    const shown = phaseProgress(training);
+    bar.max = shown.max;
+    bar.value = shown.value;
+    stepText.textContent = shown.label;
+    const message = phaseMessage.phase === progress.phase ? phaseMessage.message : "";
+    phaseText.textContent = isTerminal(status) ? status : `${progress.phase ?? status}${message ? ` — ${message}` : ""}`;
     lossText.textContent = formatLoss(progress.loss);
-    if (inTrainingPhase) stepTimes.push({ at: Date.now(), step: progress.step });
-    const eta = progress.eta_s ?? (inTrainingPhase ? estimateEtaS(stepTimes, total) : null);
+    if (stepTimesPhase !== shown.phase) [stepTimes, stepTimesPhase] = [[], shown.phase];
+    stepTimes.push({ at: Date.now(), step: shown.value });
+    const eta = inTrainingPhase && progress.eta_s !== null ? progress.eta_s : estimateEtaS(stepTimes, shown.max);
     etaText.textContent = isTerminal(status) ? "—" : formatEta(eta);
     if (inTrainingPhase && progress.loss !== null) lossPoints.push({ step: progress.step, loss: progress.loss });
-    drawLossChart(chart, lossPoints, total);
+    drawLossChart(chart, lossPoints, Number(training.params.steps ?? progress.total_steps));
     renderSamples(training);
     cancel.hidden = isTerminal(status);
     trainAgain.hidden = status !== "failed" && status !== "canceled";
@@ -108,6 +151,7 @@ export function mountTraining({ onSucceeded }) {
         image.alt = `Validation sample: ${info?.prompt ?? artifact.name}`;
         image.width = Number(artifact.meta?.width ?? 64);
         image.height = Number(artifact.meta?.height ?? 64);
+        image.className = "pixel-art";
         sampleUrl(training.id, artifact.name).then((url) => (image.src = url), () => image.remove());
         const text = document.createElement("div");
         const title = document.createElement("strong");
@@ -140,12 +184,30 @@ export function mountTraining({ onSucceeded }) {
       const { artifact, prompt, seed, step } = data.detail;
       sampleInfo.set(artifact, { prompt, seed, step });
     }
+    if (data.detail?.type === "progress" && data.detail.message) phaseMessage = { phase: data.detail.phase, message: data.detail.message };
     if (data.job) render(data.job);
     const status = data.job?.status;
     if (status === "succeeded") {
       toast("Training succeeded");
       toGenerate.focus();
+      void withQuality(data.job);
     } else if (status === "canceled") toast("Training canceled");
+    if (status && isTerminal(status)) void refreshBalance();
+  }
+
+  /**
+   * The quality report arrives on the `succeeded` event when the service puts it there; otherwise it is read
+   * from GET /v1/trainings/:id, so the results screen shows it without a reload.
+   * @param {TrainingView} training
+   */
+  async function withQuality(training) {
+    if (training.quality) return;
+    try {
+      const fresh = await app.api.get(`/v1/trainings/${training.id}`);
+      if (app.training?.id === fresh.id) setTraining(fresh);
+    } catch {
+      // the results screen reads the training again when it opens
+    }
   }
 
   /** @param {"connecting" | "live" | "reconnecting" | "closed"} state */
@@ -161,6 +223,8 @@ export function mountTraining({ onSucceeded }) {
     stream?.stop();
     lossPoints = [];
     stepTimes = [];
+    stepTimesPhase = "";
+    phaseMessage = { phase: "", message: "" };
     sampleInfo.clear();
     sampleUrls.clear();
     const placeholder = document.createElement("li");
@@ -205,6 +269,7 @@ export function mountTraining({ onSucceeded }) {
     try {
       follow(await app.api.post("/v1/trainings", { subject_id: subject.id, params }));
       showError(formError, null);
+      void refreshBalance();
     } catch (failure) {
       showError(formError, failure);
     } finally {
@@ -235,7 +300,25 @@ export function mountTraining({ onSucceeded }) {
       : "";
     form.hidden = false;
     live.hidden = true;
+    const model = defaultModel();
+    const catalog = deployment();
+    if (model && catalog) {
+      const onCpu = catalog.backend.device === "cpu";
+      byId("model-note").textContent = `Base model ${model.id}: ${model.description}`;
+      const quick = model.quick_training;
+      const { seconds } = trainingEstimate(
+        { steps: quick.steps, method: "lora", classImages: quick.num_class_images },
+        { prices: catalog.prices, timing: model.timing, free: isFreeKey() },
+      );
+      byId("quick-help").textContent =
+        `${quick.steps} steps, ${quick.num_class_images} class images` + (seconds === null ? "" : ` — about ${formatEta(seconds)}${onCpu ? " on this CPU" : ""}`);
+      const preset = /** @type {HTMLInputElement} */ (form.querySelector(`input[name=preset][value=${onCpu ? "quick" : "paper"}]`));
+      preset.checked = true;
+      applyPreset(preset.value);
+      byId("validation-prompt", HTMLInputElement).value = model.suggested_prompt;
+    }
     syncAdvanced();
+    updateEstimate();
   }
   toGenerate.addEventListener("click", onSucceeded);
   trainAgain.addEventListener("click", () => {
