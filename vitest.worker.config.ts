@@ -35,6 +35,8 @@ export default defineConfig({
           FILE_URL_SECRET: "test-file-url-secret",
           BACKEND_SIGNING_SECRET,
           GPU_BACKEND_URL: fakeGpuBackend.url,
+          // A frozen GPU host is cut off after a second, not the deployment's ten.
+          BACKEND_REQUEST_TIMEOUT_S: "1",
           // Jobs that name no backend run on the fake one, its stages 20 ms apart, so a training takes well under a second.
           DEFAULT_BACKEND: "fake",
           FAKE_BACKEND_STEP_MS: "20",

@@ -30,7 +30,11 @@ export const WebhookDeliveryViewSchema = z
   })
   .openapi("WebhookDelivery");
 
-const ErrorViewSchema = z.object({ code: z.string(), message: z.string() });
+const ErrorViewSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  retryable: z.boolean().openapi({ description: "Whether sending the same request again could succeed (an outage, not bad input)" }),
+});
 
 export const ArtifactViewSchema = z
   .object({
@@ -120,7 +124,8 @@ export function trainingView(record: TrainingRecord, origin: string, quality: Qu
       sha256: artifact.sha256,
       content_type: artifact.content_type,
       ...(artifact.meta ? { meta: artifact.meta } : {}),
-      ...((WEIGHT_FORMATS as readonly string[]).includes(artifact.format)
+      // Only a succeeded training serves weights; a failed or canceled one answers 410 (routes/models.ts).
+      ...(record.status === "succeeded" && (WEIGHT_FORMATS as readonly string[]).includes(artifact.format)
         ? { download_url: `${origin}/v1/models/${record.id}/files/${artifact.format}` }
         : {}),
     })),
