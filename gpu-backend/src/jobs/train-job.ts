@@ -147,7 +147,7 @@ export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobD
       context.checkpoint();
       if (context.shutdownRequested) {
         await saveAndUploadCheckpoint();
-        throw shutdownError();
+        throw shutdownError(trainer.step);
       }
       const { step, loss, lr } = trainer.trainStep();
       if (!Number.isFinite(loss)) {
@@ -162,12 +162,18 @@ export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobD
       }
     }
     const msPerStep = trainer.step > startStep ? (Date.now() - started) / (trainer.step - startStep) : 0;
+    // The final step is saved before exporting, so a kill during export never retrains.
+    if (trainer.step > startStep) await saveAndUploadCheckpoint();
     events.progress({ phase: "exporting", step: 0, total_steps: 1, message: "writing the trained weights" });
     const meta = { base_model: job.base_model, method: params.method, steps: params.steps, rank: params.lora_rank, alpha: params.lora_alpha };
     const artifacts = trainable.lora
       ? await loraExports(trainable.lora, workDir, meta)
       : await fullFineTuneExports(model, params.train_text_encoder, workDir, meta);
-    for (const artifact of artifacts) await uploads.upload(artifact);
+    for (const artifact of artifacts) {
+      context.checkpoint();
+      if (context.shutdownRequested) throw shutdownError(trainer.step);
+      await uploads.upload(artifact);
+    }
     // Graded while the trained weights are still attached (base models with a judge only).
     const quality = await trainingQualityReport(model, photos, job.subject);
     if (quality) await uploads.upload(quality);
