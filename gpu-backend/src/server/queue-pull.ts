@@ -182,7 +182,8 @@ export class QueuePullConsumer {
     if (answer !== "claimed") return true;
     if (this.runner.submit(job) === "accepted") {
       console.log(`queue: running ${job.job_id} attempt ${job.attempt} on ${this.options.hostId}`);
-      await this.runner.idle();
+      const outcome = await this.runner.idle();
+      console.log(`queue: ${job.job_id} attempt ${job.attempt} ended ${outcome?.type ?? "unknown"} on ${this.options.hostId}`);
     }
     return true;
   }
