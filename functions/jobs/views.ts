@@ -54,7 +54,8 @@ const JobViewCommon = {
   status: z.enum(JOB_STATUSES),
   backend: z.string(),
   base_model: z.string(),
-  attempt: z.number().int(),
+  attempt: z.number().int().openapi({ description: "The current attempt's number (each dispatch of the job is one)" }),
+  attempts_used: z.number().int().openapi({ description: "Attempts counted against the limit: a crash counts, a graceful restart from a new checkpoint does not" }),
   progress: ProgressViewSchema,
   error: ErrorViewSchema.optional(),
   created_at: z.number().int().openapi({ description: "Unix ms" }),
@@ -98,6 +99,7 @@ function common(record: JobRecord) {
     backend: record.backend,
     base_model: record.base_model,
     attempt: record.attempt,
+    attempts_used: record.attempts_used ?? record.attempt,
     progress: {
       phase: record.progress.phase,
       step: record.progress.step,
