@@ -14,7 +14,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { PRICES } from "../../functions/billing/pricing.js";
 import { apiClient, followEvents, makePhotos, startLocalSystem } from "../../scripts/lib/local-api.mjs";
 import { FakeQueuesApi } from "../fakes/queues-api.js";
 import { pollUntil, signingSecret, startGpuHost, type GpuHost } from "../e2e/gpu-hosts.js";
@@ -115,6 +114,8 @@ afterAll(async () => {
 });
 
 interface Outcome {
+  /** What the job's reservation held: its price. */
+  price: number;
   job: { id: string; status: string; attempt: number; attempts_used: number; error?: { code: string; message: string; retryable: boolean } };
   resumedFrom: number | null;
   seconds: number;
@@ -129,8 +130,10 @@ interface Outcome {
 async function scenario(name: string, params: Record<string, unknown>, phase: string, fault: (jobId: string) => Promise<void>): Promise<Outcome> {
   const began = Date.now();
   const { id } = await api.post("/v1/trainings", { subject_id: subjectId, params: { steps: STEPS, lora_rank: 2, checkpoint_every: 2, ...params } });
+  const { reservations } = await api.get("/v1/usage?limit=1");
+  const price: number = reservations.find((reservation: { job_id: string }) => reservation.job_id === id).amount;
   let resumedFrom: number | null = null;
-  const followed = followEvents(`${system.url}/v1/trainings/${id}/events`, system.api_key, (_event: string, data: { detail?: { type?: string; metrics?: { resumed_from_step?: number } } }) => {
+  const followed = followEvents(`${system.url}/v1/trainings/${id}/events`, system.api_key, (_event: string | undefined, data: { detail?: { type?: string; metrics?: { resumed_from_step?: number } } }) => {
     if (data.detail?.type === "succeeded") resumedFrom = data.detail.metrics?.resumed_from_step ?? null;
   }).catch(() => undefined);
   await pollUntil(() => api.get(`/v1/trainings/${id}`), (job) => job.status === phase || ["succeeded", "failed", "canceled"].includes(job.status), 240_000, `${id} ${phase}`);
@@ -141,24 +144,23 @@ async function scenario(name: string, params: Record<string, unknown>, phase: st
   const usage = await api.get("/v1/usage?limit=100");
   const credits = usage.ledger.items.filter((entry: { job_id: string | null }) => entry.job_id === id).map((entry: { type: string; amount: number }) => `${entry.type}:${entry.amount}`).sort();
   const download = (await fetch(`${system.url}/v1/models/${id}/files/diffusers-lora`, { headers: { authorization: `Bearer ${system.api_key}` } })).status;
-  const outcome = { job, resumedFrom, seconds, credits, download };
+  const outcome = { job, price, resumedFrom, seconds, credits, download };
   console.log(`FAULT ${JSON.stringify({ mode: MODE, scenario: name, status: job.status, attempt: job.attempt, attempts_used: job.attempts_used, resumed_from_step: resumedFrom, seconds, credits, download, error: job.error ?? null })}`);
   return outcome;
 }
 
-const price = PRICES.training.lora.base + PRICES.training.lora.per_step * STEPS;
 const noClassImages = { prior_preservation: { enabled: false } };
 
 function expectSucceeded(outcome: Outcome, attempts: { attempt: number; used: number }) {
   expect(outcome.job).toMatchObject({ status: "succeeded", attempt: attempts.attempt, attempts_used: attempts.used });
-  expect(outcome.credits).toEqual([`reserve:${-price}`, "settle:0"]);
+  expect(outcome.credits).toEqual([`reserve:${-outcome.price}`, "settle:0"]);
   expect(outcome.download).toBe(200);
 }
 
 function expectFailedRetryable(outcome: Outcome, code: string) {
   expect(outcome.job.status).toBe("failed");
   expect(outcome.job.error).toMatchObject({ code, retryable: true });
-  expect(outcome.credits).toEqual([`release:${price}`, `reserve:${-price}`]);
+  expect(outcome.credits).toEqual([`release:${outcome.price}`, `reserve:${-outcome.price}`]);
   expect(outcome.download).toBe(410);
 }
 
@@ -205,7 +207,7 @@ it("SIGTERM during export: the final checkpoint was saved before it, so nothing 
   });
   // Export of the tiny model may finish before the signal lands; either way the job ends succeeded, charged once.
   expect(outcome.job.status).toBe("succeeded");
-  expect(outcome.credits).toEqual([`reserve:${-price}`, "settle:0"]);
+  expect(outcome.credits).toEqual([`reserve:${-outcome.price}`, "settle:0"]);
   if (outcome.job.attempt > 1) expect(outcome.resumedFrom).toBe(STEPS);
 }, 600_000);
 
@@ -220,7 +222,7 @@ it("frozen (SIGSTOP) past the heartbeat: a new attempt takes over, the thawed ol
   });
   expect(outcome.job.status).toBe("succeeded");
   expect(outcome.job.attempts_used).toBe(2);
-  expect(outcome.credits).toEqual([`reserve:${-price}`, "settle:0"]);
+  expect(outcome.credits).toEqual([`reserve:${-outcome.price}`, "settle:0"]);
 }, 600_000);
 
 it("SIGKILL and never restarted: fails as unreachable, retryable, credits released, no weights", async () => {
