@@ -27,7 +27,9 @@ describe("dispatch answers", () => {
     expect(decisions.slice(0, 5).map((decision) => decision.retryInMs)).toEqual([1000, 2000, 4000, 8000, 5000]);
     expect(decisions[4].record.dispatch_wait).toEqual({ reason: "unreachable", since: 0, retries: 5 });
     expect(decisions[5]).toMatchObject({ retryInMs: null, record: { status: "failed", error: { code: "backend_unreachable", retryable: true } } });
-    expect(decisions[5].record.error!.message).toContain("could not be reached for 20 s");
+    expect(decisions[5].record.error!.message).toBe("The container backend could not be reached for 20 s; the job did not run and was not charged. Send it again later.");
+    const afterCrash = answerAt([0, 20_000], { outcome: "unreachable", reason: "ECONNREFUSED" }, { ...trainingRecord(), attempt: 2 })[1].record;
+    expect(afterCrash.error!.message).toBe("The container backend could not be reached for 20 s after attempt 1 stopped; the job failed and was not charged. Send it again later.");
   });
 
   it("busy has its own, longer budget and honours Retry-After; switching reason starts the new budget", () => {

@@ -47,17 +47,11 @@ function nextWait(previous: DispatchWait | null, reason: DispatchWait["reason"],
 
 function budgetSpentError(record: JobRecord, wait: DispatchWait, now: number) {
   const seconds = Math.round((now - wait.since) / 1000);
-  return wait.reason === "busy"
-    ? {
-        code: "backend_busy",
-        message: `Every GPU of the ${record.backend} backend stayed busy for ${seconds} s; the job did not run and was not charged. Send it again later.`,
-        retryable: true,
-      }
-    : {
-        code: "backend_unreachable",
-        message: `The ${record.backend} backend could not be reached for ${seconds} s; the job did not run and was not charged. Send it again later.`,
-        retryable: true,
-      };
+  const what = wait.reason === "busy" ? `Every GPU of the ${record.backend} backend stayed busy` : `The ${record.backend} backend could not be reached`;
+  // A re-dispatch follows an attempt that did run: say so rather than "did not run".
+  const ran = record.attempt > 1 ? ` after attempt ${record.attempt - 1} stopped` : "";
+  const outcome = record.attempt > 1 ? "the job failed and was not charged" : "the job did not run and was not charged";
+  return { code: wait.reason === "busy" ? "backend_busy" : "backend_unreachable", message: `${what} for ${seconds} s${ran}; ${outcome}. Send it again later.`, retryable: true };
 }
 
 export function onDispatchResult(record: JobRecord, result: DispatchResult, budgets: DispatchBudgets, now: number): DispatchDecision {
