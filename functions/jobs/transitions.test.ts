@@ -170,6 +170,10 @@ describe("retries: failures, silence, re-dispatch", () => {
   it("silence while an attempt still waits in the queue fails the job without spending an attempt", () => {
     const queued = { ...at(trainingRecord(), "dispatched"), awaiting_claim: true };
     expect(onSilence(queued, limits, 0)).toMatchObject({ retry: null, record: { status: "failed", error: { code: "no_gpu_host", retryable: true } } });
+    const requeued = onSilence({ ...queued, attempt: 2 }, limits, 0);
+    expect(requeued.kind === "applied" && requeued.record.error!.message).toBe(
+      "No GPU host took the job from the queue in time after attempt 1 stopped; the job failed and was not charged. Send it again later.",
+    );
   });
 
   it("re-dispatch is the one backwards move: attempt+1 at dispatched, progress and claim reset", () => {

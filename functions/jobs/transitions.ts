@@ -185,9 +185,10 @@ export function redispatch(record: JobRecord, counted: boolean, now: number): Jo
 export function onSilence(record: JobRecord, limits: Limits, now: number): EventOutcome {
   if (isTerminal(record.status)) return { kind: "ignored", reason: "terminal" };
   if (record.awaiting_claim) {
+    const after = record.attempt > 1 ? ` after attempt ${record.attempt - 1} stopped; the job failed` : "; it did not run";
     const error = {
       code: "no_gpu_host",
-      message: "No GPU host took the job from the queue in time; it did not run and was not charged. Send it again later.",
+      message: `No GPU host took the job from the queue in time${after} and was not charged. Send it again later.`,
       retryable: true,
     };
     return { kind: "applied", record: touch(fail(record, error), now), retry: null };
