@@ -4,12 +4,17 @@ import { startFakeChatPlatforms } from "./test/fakes/chat-platforms.js";
 import { startFakeGpuBackend } from "./test/fakes/gpu-backend.js";
 import { FAKE_REPLICATE_TOKEN, FAKE_WEBHOOK_SECRET, FakeReplicate } from "./test/fakes/replicate-api.js";
 import { startWebhookReceiver } from "./test/fakes/webhook-receiver.js";
+import { FakeQueuesApi } from "./test/fakes/queues-api.js";
 
 const BACKEND_SIGNING_SECRET = "test-backend-signing-secret";
 // A local fake of the GPU service's intake, so the container backend's signed push is tested over real HTTP.
 const fakeGpuBackend = await startFakeGpuBackend(BACKEND_SIGNING_SECRET);
 // A local fake of Replicate's HTTP API, which the real `replicate` client in the Worker talks to.
 const fakeReplicateOrigin = await new FakeReplicate().start();
+// A local stand-in for the Cloudflare Queues REST API, for queue dispatch over HTTP.
+const fakeQueues = new FakeQueuesApi({ token: "test-queues-token", accountId: "acc-test", queueId: "jobs-test", maxRetries: 3 });
+await fakeQueues.start();
+
 // A customer's webhook endpoint, recording signed deliveries as they arrive.
 const webhookReceiver = await startWebhookReceiver();
 
@@ -35,6 +40,8 @@ export default defineConfig({
           FILE_URL_SECRET: "test-file-url-secret",
           BACKEND_SIGNING_SECRET,
           GPU_BACKEND_URL: fakeGpuBackend.url,
+          // A frozen GPU host is cut off after a second, not the deployment's ten.
+          BACKEND_REQUEST_TIMEOUT_S: "1",
           // Jobs that name no backend run on the fake one, its stages 20 ms apart, so a training takes well under a second.
           DEFAULT_BACKEND: "fake",
           FAKE_BACKEND_STEP_MS: "20",
@@ -55,6 +62,7 @@ export default defineConfig({
           SLACK_SIGNING_SECRET: "test-slack-signing-secret",
           SLACK_BOT_TOKEN,
           // Test-only: where the tests reach the fakes, and the key to sign Discord interactions with.
+          TEST_QUEUES_API_ORIGIN: fakeQueues.origin,
           TEST_CHAT_FAKE_URL: fakeChat.url,
           TEST_DISCORD_PRIVATE_KEY_PKCS8: discordPrivateKey,
         },

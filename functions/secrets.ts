@@ -22,6 +22,8 @@ export interface Secrets {
   DISCORD_BOT_TOKEN?: string;
   SLACK_SIGNING_SECRET?: string;
   SLACK_BOT_TOKEN?: string;
+  /** API token of the Queues REST API, only where jobs are queued over HTTP (JOB_QUEUE_API_BASE) instead of the binding. */
+  JOB_QUEUE_API_TOKEN?: string;
 }
 
 export type SecretName = keyof Secrets;

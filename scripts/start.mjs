@@ -12,7 +12,10 @@
  * Options (environment): PORT (Worker), BACKEND_PORT (GPU backend), DEFAULT_BACKEND
  * (`container`, or `fake` for placeholder runs in seconds), DEFAULT_BASE_MODEL,
  * START_STATE_DIR (Worker storage and backend scratch, so parallel runs don't
- * collide), MODELS_DIR, TFJS_BACKEND.
+ * collide), MODELS_DIR, TFJS_BACKEND; START_GPU_BACKEND=0 starts no GPU backend (hosts
+ * run elsewhere: GPU_BACKEND_URL for push, or pulling in DISPATCH_MODE=queue); and the
+ * job settings of `JOB_SETTINGS` below, passed to the Worker as they are
+ * (docs/operations.md).
  */
 import { spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
@@ -28,6 +31,20 @@ const DEV_KEY_FILE = join(root, ".wrangler", "dev-api-key");
 const DEV_CREDITS = 10_000_000;
 /** What jobs run on locally unless a request or the environment says otherwise: the GPU backend started here. */
 const LOCAL_DEFAULTS = { DEFAULT_BACKEND: "container", DEFAULT_BASE_MODEL: "tiny-emoji" };
+/** Worker vars an operator or a fault test sets from the environment (wrangler.toml [vars] documents each). */
+const JOB_SETTINGS = [
+  "HEARTBEAT_TIMEOUT_S",
+  "MAX_ATTEMPTS",
+  "DISPATCH_MODE",
+  "BACKEND_REQUEST_TIMEOUT_S",
+  "BUSY_TIMEOUT_S",
+  "UNREACHABLE_TIMEOUT_S",
+  "QUEUE_WAIT_TIMEOUT_S",
+  "JOB_QUEUE_API_BASE",
+  "JOB_QUEUE_ACCOUNT_ID",
+  "JOB_QUEUE_ID",
+  "JOB_QUEUE_API_TOKEN",
+];
 
 const token = (bytes = 32) => randomBytes(bytes).toString("hex");
 /** Same alphabet as shared/ids.ts (Crockford base32); 32 characters = 160 bits. */
@@ -203,7 +220,7 @@ async function seedDevAccount(baseUrl, adminToken) {
  * What a user needs from `npm start`, printed last so it is the last thing on the screen (the services' own logs
  * come before it): the app link to open, the key, the account, where jobs run and on which model.
  */
-function printSummary({ baseUrl, apiKey, accountId, backendUrl, backendHealth, defaults }) {
+function printSummary({ baseUrl, apiKey, accountId, backendUrl, backendHealth, defaults, startBackend }) {
   const bold = (text) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
   const model = defaults.DEFAULT_BASE_MODEL;
   const modelNote =
@@ -220,7 +237,7 @@ function printSummary({ baseUrl, apiKey, accountId, backendUrl, backendHealth, d
       `  API key:  ${bold(apiKey)} (also in .wrangler/dev-api-key)\n` +
       `  App:      ${bold(`${baseUrl}/#key=${apiKey}`)}  ← open this in a browser\n${rule}\n`,
   );
-  if (model !== "tiny-random" && !backendHealth.models_loaded.includes(model)) {
+  if (startBackend && model !== "tiny-random" && !backendHealth.models_loaded.includes(model)) {
     console.log(`  Warning: the GPU backend could not load "${model}" (see its log): jobs on it will fail.\n`);
   }
 }
@@ -231,14 +248,16 @@ async function main() {
   const vars = ensureDevVars();
   const setting = (name) => process.env[name] ?? vars[name] ?? LOCAL_DEFAULTS[name];
   const port = await freePort(Number(process.env.PORT ?? 8787));
-  const backendPort = await freePort(Number(process.env.BACKEND_PORT ?? 8788));
+  const startBackend = process.env.START_GPU_BACKEND !== "0";
+  const backendPort = startBackend ? await freePort(Number(process.env.BACKEND_PORT ?? 8788)) : undefined;
   const baseUrl = `http://127.0.0.1:${port}`;
-  const backendUrl = `http://127.0.0.1:${backendPort}`;
+  const backendUrl = startBackend ? `http://127.0.0.1:${backendPort}` : process.env.GPU_BACKEND_URL;
   const stateDir = process.env.START_STATE_DIR ? resolve(process.env.START_STATE_DIR) : undefined;
   const defaults = { DEFAULT_BACKEND: setting("DEFAULT_BACKEND"), DEFAULT_BASE_MODEL: setting("DEFAULT_BASE_MODEL") };
   // `--var` overrides wrangler.toml and .dev.vars, so the Worker always pushes to the backend started here,
   // and tells clients (GET /v1/models) that it runs on this machine's CPU.
-  const workerVars = { ...defaults, GPU_BACKEND_URL: backendUrl, GPU_BACKEND_DEVICE: "cpu" };
+  const jobSettings = Object.fromEntries(JOB_SETTINGS.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]));
+  const workerVars = { ...defaults, ...jobSettings, GPU_BACKEND_DEVICE: "cpu", ...(backendUrl ? { GPU_BACKEND_URL: backendUrl } : {}) };
 
   // Every process of the local system.
   const services = [
@@ -257,6 +276,7 @@ async function main() {
         PRELOAD_MODEL: defaults.DEFAULT_BASE_MODEL,
       },
       ready: `${backendUrl}/healthz`,
+      enabled: startBackend,
     },
     {
       name: "worker",
@@ -273,16 +293,17 @@ async function main() {
       env: {},
       ready: `${baseUrl}/healthz`,
       show: wranglerLine,
+      enabled: true,
     },
-  ];
+  ].filter((service) => service.enabled);
   for (const service of services) startService(service);
   await Promise.all(services.map((service) => waitFor(service.ready, 180_000)));
 
   const { apiKey, accountId } = await seedDevAccount(baseUrl, vars.ADMIN_TOKEN);
-  const backendHealth = await (await fetch(`${backendUrl}/healthz`)).json();
-  printSummary({ baseUrl, apiKey, accountId, backendUrl, backendHealth, defaults });
+  const backendHealth = startBackend ? await (await fetch(`${backendUrl}/healthz`)).json() : { backend: "not started here", models_loaded: [] };
+  printSummary({ baseUrl, apiKey, accountId, backendUrl, backendHealth, defaults, startBackend });
   if (process.env.START_PRINT_JSON) {
-    const summary = { url: baseUrl, api_key: apiKey, account_id: accountId, gpu_backend_url: backendUrl };
+    const summary = { url: baseUrl, api_key: apiKey, account_id: accountId, gpu_backend_url: backendUrl ?? null };
     console.log(JSON.stringify({ ...summary, default_backend: defaults.DEFAULT_BACKEND, default_base_model: defaults.DEFAULT_BASE_MODEL }));
   }
 }

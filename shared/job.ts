@@ -93,6 +93,19 @@ export type JobMessage = z.infer<typeof JobMessageSchema>;
 
 export const CancelJobSchema = z.object({ job_id: z.string().min(1).max(64), attempt: z.number().int().min(1) });
 
+/**
+ * Queue dispatch: a GPU host that pulled an attempt asks to run it
+ * (`POST {callback_url}/claim`) before starting; 200 = it is this host's, 409 = ack
+ * the message and drop it (stale, finished or already running elsewhere).
+ */
+export const ClaimJobSchema = z.object({
+  job_id: z.string().min(1).max(64),
+  attempt: z.number().int().min(1),
+  /** Names the host in the job's log; one per process, so a restarted host is a new one. */
+  host: z.string().min(1).max(200),
+});
+export type ClaimJob = z.infer<typeof ClaimJobSchema>;
+
 const EventCommon = {
   job_id: z.string().min(1).max(64),
   attempt: z.number().int().min(1),

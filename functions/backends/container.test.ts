@@ -2,6 +2,12 @@ import { describe, expect, it } from "vitest";
 import { createAccount, jsonInit, type TestAccount } from "../../test/helpers/api.js";
 import { fakeGpuReceived, fireTimer, jobStub, readySubject, scriptFakeGpu, sendEvent, timersOf, uploadArtifact, waitFor, waitForDispatches } from "../../test/helpers/jobs.js";
 
+/** The job's first log entry of `type`, once it is there. */
+async function waitForLog(jobId: string, type: string) {
+  await expect.poll(async () => (await jobStub(jobId).history()).some((entry) => entry.type === type), { timeout: 8000 }).toBe(true);
+  return (await jobStub(jobId).history()).find((entry) => entry.type === type)!;
+}
+
 async function startTraining(account: TestAccount, identifier?: string): Promise<string> {
   const subject = await readySubject(account, { identifier });
   const response = await account.request("/v1/trainings", jsonInit("POST", { subject_id: subject.id, backend: "container", params: { steps: 100 } }));
@@ -49,6 +55,24 @@ describe("container backend (signed push to a local fake GPU intake)", () => {
     expect((await fakeGpuReceived(id)).jobs).toHaveLength(3);
   });
 
+  it("tells an unreachable host (a frozen one that never answers) from a busy one, and retries it without waiting out the request", async () => {
+    const account = await createAccount();
+    const identifier = uniqueIdentifier();
+    await scriptFakeGpu(identifier, [0]);
+    const id = await startTraining(account, identifier);
+    await waitForDispatches(id, 1);
+    const log = await waitForLog(id, "dispatch_unreachable");
+    expect(JSON.parse(log.body)).toMatchObject({ outcome: "unreachable", reason: expect.stringMatching(/Timeout|abort/i) });
+    const job = await (await account.request(`/v1/trainings/${id}`)).json<{ status: string; attempt: number }>();
+    expect(job).toMatchObject({ status: "queued", attempt: 1 });
+    const timers = await timersOf(id);
+    expect(Object.keys(timers)).toEqual(["dispatch"]);
+    expect(timers.dispatch - Date.now()).toBeLessThanOrEqual(1000);
+    await fireTimer(id, "dispatch");
+    const dispatched = await waitFor(account, `/v1/trainings/${id}`, (training) => training.status === "dispatched");
+    expect(dispatched.attempt).toBe(1);
+  });
+
   it("fails the job when the backend refuses the message", async () => {
     const account = await createAccount();
     const identifier = uniqueIdentifier();
@@ -84,7 +108,8 @@ describe("container backend (signed push to a local fake GPU intake)", () => {
     const received = await waitForDispatches(id, 2);
     expect(received.jobs.map((job) => job.attempt)).toEqual([1, 2]);
     expect(received.jobs[1].resume).toMatchObject({ step: 40 });
-    expect(received.cancels).toEqual([{ job_id: id, attempt: 1 }]);
+    // The cancel to the silent host goes out in the background; the re-dispatch did not wait for it.
+    await expect.poll(async () => (await fakeGpuReceived(id)).cancels).toEqual([{ job_id: id, attempt: 1 }]);
 
     // The silent attempt 1 is now stale: its late events are refused so its worker stops.
     const late = await sendEvent(id, { attempt: 1, seq: 2, type: "progress", phase: "training", step: 50, total_steps: 100 });
@@ -99,7 +124,8 @@ describe("container backend (signed push to a local fake GPU intake)", () => {
     await fireTimer(id, "heartbeat");
     const failed = await waitFor(account, `/v1/trainings/${id}`, (training) => training.status === "failed");
     expect(failed.attempt).toBe(3);
-    expect(failed.error).toMatchObject({ code: "heartbeat_timeout" });
+    expect(failed.error).toMatchObject({ code: "heartbeat_timeout", retryable: true });
+    expect(failed.error!.message).toContain("That was attempt 3 of 3");
     expect(await timersOf(id)).toEqual({});
 
     // The log keeps everything, the refused late event included, in arrival order.
@@ -120,7 +146,7 @@ describe("container backend (signed push to a local fake GPU intake)", () => {
     await waitFor(account, `/v1/trainings/${id}`, (training) => training.attempt === 2 && training.status === "dispatched");
     await sendEvent(id, { attempt: 2, seq: 0, type: "failed", code: "input_checksum_mismatch", message: "bad photo", retryable: false });
     const failed = await waitFor(account, `/v1/trainings/${id}`, (training) => training.status === "failed");
-    expect(failed.error).toEqual({ code: "input_checksum_mismatch", message: "bad photo" });
+    expect(failed.error).toEqual({ code: "input_checksum_mismatch", message: "bad photo", retryable: false });
   });
 
   it("asks the backend to cancel when the client cancels", async () => {
@@ -130,7 +156,7 @@ describe("container backend (signed push to a local fake GPU intake)", () => {
     const canceled = await account.request(`/v1/trainings/${id}/cancel`, { method: "POST" });
     expect(canceled.status).toBe(202);
     expect((await canceled.json<{ status: string }>()).status).toBe("canceled");
-    expect((await fakeGpuReceived(id)).cancels).toEqual([{ job_id: id, attempt: 1 }]);
+    await expect.poll(async () => (await fakeGpuReceived(id)).cancels).toEqual([{ job_id: id, attempt: 1 }]);
     expect(await timersOf(id)).toEqual({});
   });
 });

@@ -3,7 +3,10 @@
  * POSTed to `${GPU_BACKEND_URL}/jobs` with the HMAC headers of shared/signing.ts, and
  * the service reports back by POSTing signed events to the message's `callback_url`.
  * 202 means accepted; 503 (or 429) means every GPU is taken, so the job object
- * retries later; any other 4xx is a permanent refusal of this message.
+ * retries later; any other 4xx is a permanent refusal of this message. A refused
+ * connection, a timeout or another 5xx means the host is unreachable, which has its
+ * own retry budget: a host that accepts connections and never answers must not hold
+ * the job's object, so every request is cut off after `requestTimeoutMs`.
  */
 import { signedHeaders, type JobMessage } from "../../shared/index.js";
 import type { DispatchResult, GpuBackend } from "./types.js";
@@ -11,6 +14,8 @@ import type { DispatchResult, GpuBackend } from "./types.js";
 export interface ContainerConfig {
   baseUrl: string | undefined;
   signingSecret: string | undefined;
+  /** Longest a dispatch or cancel may take before the host counts as unreachable. */
+  requestTimeoutMs: number;
 }
 
 const BUSY_STATUSES = new Set([429, 503]);
@@ -28,6 +33,7 @@ export function containerBackend(config: ContainerConfig): GpuBackend {
       method: "POST",
       headers: { "content-type": "application/json", ...headers },
       body,
+      signal: AbortSignal.timeout(config.requestTimeoutMs),
     });
   }
 
@@ -37,17 +43,16 @@ export function containerBackend(config: ContainerConfig): GpuBackend {
       const missing = !config.baseUrl ? "GPU_BACKEND_URL" : !config.signingSecret ? "BACKEND_SIGNING_SECRET" : null;
       if (missing) return { outcome: "rejected", code: "backend_not_configured", message: `${missing} is not set` };
       let response: Response;
+      let text: string;
       try {
         response = await signedPost("/jobs", JSON.stringify(message));
-      } catch {
-        // Unreachable is treated like busy: a restarting GPU host comes back.
-        return { outcome: "busy" };
+        text = await response.text();
+      } catch (error) {
+        return { outcome: "unreachable", reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
       }
-      const text = await response.text();
       if (response.ok) return { outcome: "accepted" };
-      if (BUSY_STATUSES.has(response.status) || response.status >= 500) {
-        return { outcome: "busy", retryAfterMs: retryAfterMs(response) };
-      }
+      if (BUSY_STATUSES.has(response.status)) return { outcome: "busy", retryAfterMs: retryAfterMs(response) };
+      if (response.status >= 500) return { outcome: "unreachable", reason: `HTTP ${response.status}` };
       return {
         outcome: "rejected",
         code: "backend_rejected",

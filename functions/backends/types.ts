@@ -8,7 +8,7 @@
  */
 import type { BackendEvent, JobMessage, ResolvedTrainingParams, SubjectNames, TrainingParamsInput } from "../../shared/index.js";
 import type { NewGenerationRecord } from "../jobs/record.js";
-import type { DispatchResult } from "../jobs/transitions.js";
+import type { DispatchResult } from "../jobs/dispatch-policy.js";
 import type { Secrets } from "../secrets.js";
 
 export type { DispatchResult };
@@ -32,13 +32,15 @@ export interface GpuBackend {
   readonly name: string;
   /**
    * Hands attempt `message.attempt` of a job to the backend. Resolves to
-   * `accepted` (with the backend's own id as `ref`, when it has one), `busy`
-   * (the job object retries with backoff; transport failures count as busy too), or
-   * `rejected` (permanent: the job fails with that code). Must be idempotent per
-   * (job_id, attempt), since a lost answer is retried.
+   * `accepted` (with the backend's own id as `ref`, when it has one; `queued` when
+   * a GPU host still has to claim it), `busy` (alive, every GPU taken),
+   * `unreachable` (refused, timed out: the host may be gone), or `rejected`
+   * (permanent: the job fails with that code); the job object retries busy and
+   * unreachable within their own budgets. Must be idempotent per (job_id, attempt),
+   * since a lost answer is retried, and must not hang: every call has a timeout.
    */
   dispatch(message: JobMessage): Promise<DispatchResult>;
-  /** Best-effort request to stop one attempt; the job is already `canceled` on our side. */
+  /** Best-effort request to stop one attempt (bounded by a timeout); the job is already `canceled` or re-dispatched on our side. */
   cancel(job: { job_id: string; attempt: number; ref?: string }): Promise<void>;
   /**
    * For backends that report by being asked: returns the events of the current

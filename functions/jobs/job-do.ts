@@ -17,7 +17,7 @@ import { accountStore } from "../accounts/account-do.js";
 import { finishCharge } from "../billing/charges.js";
 import { allowsPrivateWebhooks } from "../billing/webhook-url.js";
 import { deliverJobEndNotice } from "./notices.js";
-import { createBackend, isBackendName } from "../backends/index.js";
+import { createBackend, isBackendName, secondsVar } from "../backends/index.js";
 import type { GpuBackend } from "../backends/types.js";
 import type { Secrets } from "../secrets.js";
 import { signObjectUrl } from "../storage/signed-urls.js";
@@ -27,17 +27,18 @@ import { LiveEvents } from "./live-events.js";
 import { buildJobMessage } from "./message.js";
 import { newJobRecord, type JobRecord, type NewJobRecord } from "./record.js";
 import { AlarmTimers } from "./timers.js";
+import { onDispatchResult, type DispatchBudgets, type DispatchResult } from "./dispatch-policy.js";
 import {
   applyBackendEvent,
-  busyBackoffMs,
   cancel,
-  onDispatchResult,
+  claim,
   onSilence,
   redispatch,
   type CancelOutcome,
-  type DispatchResult,
+  type ClaimOutcome,
   type IgnoreReason,
   type Limits,
+  type Retry,
 } from "./transitions.js";
 import { jobView } from "./views.js";
 import { WebhookOutbox } from "./webhook-outbox.js";
@@ -51,8 +52,10 @@ export type IngestResult =
   | { result: "ignored"; reason: IgnoreReason }
   | { result: "unknown_job" };
 
-/** Lifetime of the input URLs in a job message: enough to start, not to linger. */
+/** Lifetime of the input URLs in a job message: enough to wait in a queue and start, not to linger. */
 const INPUT_URL_TTL_S = 3600;
+/** Longest a best-effort cancel to an old attempt's host may run in the background. */
+const CANCEL_TIMEOUT_MS = 5000;
 
 export class JobDO extends DurableObject<JobEnv> {
   private readonly sql: SqlStorage;
@@ -111,13 +114,12 @@ export class JobDO extends DurableObject<JobEnv> {
     }
     if (seen) return { result: "duplicate" };
     this.ctx.storage.transactionSync(() => {
-      this.log.appendBackend(event, outcome.redispatch ? "redispatch" : "applied", now);
+      this.log.appendBackend(event, outcome.retry ? "redispatch" : "applied", now);
       this.save(outcome.record);
     });
     if (event.type === "artifact" && event.name === "class-images") await this.recordClassImages(outcome.record, event);
-    if (outcome.redispatch) {
-      const reason = event.type === "failed" ? event.code : event.type;
-      await this.startNextAttempt(outcome.record, reason, false);
+    if (outcome.retry) {
+      await this.startNextAttempt(outcome.record, outcome.retry, false);
     } else if (isTerminal(outcome.record.status)) {
       await this.ended();
     } else {
@@ -141,9 +143,25 @@ export class JobDO extends DurableObject<JobEnv> {
     await this.ended();
     this.publish(outcome.record, "canceled", null);
     await this.indexStatus(record, outcome.record);
-    await this.backendOf(record)
-      .cancel({ job_id: record.id, attempt: record.attempt, ref: record.backend_ref })
-      .catch(() => undefined);
+    this.cancelInBackground(record);
+    return outcome;
+  }
+
+  /**
+   * Queue dispatch: a GPU host that pulled this job's message asks to run the attempt.
+   * Only one host gets it; from then on the heartbeat watches that host.
+   */
+  async claim(attempt: number, host: string): Promise<ClaimOutcome | { kind: "unknown_job" }> {
+    const record = this.load();
+    if (!record) return { kind: "unknown_job" };
+    const now = Date.now();
+    const outcome = claim(record, attempt, host, now);
+    const already = outcome.kind === "claimed" && record.claimed_by === host;
+    if (!already) this.log.appendWorker(attempt, outcome.kind === "claimed" ? "claimed" : "claim_refused", { host, outcome }, now);
+    if (outcome.kind !== "claimed") return outcome;
+    this.save(outcome.record);
+    await this.timers.set("heartbeat", now + this.heartbeatMs());
+    if (!already) this.publish(outcome.record, "claimed", { host, attempt });
     return outcome;
   }
 
@@ -198,14 +216,14 @@ export class JobDO extends DurableObject<JobEnv> {
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       result = message
-        ? { outcome: "busy" }
+        ? { outcome: "unreachable", reason }
         : { outcome: "rejected", code: "dispatch_failed", message: `Could not build the job message: ${reason}` };
     }
     // Reload: while the backend was answering, its first events may already have been applied.
     const current = this.load()!;
     if (current.attempt !== record.attempt || isTerminal(current.status)) return;
     const now = Date.now();
-    const next = onDispatchResult(current, result, now);
+    const { record: next, retryInMs } = onDispatchResult(current, result, this.budgets(), now);
     this.ctx.storage.transactionSync(() => {
       this.save(next);
       if (message) this.sql.exec("UPDATE job SET message = ? WHERE one = 1", JSON.stringify(message));
@@ -214,10 +232,12 @@ export class JobDO extends DurableObject<JobEnv> {
     if (isTerminal(next.status)) {
       await this.ended();
     } else if (result.outcome === "accepted") {
-      await this.timers.set("heartbeat", now + this.heartbeatMs());
+      // Queued: the heartbeat first bounds the wait for a host to claim it, then (from the claim) the host's silence.
+      const silenceMs = next.awaiting_claim ? secondsVar(this.env.QUEUE_WAIT_TIMEOUT_S, 3600) : this.heartbeatMs();
+      await this.timers.set("heartbeat", now + silenceMs);
       if (backend.poll) await this.timers.set("poll", now + (backend.pollIntervalMs ?? 5000));
-    } else if (result.outcome === "busy") {
-      await this.timers.set("dispatch", now + busyBackoffMs(next.busy_retries, result.retryAfterMs));
+    } else if (retryInMs !== null) {
+      await this.timers.set("dispatch", now + retryInMs);
     }
     this.publish(next, `dispatch_${result.outcome}`, result);
     await this.indexStatus(current, next);
@@ -251,8 +271,8 @@ export class JobDO extends DurableObject<JobEnv> {
     if (!record) return;
     const outcome = onSilence(record, this.limits(), Date.now());
     if (outcome.kind === "ignored") return;
-    if (outcome.redispatch) {
-      await this.startNextAttempt(outcome.record, "heartbeat_timeout", true);
+    if (outcome.retry) {
+      await this.startNextAttempt(outcome.record, outcome.retry, true);
       return;
     }
     this.ctx.storage.transactionSync(() => {
@@ -315,22 +335,30 @@ export class JobDO extends DurableObject<JobEnv> {
     if (next !== null) await this.timers.set("webhook", next);
   }
 
-  /** The one backwards move: attempt+1 at `dispatched`, sent out again by the dispatch timer. */
-  private async startNextAttempt(record: JobRecord, reason: string, cancelPrevious: boolean): Promise<void> {
-    const next = redispatch(record, Date.now());
+  /**
+   * The one backwards move: attempt+1 at `dispatched`, sent out again by the dispatch
+   * timer. The silent attempt's host is asked to stop in the background: it may be
+   * dead or frozen, and the next dispatch must not wait on it.
+   */
+  private async startNextAttempt(record: JobRecord, retry: Retry, cancelPrevious: boolean): Promise<void> {
+    const next = redispatch(record, retry.counted, Date.now());
+    const detail = { reason: retry.reason, counted: retry.counted, previous_attempt: record.attempt, attempts_used: next.attempts_used };
     this.ctx.storage.transactionSync(() => {
       this.save(next);
-      this.log.appendWorker(next.attempt, "redispatch", { reason, previous_attempt: record.attempt }, Date.now());
+      this.log.appendWorker(next.attempt, "redispatch", detail, Date.now());
     });
     await this.timers.clear("heartbeat", "poll");
     await this.timers.set("dispatch", Date.now());
-    this.publish(next, "redispatch", { reason, attempt: next.attempt });
+    this.publish(next, "redispatch", { ...detail, attempt: next.attempt });
     await this.indexStatus(record, next);
-    if (cancelPrevious) {
-      await this.backendOf(record)
-        .cancel({ job_id: record.id, attempt: record.attempt, ref: record.backend_ref })
-        .catch(() => undefined);
-    }
+    if (cancelPrevious) this.cancelInBackground(record);
+  }
+
+  /** Best effort, never awaited by the job's own work; the backend bounds it with its request timeout. */
+  private cancelInBackground(record: JobRecord): void {
+    const request = this.backendOf(record).cancel({ job_id: record.id, attempt: record.attempt, ref: record.backend_ref });
+    const bounded = Promise.race([request, new Promise((resolve) => setTimeout(resolve, CANCEL_TIMEOUT_MS))]);
+    this.ctx.waitUntil(bounded.catch(() => undefined));
   }
 
   private async buildMessage(record: JobRecord): Promise<JobMessage> {
@@ -397,11 +425,15 @@ export class JobDO extends DurableObject<JobEnv> {
   }
 
   private limits(): Limits {
-    return { maxAttempts: Number(this.env.MAX_ATTEMPTS) || 3 };
+    return { maxAttempts: Number(this.env.MAX_ATTEMPTS) || 3, heartbeatS: this.heartbeatMs() / 1000 };
+  }
+
+  private budgets(): DispatchBudgets {
+    return { busyMs: secondsVar(this.env.BUSY_TIMEOUT_S, 3600), unreachableMs: secondsVar(this.env.UNREACHABLE_TIMEOUT_S, 300) };
   }
 
   private heartbeatMs(): number {
-    return (Number(this.env.HEARTBEAT_TIMEOUT_S) || 600) * 1000;
+    return secondsVar(this.env.HEARTBEAT_TIMEOUT_S, 600);
   }
 
   private load(): JobRecord | null {

@@ -51,8 +51,16 @@ export const ProgressSchema = z.object({
 });
 export type Progress = z.infer<typeof ProgressSchema>;
 
-export const JobErrorSchema = z.object({ code: z.string(), message: z.string() });
+/** Why a job failed; `retryable`: whether the same request sent again could succeed (an outage, not bad input). */
+export const JobErrorSchema = z.object({ code: z.string(), message: z.string(), retryable: z.boolean() });
 export type JobError = z.infer<typeof JobErrorSchema>;
+
+export const DispatchWaitSchema = z.object({
+  reason: z.enum(["busy", "unreachable"]),
+  since: z.number(),
+  retries: z.number().int().min(1),
+});
+export type DispatchWait = z.infer<typeof DispatchWaitSchema>;
 
 const RecordCommon = {
   id: z.string(),
@@ -72,8 +80,13 @@ const RecordCommon = {
   notify: ChatTargetSchema.optional(),
   /** The backend's own id for the current attempt (e.g. a Replicate prediction id). */
   backend_ref: z.string().optional(),
-  /** Busy answers in a row from the backend for the current attempt; drives the retry backoff. */
-  busy_retries: z.number().int().nonnegative(),
+  /** Attempts that counted against MAX_ATTEMPTS: a crash or silence counts, a graceful shutdown with a new checkpoint does not. */
+  attempts_used: z.number().int().min(1),
+  /** Why the current attempt is not handed over yet (busy or unreachable backend), since when, and how many tries. */
+  dispatch_wait: DispatchWaitSchema.nullable(),
+  /** Queue dispatch: the attempt sits in the queue until a GPU host claims it (`claimed_by`). */
+  awaiting_claim: z.boolean(),
+  claimed_by: z.string().optional(),
   created_at: z.number(),
   updated_at: z.number(),
   /** Not stored in the record: the job's object attaches its delivery log when it is read. */
@@ -114,7 +127,7 @@ export const JobRecordSchema = z.discriminatedUnion("kind", [TrainingRecordSchem
 export type JobRecord = z.infer<typeof JobRecordSchema>;
 
 /** The fields the state machine owns; a caller creating a job supplies everything else. */
-type StateFields = "webhook_deliveries" | "status" | "attempt" | "progress" | "error" | "artifacts" | "busy_retries" | "created_at" | "updated_at" | "backend_ref";
+type StateFields = "webhook_deliveries" | "status" | "attempt" | "progress" | "error" | "artifacts" | "attempts_used" | "dispatch_wait" | "awaiting_claim" | "claimed_by" | "created_at" | "updated_at" | "backend_ref";
 export type NewTrainingRecord = Omit<TrainingRecord, StateFields>;
 export type NewGenerationRecord = Omit<GenerationRecord, StateFields>;
 export type NewJobRecord = NewTrainingRecord | NewGenerationRecord;
@@ -129,7 +142,9 @@ export function newJobRecord(init: NewJobRecord, now: number): JobRecord {
     progress: EMPTY_PROGRESS,
     error: null,
     artifacts: [],
-    busy_retries: 0,
+    attempts_used: 1,
+    dispatch_wait: null,
+    awaiting_claim: false,
     created_at: now,
     updated_at: now,
   } as JobRecord;

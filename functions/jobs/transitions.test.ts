@@ -1,18 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { JOB_STATUSES, type JobStatus } from "../../shared/index.js";
-import {
-  applyBackendEvent,
-  busyBackoffMs,
-  cancel,
-  MAX_BUSY_RETRIES,
-  onDispatchResult,
-  onSilence,
-  redispatch,
-} from "./transitions.js";
+import { applyBackendEvent, cancel, claim, onSilence, redispatch } from "./transitions.js";
 import type { JobRecord } from "./record.js";
 import { at, eventFor, generationRecord, SHA, trainingRecord } from "../../test/helpers/job-fixtures.js";
 
-const limits = { maxAttempts: 3 };
+const limits = { maxAttempts: 3, heartbeatS: 30 };
 const TRAIN_PATH: JobStatus[] = ["queued", "dispatched", "preparing", "training", "exporting", "succeeded"];
 const GENERATE_PATH: JobStatus[] = ["queued", "dispatched", "preparing", "generating", "exporting", "succeeded"];
 const TERMINAL: JobStatus[] = ["succeeded", "failed", "canceled"];
@@ -58,7 +50,7 @@ describe("backend events move a job only forward", () => {
         for (const type of ["succeeded", "canceled"] as const) expect(statusAfter(record, { type })).toBe("ignored");
         expect(statusAfter(record, { type: "failed", code: "x", message: "y", retryable: true })).toBe("ignored");
         expect(onSilence(record, limits, 0).kind).toBe("ignored");
-        expect(redispatch(record, 0)).toBe(record);
+        expect(redispatch(record, true, 0)).toBe(record);
         expect(cancel(record, 0).kind).toBe("already_terminal");
       }
     });
@@ -142,63 +134,96 @@ describe("backend events move a job only forward", () => {
   });
 });
 
+/** A checkpoint artifact of `attempt` at `step`, as the backend reports it. */
+function withCheckpoint(record: JobRecord, attempt: number, step: number): JobRecord {
+  const name = `checkpoints/step-${step}.safetensors`;
+  const artifact = { name, format: "checkpoint" as const, key: name, sha256: SHA, size: 1, content_type: "x/y", meta: { step }, attempt };
+  return { ...record, artifacts: [...record.artifacts, artifact] };
+}
+
 describe("retries: failures, silence, re-dispatch", () => {
-  it("re-dispatches a retryable failure while attempts remain, then fails", () => {
-    const failure = { type: "failed" as const, code: "oom", message: "out of memory", retryable: true };
+  const oom = { type: "failed" as const, code: "oom", message: "out of memory", retryable: true };
+  const shutdown = { type: "failed" as const, code: "backend_shutdown", message: "the backend shut down after saving the checkpoint of step 20", retryable: true };
+
+  it("re-dispatches a retryable failure while attempts remain, counting it", () => {
     const first = at(trainingRecord(), "training");
-    const outcome = applyBackendEvent(first, eventFor(first, failure), limits, 0);
-    expect(outcome).toMatchObject({ kind: "applied", redispatch: true });
-    const last = at({ ...trainingRecord(), attempt: 3 }, "training");
-    expect(applyBackendEvent(last, eventFor(last, failure), limits, 0)).toMatchObject({
-      kind: "applied",
-      redispatch: false,
-      record: { status: "failed", error: { code: "oom" } },
+    expect(applyBackendEvent(first, eventFor(first, oom), limits, 0)).toMatchObject({ kind: "applied", retry: { reason: "oom", counted: true } });
+  });
+
+  it("fails on the last attempt with a message that says so and retryable: true", () => {
+    const last = withCheckpoint(at({ ...trainingRecord(), attempt: 3, attempts_used: 3 }, "training"), 2, 40);
+    const outcome = applyBackendEvent(last, eventFor(last, oom), limits, 0);
+    expect(outcome).toMatchObject({ kind: "applied", retry: null, record: { status: "failed", error: { code: "oom", retryable: true } } });
+    const message = outcome.kind === "applied" ? outcome.record.error!.message : "";
+    expect(message).toMatch(/^out of memory\. That was attempt 3 of 3, so the job failed/);
+    expect(message).toContain("The checkpoint of step 40 is kept.");
+    expect(message).not.toMatch(/resumes/);
+  });
+
+  it("a permanent failure fails at once with retryable: false, whatever attempts remain", () => {
+    const first = at(trainingRecord(), "training");
+    const bad = { type: "failed" as const, code: "invalid_photo", message: "a.png is not an image", retryable: false };
+    expect(applyBackendEvent(first, eventFor(first, bad), limits, 0)).toMatchObject({
+      retry: null,
+      record: { status: "failed", error: { code: "invalid_photo", message: "a.png is not an image", retryable: false } },
     });
   });
 
-  it("turns silence into a new attempt, or a heartbeat_timeout failure at the last one", () => {
-    expect(onSilence(at(trainingRecord(), "training"), limits, 0)).toMatchObject({ kind: "applied", redispatch: true });
-    expect(onSilence(at({ ...trainingRecord(), attempt: 3 }, "training"), limits, 0)).toMatchObject({
-      redispatch: false,
-      record: { status: "failed", error: { code: "heartbeat_timeout" } },
-    });
+  it("a graceful shutdown that saved a newer checkpoint does not use up an attempt, even on the last one", () => {
+    const last = withCheckpoint(withCheckpoint(at({ ...trainingRecord(), attempt: 3, attempts_used: 3 }, "training"), 2, 10), 3, 20);
+    const outcome = applyBackendEvent(last, eventFor(last, shutdown), limits, 0);
+    expect(outcome).toMatchObject({ kind: "applied", retry: { reason: "backend_shutdown", counted: false } });
+    const next = redispatch(last, false, 5);
+    expect(next).toMatchObject({ attempt: 4, attempts_used: 3, status: "dispatched" });
   });
 
-  it("re-dispatch is the one backwards move: attempt+1 at dispatched, progress restarted", () => {
+  it("a shutdown without a new checkpoint counts like a crash", () => {
+    const noCheckpoint = at({ ...trainingRecord(), attempt: 2, attempts_used: 2 }, "preparing");
+    expect(applyBackendEvent(noCheckpoint, eventFor(noCheckpoint, shutdown), limits, 0)).toMatchObject({ retry: { counted: true } });
+    // Reporting only the checkpoint it resumed from is no progress either.
+    const stale = withCheckpoint(withCheckpoint(at({ ...trainingRecord(), attempt: 3, attempts_used: 3 }, "training"), 2, 20), 3, 20);
+    expect(applyBackendEvent(stale, eventFor(stale, shutdown), limits, 0)).toMatchObject({ retry: null, record: { status: "failed" } });
+  });
+
+  it("turns silence into a counted attempt, or a heartbeat_timeout failure at the last one", () => {
+    expect(onSilence(at(trainingRecord(), "training"), limits, 0)).toMatchObject({ kind: "applied", retry: { reason: "heartbeat_timeout", counted: true } });
+    const last = at({ ...trainingRecord(), attempt: 4, attempts_used: 3 }, "training");
+    const outcome = onSilence(last, limits, 0);
+    expect(outcome).toMatchObject({ retry: null, record: { status: "failed", error: { code: "heartbeat_timeout", retryable: true } } });
+    expect(outcome.kind === "applied" && outcome.record.error!.message).toMatch(/^No word from the GPU backend for 30 s\. That was attempt 3 of 3/);
+  });
+
+  it("silence while an attempt still waits in the queue fails the job without spending an attempt", () => {
+    const queued = { ...at(trainingRecord(), "dispatched"), awaiting_claim: true };
+    expect(onSilence(queued, limits, 0)).toMatchObject({ retry: null, record: { status: "failed", error: { code: "no_gpu_host", retryable: true } } });
+    const requeued = onSilence({ ...queued, attempt: 2 }, limits, 0);
+    expect(requeued.kind === "applied" && requeued.record.error!.message).toBe(
+      "No GPU host took the job from the queue in time after attempt 1 stopped; the job failed and was not charged. Send it again later.",
+    );
+  });
+
+  it("re-dispatch is the one backwards move: attempt+1 at dispatched, progress and claim reset", () => {
     for (const from of JOB_STATUSES.filter((status) => !TERMINAL.includes(status) && status !== "generating")) {
-      const record = { ...at(trainingRecord(), from), progress: { phase: "training" as const, step: 9, total_steps: 10, loss: 1, eta_s: 1 } };
-      const next = redispatch(record, 5);
-      expect(next).toMatchObject({ status: "dispatched", attempt: 2, busy_retries: 0, updated_at: 5 });
+      const record = { ...at(trainingRecord(), from), claimed_by: "host-a", progress: { phase: "training" as const, step: 9, total_steps: 10, loss: 1, eta_s: 1 } };
+      const next = redispatch(record, true, 5);
+      expect(next).toMatchObject({ status: "dispatched", attempt: 2, attempts_used: 2, dispatch_wait: null, updated_at: 5 });
+      expect(next.claimed_by).toBeUndefined();
       expect(next.progress.step).toBe(0);
     }
   });
 });
 
-describe("dispatch answers", () => {
-  it("accepted moves queued to dispatched, but never back from a later status", () => {
-    expect(onDispatchResult(trainingRecord(), { outcome: "accepted", ref: "r1" }, 0)).toMatchObject({ status: "dispatched", backend_ref: "r1" });
-    expect(onDispatchResult(at(trainingRecord(), "preparing"), { outcome: "accepted" }, 0).status).toBe("preparing");
-  });
-
-  it("busy counts retries and gives up after MAX_BUSY_RETRIES", () => {
-    let record: JobRecord = trainingRecord();
-    for (let retry = 1; retry <= MAX_BUSY_RETRIES; retry++) {
-      record = onDispatchResult(record, { outcome: "busy" }, 0);
-      expect(record).toMatchObject({ status: "queued", busy_retries: retry });
-    }
-    expect(onDispatchResult(record, { outcome: "busy" }, 0)).toMatchObject({ status: "failed", error: { code: "backend_busy" } });
-  });
-
-  it("rejected fails the job with the backend's code", () => {
-    expect(onDispatchResult(trainingRecord(), { outcome: "rejected", code: "bad_params", message: "no" }, 0)).toMatchObject({
-      status: "failed",
-      error: { code: "bad_params", message: "no" },
-    });
-  });
-
-  it("backs off exponentially from one second to a minute, honouring Retry-After", () => {
-    expect([1, 2, 3, 4, 7, 8, 20].map((retries) => busyBackoffMs(retries))).toEqual([1000, 2000, 4000, 8000, 60_000, 60_000, 60_000]);
-    expect(busyBackoffMs(1, 30_000)).toBe(30_000);
+describe("claims of queued attempts", () => {
+  it("gives the current attempt to one host only, again to the same host, never a stale or finished one", () => {
+    const queued = { ...at({ ...trainingRecord(), attempt: 2 }, "dispatched"), awaiting_claim: true };
+    const first = claim(queued, 2, "host-a", 7);
+    expect(first).toMatchObject({ kind: "claimed", record: { claimed_by: "host-a", awaiting_claim: false } });
+    const claimed = first.kind === "claimed" ? first.record : queued;
+    expect(claim(claimed, 2, "host-a", 8).kind).toBe("claimed");
+    expect(claim(claimed, 2, "host-b", 8)).toEqual({ kind: "refused", reason: "claimed_elsewhere" });
+    expect(claim(claimed, 1, "host-b", 8)).toEqual({ kind: "refused", reason: "stale_attempt" });
+    expect(claim(claimed, 3, "host-b", 8)).toEqual({ kind: "refused", reason: "future_attempt" });
+    expect(claim(at(claimed, "succeeded"), 2, "host-a", 8)).toEqual({ kind: "refused", reason: "terminal" });
   });
 });
 

@@ -23,21 +23,23 @@ import { EMPTY_PROGRESS, type JobError, type JobRecord, type Progress, type Trai
 
 export type IgnoreReason = "stale_attempt" | "future_attempt" | "terminal" | "wrong_job" | "unknown_artifact";
 
-export type EventOutcome =
-  | { kind: "ignored"; reason: IgnoreReason }
-  /** `redispatch`: the backend failed retryably and another attempt is due. */
-  | { kind: "applied"; record: JobRecord; redispatch: boolean };
-
-export interface Limits {
-  /** Attempts a job may use in all, the first included. */
-  maxAttempts: number;
+/** Another attempt is due; `counted`: whether it uses up one of MAX_ATTEMPTS (a crash does, a graceful shutdown does not). */
+export interface Retry {
+  reason: string;
+  counted: boolean;
 }
 
-/**
- * Busy answers in a row after which a dispatch gives up: about six hours at the
- * one-minute backoff cap, since one local GPU may be busy with a long training.
- */
-export const MAX_BUSY_RETRIES = 360;
+export type EventOutcome =
+  | { kind: "ignored"; reason: IgnoreReason }
+  /** `retry`: the attempt ended without finishing the job and another one is due. */
+  | { kind: "applied"; record: JobRecord; retry: Retry | null };
+
+export interface Limits {
+  /** Attempts a job may use in all, the first included (graceful shutdowns with a new checkpoint excepted). */
+  maxAttempts: number;
+  /** Silence after which an attempt counts as crashed, for the messages that say so. */
+  heartbeatS: number;
+}
 
 function touch(record: JobRecord, now: number): JobRecord {
   return { ...record, updated_at: now };
@@ -96,10 +98,11 @@ export function applyBackendEvent(record: JobRecord, event: BackendEvent, limits
   if (event.job_id !== record.id) return { kind: "ignored", reason: "wrong_job" };
   if (event.attempt < record.attempt) return { kind: "ignored", reason: "stale_attempt" };
   if (event.attempt > record.attempt) return { kind: "ignored", reason: "future_attempt" };
-  const applied = (next: JobRecord, redispatch = false): EventOutcome => ({
+  const applied = (next: JobRecord, retry: Retry | null = null): EventOutcome => ({
     kind: "applied",
-    record: touch(next, now),
-    redispatch,
+    // Any event of the attempt shows a host has it, whether or not its claim arrived first.
+    record: touch({ ...next, awaiting_claim: false }, now),
+    retry,
   });
   if (event.type === "artifact") {
     const key = artifactKey(record, event.name);
@@ -124,9 +127,10 @@ export function applyBackendEvent(record: JobRecord, event: BackendEvent, limits
     case "canceled":
       return applied(advance(record, "canceled"));
     case "failed": {
-      const error = { code: event.code, message: event.message };
-      if (event.retryable && record.attempt < limits.maxAttempts) return applied(record, true);
-      return applied(fail(record, error));
+      if (!event.retryable) return applied(fail(record, { code: event.code, message: event.message, retryable: false }));
+      if (isGracefulShutdown(record, event)) return applied(record, { reason: event.code, counted: false });
+      if (record.attempts_used < limits.maxAttempts) return applied(record, { reason: event.code, counted: true });
+      return applied(fail(record, lastAttemptError(record, limits, event.code, event.message)));
     }
   }
 }
@@ -135,57 +139,93 @@ export function fail(record: JobRecord, error: JobError): JobRecord {
   return canTransition(record.kind, record.status, "failed") ? { ...record, status: "failed", error } : record;
 }
 
+/** Step of the newest checkpoint reported by `attempt`, or by any attempt before it when `before` is set; -1 when none. */
+function checkpointStep(record: JobRecord, attempt: number, before = false): number {
+  const steps = record.artifacts
+    .filter((artifact) => artifact.format === "checkpoint" && (before ? artifact.attempt < attempt : artifact.attempt === attempt))
+    .map((artifact) => Number(artifact.meta?.step ?? -1));
+  return Math.max(-1, ...steps);
+}
+
+/**
+ * A backend that shuts down gracefully saves and reports a checkpoint past the one it
+ * resumed from, then reports `backend_shutdown`. Such an attempt lost no work, so the
+ * next one is free; requiring progress keeps repeated restarts from looping forever.
+ */
+export function isGracefulShutdown(record: JobRecord, event: Extract<BackendEvent, { type: "failed" }>): boolean {
+  return event.code === "backend_shutdown" && checkpointStep(record, event.attempt) > checkpointStep(record, event.attempt, true);
+}
+
+/** The error of an attempt that could have been retried but was the last one: says so, and that sending the job again may work. */
+function lastAttemptError(record: JobRecord, limits: Limits, code: string, detail: string): JobError {
+  const resumable = checkpointStep(record, record.attempt + 1, true);
+  const kept = resumable >= 0 ? ` The checkpoint of step ${resumable} is kept.` : "";
+  return {
+    code,
+    message: `${detail.replace(/\.$/, "")}. That was attempt ${record.attempts_used} of ${limits.maxAttempts}, so the job failed and its credits were released.${kept} Sending it again may succeed.`,
+    retryable: true,
+  };
+}
+
 /**
  * Starts the next attempt: the one backwards move of the state machine. Progress
  * restarts because the new attempt reports its own (from a checkpoint, if any).
  */
-export function redispatch(record: JobRecord, now: number): JobRecord {
+export function redispatch(record: JobRecord, counted: boolean, now: number): JobRecord {
   if (!canTransition(record.kind, record.status, "dispatched", true)) return record;
   return {
     ...record,
     status: "dispatched",
     attempt: record.attempt + 1,
+    attempts_used: record.attempts_used + (counted ? 1 : 0),
     progress: EMPTY_PROGRESS,
-    busy_retries: 0,
+    dispatch_wait: null,
+    awaiting_claim: false,
+    claimed_by: undefined,
     backend_ref: undefined,
     updated_at: now,
   };
 }
 
-/** Heartbeat expired: the backend went silent, so retry while attempts remain, else fail. */
+/**
+ * Heartbeat expired. A running attempt that went silent crashed: retry while
+ * attempts remain, else fail. An attempt still waiting in the queue for a GPU host
+ * ran nowhere, so the job fails without spending an attempt on it.
+ */
 export function onSilence(record: JobRecord, limits: Limits, now: number): EventOutcome {
   if (isTerminal(record.status)) return { kind: "ignored", reason: "terminal" };
-  if (record.attempt < limits.maxAttempts) return { kind: "applied", record: touch(record, now), redispatch: true };
-  const error = { code: "heartbeat_timeout", message: `No word from the backend after ${record.attempt} attempt(s)` };
-  return { kind: "applied", record: touch(fail(record, error), now), redispatch: false };
-}
-
-/** What a backend answered to a dispatch; see `GpuBackend.dispatch`. */
-export type DispatchResult =
-  | { outcome: "accepted"; ref?: string }
-  | { outcome: "busy"; retryAfterMs?: number }
-  | { outcome: "rejected"; code: string; message: string };
-
-export function onDispatchResult(record: JobRecord, result: DispatchResult, now: number): JobRecord {
-  if (isTerminal(record.status)) return record;
-  switch (result.outcome) {
-    case "accepted":
-      return { ...advance(record, "dispatched"), busy_retries: 0, backend_ref: result.ref, updated_at: now };
-    case "busy":
-      if (record.busy_retries + 1 > MAX_BUSY_RETRIES) {
-        const error = { code: "backend_busy", message: `The ${record.backend} backend stayed busy` };
-        return { ...fail(record, error), updated_at: now };
-      }
-      return { ...record, busy_retries: record.busy_retries + 1, updated_at: now };
-    case "rejected":
-      return { ...fail(record, { code: result.code, message: result.message }), updated_at: now };
+  if (record.awaiting_claim) {
+    const after = record.attempt > 1 ? ` after attempt ${record.attempt - 1} stopped; the job failed` : "; it did not run";
+    const error = {
+      code: "no_gpu_host",
+      message: `No GPU host took the job from the queue in time${after} and was not charged. Send it again later.`,
+      retryable: true,
+    };
+    return { kind: "applied", record: touch(fail(record, error), now), retry: null };
   }
+  if (record.attempts_used < limits.maxAttempts) {
+    return { kind: "applied", record: touch(record, now), retry: { reason: "heartbeat_timeout", counted: true } };
+  }
+  const detail = `No word from the GPU backend for ${limits.heartbeatS} s`;
+  return { kind: "applied", record: touch(fail(record, lastAttemptError(record, limits, "heartbeat_timeout", detail)), now), retry: null };
 }
 
-/** Exponential backoff for busy backends: 1 s, 2 s, 4 s … capped at a minute. */
-export function busyBackoffMs(busyRetries: number, retryAfterMs?: number): number {
-  const exponential = Math.min(60_000, 1000 * 2 ** Math.max(0, busyRetries - 1));
-  return Math.max(exponential, retryAfterMs ?? 0);
+export type ClaimOutcome =
+  | { kind: "claimed"; record: JobRecord }
+  | { kind: "refused"; reason: "stale_attempt" | "future_attempt" | "terminal" | "claimed_elsewhere" };
+
+/**
+ * A GPU host that pulled an attempt from the queue claims it before running it. Only
+ * the current attempt of a live job can be claimed, and only by one host (the same
+ * host again is fine: its claim was retried). Everything else is refused, and the
+ * host acks and drops its message — so a redelivered message never runs twice.
+ */
+export function claim(record: JobRecord, attempt: number, host: string, now: number): ClaimOutcome {
+  if (isTerminal(record.status)) return { kind: "refused", reason: "terminal" };
+  if (attempt < record.attempt) return { kind: "refused", reason: "stale_attempt" };
+  if (attempt > record.attempt) return { kind: "refused", reason: "future_attempt" };
+  if (record.claimed_by && record.claimed_by !== host) return { kind: "refused", reason: "claimed_elsewhere" };
+  return { kind: "claimed", record: { ...record, claimed_by: host, awaiting_claim: false, updated_at: now } };
 }
 
 export type CancelOutcome = { kind: "canceled"; record: JobRecord } | { kind: "already_terminal"; record: JobRecord };

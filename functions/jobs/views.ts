@@ -30,7 +30,11 @@ export const WebhookDeliveryViewSchema = z
   })
   .openapi("WebhookDelivery");
 
-const ErrorViewSchema = z.object({ code: z.string(), message: z.string() });
+const ErrorViewSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  retryable: z.boolean().openapi({ description: "Whether sending the same request again could succeed (an outage, not bad input)" }),
+});
 
 export const ArtifactViewSchema = z
   .object({
@@ -50,7 +54,8 @@ const JobViewCommon = {
   status: z.enum(JOB_STATUSES),
   backend: z.string(),
   base_model: z.string(),
-  attempt: z.number().int(),
+  attempt: z.number().int().openapi({ description: "The current attempt's number (each dispatch of the job is one)" }),
+  attempts_used: z.number().int().openapi({ description: "Attempts counted against the limit: a crash counts, a graceful restart from a new checkpoint does not" }),
   progress: ProgressViewSchema,
   error: ErrorViewSchema.optional(),
   created_at: z.number().int().openapi({ description: "Unix ms" }),
@@ -96,6 +101,7 @@ function common(record: JobRecord) {
     backend: record.backend,
     base_model: record.base_model,
     attempt: record.attempt,
+    attempts_used: record.attempts_used ?? record.attempt,
     progress: {
       phase: record.progress.phase,
       step: record.progress.step,
@@ -123,7 +129,8 @@ export function trainingView(record: TrainingRecord, origin: string, quality: Qu
       sha256: artifact.sha256,
       content_type: artifact.content_type,
       ...(artifact.meta ? { meta: artifact.meta } : {}),
-      ...((WEIGHT_FORMATS as readonly string[]).includes(artifact.format)
+      // Only a succeeded training serves weights; a failed or canceled one answers 410 (routes/models.ts).
+      ...(record.status === "succeeded" && (WEIGHT_FORMATS as readonly string[]).includes(artifact.format)
         ? { download_url: `${origin}/v1/models/${record.id}/files/${artifact.format}` }
         : {}),
     })),

@@ -67,6 +67,7 @@ describe("artifact events", () => {
     expect((await sendEvent(id, { ...artifact, seq: 0, size: 7 })).status).toBe(200);
     const training = await (await account.request(`/v1/trainings/${id}`)).json<{ artifacts: { name: string; size: number }[] }>();
     expect(training.artifacts).toEqual([expect.objectContaining({ name, size: 7 })]);
+    expect((await sendEvent(id, { attempt: 1, seq: 1, type: "succeeded" })).status).toBe(200);
     const download = await account.request(`/v1/models/${id}/files/diffusers-lora`);
     expect(await download.text()).toBe("weights");
   });

@@ -7,12 +7,15 @@
  *
  * Answers to events: 200 `{result: "applied" | "duplicate"}` (a redelivery is fine);
  * 409 when the event is for an attempt that is no longer current or a job that has
- * ended — the backend should stop working on that attempt.
+ * ended — the backend should stop working on that attempt. In queue dispatch a host
+ * claims an attempt (`POST …/events/claim`) before running it; 409 there means
+ * "ack the message and drop it".
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import {
   BackendEventSchema,
+  ClaimJobSchema,
   type BackendEvent,
   isTerminal,
   UploadSlotRequestSchema,
@@ -93,6 +96,23 @@ const postUploadSlot = createRoute({
   responses: { 200: jsonContent(UploadSlotSchema, "A signed PUT URL"), ...internalErrors },
 });
 
+const postClaim = createRoute({
+  method: "post",
+  path: "/jobs/{id}/events/claim",
+  tags: ["internal"],
+  summary: "A GPU host that pulled an attempt from the job queue claims it before running it (HMAC-signed)",
+  middleware: [requireBackendSignature] as const,
+  request: {
+    params: JobParams,
+    headers: signatureHeaders,
+    body: { content: { "application/json": { schema: ClaimJobSchema } }, required: true },
+  },
+  responses: {
+    200: jsonContent(z.object({ result: z.literal("claimed"), attempt: z.number().int() }), "The attempt is this host's to run"),
+    ...internalErrors,
+  },
+});
+
 /**
  * An artifact is recorded only once its file is in R2 with the announced size, so a
  * job never lists a download that would 404. (Its sha256 is the backend's word: R2
@@ -130,6 +150,15 @@ export const internal = createRouter()
       case "applied":
         return c.json({ result: "applied" as const, status: outcome.status }, 200);
     }
+  })
+  .openapi(postClaim, async (c) => {
+    const { id } = c.req.valid("param");
+    const request = c.req.valid("json");
+    sameJob(id, request.job_id);
+    const outcome = await jobStore(c.env, id).claim(request.attempt, request.host);
+    if (outcome.kind === "unknown_job") throw new ApiError(404, "not_found", `No job ${id}`);
+    if (outcome.kind === "refused") throw new ApiError(409, outcome.reason, `Claim refused: ${outcome.reason.replaceAll("_", " ")}`);
+    return c.json({ result: "claimed" as const, attempt: request.attempt }, 200);
   })
   .openapi(postUploadSlot, async (c) => {
     const { id } = c.req.valid("param");

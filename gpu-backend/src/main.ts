@@ -51,12 +51,10 @@ const service = await startService({
 });
 console.log(`gpu-backend listening on ${service.url} (tfjs ${backend}, models in ${models})`);
 
-const queueSettings = queuePullSettings(config);
-const queueConsumer = queueSettings
-  ? new QueuePullConsumer(service.runner, { ...queueSettings, visibilityTimeoutMs: 12 * 3_600_000, idleDelayMs: 5_000, retryDelaySeconds: 30 })
-  : undefined;
+const queueSettings = queuePullSettings(config, `${os.hostname()}-${process.pid}`);
+const queueConsumer = queueSettings ? new QueuePullConsumer(service.runner, queueSettings) : undefined;
 queueConsumer?.start();
-if (queueSettings) console.log(`pulling jobs from Cloudflare Queue ${queueSettings.queueId}`);
+if (queueSettings) console.log(`pulling jobs from Cloudflare Queue ${queueSettings.queueId} as ${queueSettings.hostId}`);
 
 let stopping = false;
 for (const signal of ["SIGTERM", "SIGINT"] as const) {

@@ -4,7 +4,8 @@
  * shared/signing.ts exactly as the real service must, validates the message against
  * the shared schema, and remembers what it got. `/__script/:job_id` makes the next
  * dispatches of a job (named by job id, or by the subject identifier of a training not yet
- * created) answer 503 (busy) or 400 (refused); `/__received/:job_id` tells
+ * created) answer 503 (busy), 400 (refused) or 0 (never: a frozen host that accepted the
+ * connection, answered only after a minute); `/__received/:job_id` tells
  * a test what arrived. It never sends events: tests play the backend's side themselves.
  * It doubles as a client's webhook receiver: `POST /__webhook/:key` records the body
  * (and answers 500 when the key starts with `fail`), `GET /__webhook/:key` lists them.
@@ -73,6 +74,7 @@ export async function startFakeGpuBackend(secret: string): Promise<{ url: string
       const identifier = message.data.kind === "train" ? message.data.subject.identifier : "";
       const scripted = (scripts.get(id) ?? scripts.get(identifier))?.shift();
       if (scripted === 503) return reply(503, { error: "all GPUs busy" }, { "retry-after": "1" });
+      if (scripted === 0) return void setTimeout(() => reply(202, { accepted: "a minute late" }), 60_000).unref();
       if (scripted !== undefined) return reply(scripted, { error: `scripted ${scripted}` });
       return reply(202, { accepted: true });
     }

@@ -1,16 +1,20 @@
 /**
- * A stand-in for the Worker's job callbacks (events, upload slots, input files), for tests: a real HTTP server
+ * A stand-in for the Worker's job callbacks (events, upload slots, claims, input files), for tests: a real HTTP server
  * on 127.0.0.1 that verifies signatures exactly as the Worker does, records
  * events, hands out upload slots that PUT into memory, and serves input files.
  * It can be taken down and brought back on the same port to test retries.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { BackendEventSchema, UploadSlotRequestSchema, type BackendEvent } from "../../shared/job.js";
+import { BackendEventSchema, ClaimJobSchema, UploadSlotRequestSchema, type BackendEvent, type ClaimJob } from "../../shared/job.js";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from "../../shared/signing.js";
 
 export class FakeWorkerCallbacks {
   readonly events: BackendEvent[] = [];
+  /** Claims of queued attempts as received (`POST /callback/claim`); the first host of an attempt wins. */
+  readonly claims: ClaimJob[] = [];
+  /** Jobs whose attempts the Worker no longer wants: their events, slots and claims get 409. */
+  readonly stale = new Set<string>();
   readonly blobs = new Map<string, { bytes: Uint8Array; contentType: string }>();
   readonly inputs = new Map<string, Uint8Array>();
   rejectedSignatures = 0;
@@ -98,6 +102,15 @@ export class FakeWorkerCallbacks {
       if (!check.ok) {
         this.rejectedSignatures++;
         return reply(response, 401, { error: { code: "invalid_signature", message: check.reason } });
+      }
+      const jobId = (JSON.parse(text) as { job_id?: string }).job_id ?? "";
+      if (this.stale.has(jobId)) return reply(response, 409, { error: { code: "stale_attempt", message: "Event ignored: stale attempt" } });
+      if (url.pathname === "/callback/claim") {
+        const claim = ClaimJobSchema.parse(JSON.parse(text));
+        this.claims.push(claim);
+        const winner = this.claims.find((first) => first.job_id === claim.job_id && first.attempt === claim.attempt)!;
+        if (winner.host !== claim.host) return reply(response, 409, { error: { code: "claimed_elsewhere", message: "Claim refused" } });
+        return reply(response, 200, { result: "claimed", attempt: claim.attempt });
       }
       if (url.pathname === "/callback/uploads") {
         const slotRequest = UploadSlotRequestSchema.parse(JSON.parse(text));

@@ -34,7 +34,7 @@ export type JobJson = {
   progress: { phase: string | null; step: number; total_steps: number; loss: number | null; eta_s: number | null };
   artifacts: { name: string; format: string; size: number; sha256: string; download_url?: string; meta?: Record<string, unknown> }[];
   images: { url: string; width: number; height: number; seed: number }[];
-  error?: { code: string; message: string };
+  error?: { code: string; message: string; retryable: boolean };
   params: Record<string, unknown>;
 };
 

@@ -75,7 +75,7 @@ interface TrainingView {
   status: string;
   backend: string;
   progress: { phase: string | null; step: number; total_steps: number; loss: number | null };
-  error: { code: string; message: string } | null;
+  error: { code: string; message: string; retryable: boolean } | null;
   artifacts: { name: string; format: string; sha256: string; size: number; url?: string; meta?: Record<string, unknown> }[];
 }
 
@@ -292,7 +292,7 @@ describe("training on Replicate", { timeout: 30_000 }, () => {
     await deliver(await advance(replicate.id, { status: "processing" }));
     await deliver(await advance(replicate.id, { status: "failed", error: "CUDA out of memory. Tried to allocate 2.00 GiB" }));
     const failed = await eventually(() => getTraining(account, training.id), (view) => view.status === "failed", "failed");
-    expect(failed.error).toEqual({ code: "replicate_failed", message: "CUDA out of memory. Tried to allocate 2.00 GiB" });
+    expect(failed.error).toEqual({ code: "replicate_failed", message: "CUDA out of memory. Tried to allocate 2.00 GiB", retryable: false });
   });
 
   it("cancels on Replicate too", async () => {

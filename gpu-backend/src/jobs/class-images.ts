@@ -9,7 +9,7 @@
 import { z } from "zod";
 import type { TrainJob } from "../../../shared/job.js";
 import { JobError } from "./errors.js";
-import type { JobContext } from "./context.js";
+import { shutdownError, type JobContext } from "./context.js";
 import type { BaseModel } from "../dreambooth/base-model.js";
 import { generate } from "../model/pipeline.js";
 import { decodePng, encodePng, pixelsFromRgb, type Pixels } from "../dreambooth/images.js";
@@ -51,6 +51,8 @@ export async function obtainClassImages(context: JobContext<TrainJob>, model: Ba
   const seeds: number[] = [];
   for (let index = 0; index < prior.num_class_images; index++) {
     context.checkpoint();
+    // One image takes seconds to minutes; a shutdown must not wait for the whole set.
+    if (context.shutdownRequested) throw shutdownError();
     const imageSeed = classImageSeed(seed, index);
     const image = await generate(model, {
       prompt: prior.class_prompt,

@@ -15,7 +15,7 @@ export interface JobContext<J extends JobMessage = JobMessage> {
   events: EventReporter;
   uploads: Uploader;
   fetchInput(input: InputToFetch): Promise<Uint8Array>;
-  /** Throws `JobCanceled` after a cancel and `JobError` past the deadline; call once per step. */
+  /** Throws `JobCanceled` after a cancel, `AttemptSuperseded` after a 409 and `JobError` past the deadline; call once per step. */
   checkpoint(): void;
   /** True once the process was asked to stop: save a checkpoint, then throw `shutdownError()`. */
   readonly shutdownRequested: boolean;
@@ -31,9 +31,13 @@ export interface JobHandlers {
   generate(context: JobContext<GenerateJob>): Promise<JobSuccess>;
 }
 
-/** What a handler throws after saving its checkpoint on shutdown; the Worker re-dispatches. */
-export function shutdownError(): JobError {
-  return new JobError("backend_shutdown", "the backend is restarting; the job resumes from its last checkpoint", true);
+/**
+ * What a handler throws when the process is asked to stop, after saving what it can.
+ * The message states only what is true now; the Worker decides whether another attempt follows.
+ */
+export function shutdownError(savedStep?: number): JobError {
+  const saved = savedStep === undefined ? "before it had a checkpoint to save" : `after saving the checkpoint of step ${savedStep}`;
+  return new JobError("backend_shutdown", `the GPU backend shut down ${saved}`, true);
 }
 
 export type ArtifactFormat = (typeof ARTIFACT_FORMATS)[number];

@@ -2,7 +2,9 @@
  * How a job fails. A `JobError` carries the machine-readable `code`, a message a
  * user can act on and whether another attempt could succeed; the job runner turns
  * it into the `failed` event as is. `JobCanceled` is thrown at a step boundary
- * after a cancel and becomes the `canceled` event.
+ * after a cancel and becomes the `canceled` event. `AttemptSuperseded` is thrown once
+ * the Worker answered 409 (the attempt is stale or the job ended): nothing more is
+ * reported, since the Worker would refuse it.
  */
 export class JobError extends Error {
   constructor(
@@ -20,5 +22,13 @@ export class JobCanceled extends Error {
   constructor() {
     super("job canceled");
     this.name = "JobCanceled";
+  }
+}
+
+/** Raised at a step boundary once the Worker refused this attempt's events with 409; the runner stops silently. */
+export class AttemptSuperseded extends Error {
+  constructor(readonly reason: string) {
+    super(`the Worker no longer wants this attempt: ${reason}`);
+    this.name = "AttemptSuperseded";
   }
 }

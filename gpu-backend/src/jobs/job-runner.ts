@@ -13,7 +13,7 @@ import { fetchVerifiedInput } from "../server/inputs.js";
 import { DEFAULT_RETRY, type RetryPolicy } from "../server/retry.js";
 import { Uploader } from "../server/uploads.js";
 import type { JobContext, JobHandlers } from "./context.js";
-import { JobCanceled, JobError } from "./errors.js";
+import { AttemptSuperseded, JobCanceled, JobError } from "./errors.js";
 
 export interface RunnerOptions {
   secret: string;
@@ -26,9 +26,9 @@ export interface RunnerOptions {
 
 export type SubmitResult = "accepted" | "duplicate" | "busy" | "shutting_down";
 
-/** How a job ended, for consumers that must settle a queue message accordingly. */
+/** How a job ended (`superseded`: the Worker refused the attempt with 409, so nothing was reported). */
 export interface JobOutcome {
-  type: "succeeded" | "failed" | "canceled";
+  type: "succeeded" | "failed" | "canceled" | "superseded";
   retryable: boolean;
 }
 
@@ -111,6 +111,7 @@ export class JobRunner {
       uploads,
       fetchInput: (input) => fetchVerifiedInput(input, retry),
       checkpoint() {
+        if (events.superseded) throw new AttemptSuperseded(events.superseded);
         if (running.canceled) throw new JobCanceled();
         if (Date.now() > job.deadline) {
           throw new JobError("deadline_exceeded", "the job ran past its deadline; retry with fewer steps", false);
@@ -130,6 +131,10 @@ export class JobRunner {
       await events.flush();
       return { type: "succeeded", retryable: false };
     } catch (error) {
+      if (error instanceof AttemptSuperseded || events.superseded) {
+        console.warn(`job ${job.job_id} attempt ${job.attempt} stopped: ${events.superseded ?? (error as Error).message}`);
+        return { type: "superseded", retryable: false };
+      }
       const terminal = terminalEvent(error);
       await events.emit(terminal);
       await events.flush();

@@ -161,7 +161,7 @@ export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobD
       context.checkpoint();
       if (context.shutdownRequested) {
         await saveAndUploadCheckpoint();
-        throw shutdownError();
+        throw shutdownError(trainer.step);
       }
       const { step, loss, lr } = trainer.trainStep();
       if (!Number.isFinite(loss)) {
@@ -179,6 +179,8 @@ export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobD
       }
     }
     const msPerStep = trainer.step > startStep ? (Date.now() - started) / (trainer.step - startStep) : 0;
+    // The final step is saved before exporting, so a kill during export never retrains.
+    if (trainer.step > startStep) await saveAndUploadCheckpoint();
     // Exporting has two counted stages, grading (an earlier checkpoint may win) and the weights, so a client can show how far it is.
     const exportSteps = 2;
     events.progress({ phase: "exporting", step: 0, total_steps: exportSteps, message: "grading the trained weights" });
@@ -195,7 +197,11 @@ export async function runTrainJob(context: JobContext<TrainJob>, deps: TrainJobD
           meta,
           trainedModelCard({ baseModel: job.base_model, subject: job.subject, params, photos: photos.length, quality, selected }),
         );
-    for (const artifact of artifacts) await uploads.upload(artifact);
+    for (const artifact of artifacts) {
+      context.checkpoint();
+      if (context.shutdownRequested) throw shutdownError(trainer.step);
+      await uploads.upload(artifact);
+    }
     if (quality) await uploads.upload(qualityReportArtifact(quality));
     events.progress({ phase: "exporting", step: exportSteps, total_steps: exportSteps });
     return {

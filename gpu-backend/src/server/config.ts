@@ -23,6 +23,12 @@ export const ServiceConfigSchema = z.object({
   QUEUE_PULL_QUEUE_ID: z.string().min(1).optional(),
   QUEUE_PULL_API_TOKEN: z.string().min(1).optional(),
   QUEUE_PULL_API_BASE: z.url().default("https://api.cloudflare.com/client/v4"),
+  /** Names this host in the job's log (claims); unset: hostname and process id, so a restarted process is a new host. */
+  QUEUE_PULL_HOST_ID: z.string().min(1).max(200).optional(),
+  /** Lease of a pulled message: it only has to cover pull → claim, after which the message is acked. */
+  QUEUE_PULL_VISIBILITY_S: z.coerce.number().int().min(1).max(43_200).default(60),
+  /** Wait between pulls of an empty queue. */
+  QUEUE_PULL_IDLE_MS: z.coerce.number().int().min(10).default(5_000),
 });
 export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
 
@@ -36,10 +42,20 @@ export function readServiceConfig(env: NodeJS.ProcessEnv): ServiceConfig {
 }
 
 /** The queue-pull settings when queue-pull mode is configured. */
-export function queuePullSettings(config: ServiceConfig) {
+export function queuePullSettings(config: ServiceConfig, defaultHostId: string) {
   const { QUEUE_PULL_ACCOUNT_ID: accountId, QUEUE_PULL_QUEUE_ID: queueId, QUEUE_PULL_API_TOKEN: apiToken } = config;
   if (!accountId || !queueId || !apiToken) return undefined;
-  return { apiBase: config.QUEUE_PULL_API_BASE, accountId, queueId, apiToken };
+  return {
+    apiBase: config.QUEUE_PULL_API_BASE,
+    accountId,
+    queueId,
+    apiToken,
+    secret: config.BACKEND_SIGNING_SECRET,
+    hostId: config.QUEUE_PULL_HOST_ID ?? defaultHostId,
+    visibilityTimeoutMs: config.QUEUE_PULL_VISIBILITY_S * 1000,
+    idleDelayMs: config.QUEUE_PULL_IDLE_MS,
+    retryDelaySeconds: 10,
+  };
 }
 
 export function modelsDir(config: ServiceConfig): string {

@@ -5,7 +5,9 @@
  * callback is down; training never waits for it except at the end (`flush`),
  * which is what makes a job "end right" after an outage. Progress is rate-limited
  * (the first, the last, a phase change, otherwise at most one per interval)
- * because the Durable Object pays for every write.
+ * because the Durable Object pays for every write. A 409 means the Worker no longer
+ * wants this attempt (stale, or the job ended): `superseded` is set, later events
+ * are dropped, and the job stops at its next step boundary.
  */
 import { BackendEventSchema, type BackendEvent } from "../../../shared/job.js";
 import { signedHeaders } from "../../../shared/signing.js";
@@ -31,6 +33,8 @@ export class EventReporter {
   private lastProgressPhase: string | undefined;
   /** Events given up on after the retry deadline; reported by `flush`. */
   undelivered = 0;
+  /** The Worker's 409 reason once it refused this attempt; nothing is sent after it. */
+  superseded: string | undefined;
 
   constructor(private readonly options: EventReporterOptions) {}
 
@@ -65,7 +69,13 @@ export class EventReporter {
     await this.queue;
   }
 
+  /** Marks the attempt refused by the Worker (a 409 on an event or an upload slot). */
+  supersede(reason: string): void {
+    this.superseded ??= reason;
+  }
+
   private async deliver(event: BackendEvent): Promise<void> {
+    if (this.superseded) return;
     const body = JSON.stringify(event);
     const { callbackUrl, secret, retry = DEFAULT_RETRY } = this.options;
     try {
@@ -78,7 +88,10 @@ export class EventReporter {
         }),
         retry,
       );
-      if (!response.ok) {
+      if (response.status === 409) {
+        this.supersede(await response.text());
+        console.warn(`event ${event.type} seq ${event.seq} refused with 409: stopping attempt ${event.attempt}`);
+      } else if (!response.ok) {
         console.warn(`event ${event.type} seq ${event.seq} rejected: HTTP ${response.status} ${await response.text()}`);
       } else {
         await response.body?.cancel();

@@ -3,29 +3,45 @@
  * backend, any number of GPU hosts pull them from a Cloudflare Queue with the
  * Queues HTTP pull API (`POST …/queues/{queue_id}/messages/pull`, then
  * `…/messages/ack` with `acks` and `retries`). A host pulls one message when its
- * runner is idle, leases it for the visibility timeout, runs it through the same
- * runner as pushed jobs (so events, uploads and cancel are identical), and then
- * acks it — or hands it back with a delay when the outcome is retryable (e.g. a
- * shutdown mid-training, which resumes from its checkpoint on another host).
- * The queue, not an HMAC, authenticates these messages (API token over HTTPS);
- * the body is still validated against the job contract.
+ * runner is idle and then claims the attempt at the job's object
+ * (`POST {callback_url}/claim`, signed):
+ *
+ * - claimed → the message is acked at once and the job runs through the same
+ *   runner as pushed jobs. From the claim on, the job object's heartbeat watches
+ *   this host, and a host that dies is replaced by a new attempt in a new message,
+ *   so the queue's lease only has to cover pull → claim. (The pull API has no call
+ *   to extend a lease; holding one for hours would only delay redelivery.)
+ * - 409 → the attempt is stale, finished or already running elsewhere (a
+ *   redelivered message): ack and drop it.
+ * - anything else (the Worker unreachable) → hand the message back with a delay;
+ *   the queue counts the delivery and dead-letters it after its retry budget.
+ *
+ * The queue, not an HMAC, authenticates messages (API token over HTTPS); the body
+ * is still validated against the job contract, and the claim is signed.
  */
 import { z } from "zod";
 import { JobMessageSchema, type JobMessage } from "../../../shared/job.js";
-import type { JobOutcome, JobRunner } from "../jobs/job-runner.js";
+import { signedHeaders } from "../../../shared/signing.js";
+import type { JobRunner } from "../jobs/job-runner.js";
 
 export interface QueuePullOptions {
-  /** https://api.cloudflare.com/client/v4, or a local fake in tests. */
+  /** https://api.cloudflare.com/client/v4, or a local stand-in in tests. */
   apiBase: string;
   accountId: string;
   queueId: string;
   apiToken: string;
-  /** How long a pulled job is leased to this host; sized to outlast a training (the API allows up to 12 h). */
+  /** Signs the claim, like every call to the Worker. */
+  secret: string;
+  /** Names this host in claims; one per process. */
+  hostId: string;
+  /** Lease of a pulled message: long enough to claim it. */
   visibilityTimeoutMs: number;
   /** Wait between pulls of an empty queue. */
   idleDelayMs: number;
-  /** Delay before a retryable job becomes visible again. */
+  /** Delay before a message this host could not claim becomes visible again. */
   retryDelaySeconds: number;
+  /** Longest a queue or claim request may take. */
+  requestTimeoutMs?: number;
 }
 
 const PulledMessageSchema = z.object({
@@ -33,8 +49,10 @@ const PulledMessageSchema = z.object({
   lease_id: z.string(),
   attempts: z.number().optional(),
   timestamp_ms: z.number().optional(),
+  metadata: z.record(z.string(), z.string()).optional(),
   body: z.unknown(),
 });
+export type PulledMessage = z.infer<typeof PulledMessageSchema>;
 
 const PullResponseSchema = z.object({
   success: z.boolean(),
@@ -44,12 +62,16 @@ const PullResponseSchema = z.object({
 
 export type Settlement = { lease_id: string; action: "ack" } | { lease_id: string; action: "retry"; delay_seconds: number };
 
-/** A message body is the job as JSON text (content type "json"/"text") or already an object. */
-export function parseJobBody(body: unknown): JobMessage | undefined {
-  let value = body;
-  if (typeof body === "string") {
+/**
+ * The job in a pulled message: `text` bodies are the JSON as is, `json` bodies arrive
+ * base64-encoded (as the pull API documents), objects are taken as they are.
+ */
+export function parseJobBody(message: Pick<PulledMessage, "body" | "metadata">): JobMessage | undefined {
+  let value = message.body;
+  if (typeof value === "string") {
+    const text = message.metadata?.["CF-Content-Type"] === "json" ? Buffer.from(value, "base64").toString("utf8") : value;
     try {
-      value = JSON.parse(body);
+      value = JSON.parse(text);
     } catch {
       return undefined;
     }
@@ -58,11 +80,11 @@ export function parseJobBody(body: unknown): JobMessage | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
-/** What to tell the queue about a finished job: only retryable failures go back for another attempt. */
-export function settlementFor(leaseId: string, outcome: JobOutcome, retryDelaySeconds: number): Settlement {
-  return outcome.retryable
-    ? { lease_id: leaseId, action: "retry", delay_seconds: retryDelaySeconds }
-    : { lease_id: leaseId, action: "ack" };
+export type ClaimAnswer = "claimed" | "refused" | "unreachable";
+
+/** What to tell the queue after asking to claim: run it and ack, drop it and ack, or hand it back. */
+export function settlementFor(leaseId: string, claim: ClaimAnswer, retryDelaySeconds: number): Settlement {
+  return claim === "unreachable" ? { lease_id: leaseId, action: "retry", delay_seconds: retryDelaySeconds } : { lease_id: leaseId, action: "ack" };
 }
 
 export class QueuePullConsumer {
@@ -78,7 +100,7 @@ export class QueuePullConsumer {
     this.loop ??= this.run();
   }
 
-  /** Stops pulling; the job in hand still finishes (or checkpoints) and is settled. */
+  /** Stops pulling; the job in hand still finishes (or checkpoints) on the runner. */
   async stop(): Promise<void> {
     this.stopped = true;
     await this.loop;
@@ -94,11 +116,12 @@ export class QueuePullConsumer {
       method: "POST",
       headers: { authorization: `Bearer ${this.options.apiToken}`, "content-type": "application/json" },
       body: JSON.stringify(body),
+      signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 30_000),
     });
   }
 
   /** Pulls at most one message; undefined when the queue is empty or unreachable. */
-  async pullOne(): Promise<z.infer<typeof PulledMessageSchema> | undefined> {
+  async pullOne(): Promise<PulledMessage | undefined> {
     const response = await this.call("pull", { batch_size: 1, visibility_timeout_ms: this.options.visibilityTimeoutMs });
     const parsed = PullResponseSchema.safeParse(await response.json().catch(() => null));
     if (!response.ok || !parsed.success || !parsed.data.success) {
@@ -119,23 +142,49 @@ export class QueuePullConsumer {
     await response.body?.cancel();
   }
 
-  /** Pulls, runs and settles one job; returns whether there was one. */
+  /** Asks the job's object whether this host may run the attempt. */
+  async claim(job: JobMessage): Promise<ClaimAnswer> {
+    const body = JSON.stringify({ job_id: job.job_id, attempt: job.attempt, host: this.options.hostId });
+    try {
+      const response = await fetch(`${job.callback_url.replace(/\/$/, "")}/claim`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(await signedHeaders(this.options.secret, body)) },
+        body,
+        signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 30_000),
+      });
+      const text = await response.text();
+      if (response.ok) return "claimed";
+      if (response.status === 409 || response.status === 404) {
+        console.log(`queue: dropping ${job.job_id} attempt ${job.attempt}: ${text.slice(0, 200)}`);
+        return "refused";
+      }
+      console.error(`queue: claim of ${job.job_id} attempt ${job.attempt} answered ${response.status}`);
+    } catch (error) {
+      console.error(`queue: claim of ${job.job_id} failed: ${error instanceof Error ? error.message : error}`);
+    }
+    return "unreachable";
+  }
+
+  /** Pulls, claims and runs one job; returns whether there was a message. */
   async processOne(): Promise<boolean> {
     const message = await this.pullOne();
     if (!message) return false;
-    const job = parseJobBody(message.body);
+    const job = parseJobBody(message);
     if (!job) {
       // A body that breaks the contract will never succeed: ack it so it does not loop forever.
       console.error(`queue message ${message.id} is not a valid job; dropping it`);
       await this.settle({ lease_id: message.lease_id, action: "ack" });
       return true;
     }
-    if (this.runner.submit(job) !== "accepted") {
-      await this.settle({ lease_id: message.lease_id, action: "retry", delay_seconds: this.options.retryDelaySeconds });
-      return true;
+    // A pushed job may have taken the runner since the pull: let another host have this one.
+    const answer = this.runner.currentJob ? "unreachable" : await this.claim(job);
+    await this.settle(settlementFor(message.lease_id, answer, this.options.retryDelaySeconds));
+    if (answer !== "claimed") return true;
+    if (this.runner.submit(job) === "accepted") {
+      console.log(`queue: running ${job.job_id} attempt ${job.attempt} on ${this.options.hostId}`);
+      const outcome = await this.runner.idle();
+      console.log(`queue: ${job.job_id} attempt ${job.attempt} ended ${outcome?.type ?? "unknown"} on ${this.options.hostId}`);
     }
-    const outcome = await this.runner.idle();
-    await this.settle(settlementFor(message.lease_id, outcome ?? { type: "failed", retryable: true }, this.options.retryDelaySeconds));
     return true;
   }
 

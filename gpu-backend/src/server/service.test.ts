@@ -151,6 +151,8 @@ describe("training over the push protocol", () => {
       "class-images:class-images",
       "checkpoint:checkpoints/step-000002.safetensors",
       "image:samples/step-000003-0.png",
+      // The final step is checkpointed before the export, so a kill during export resumes without retraining.
+      "checkpoint:checkpoints/step-000003.safetensors",
       "diffusers-lora:artifacts/pytorch_lora_weights.safetensors",
       "kohya-lora:artifacts/lora_kohya.safetensors",
     ]);
@@ -371,9 +373,9 @@ describe("shutdown", () => {
     expect(refused).toMatchObject({ status: 503, body: { error: { code: "backend_shutting_down" } } });
     const end = await terminalOf(job.job_id);
     await stopped;
-    expect(end).toMatchObject({ type: "failed", code: "backend_shutdown", retryable: true });
     const checkpoint = artifactsOf(job.job_id).find((artifact) => artifact.format === "checkpoint");
     const lastStep = Math.max(...trainingSteps(job.job_id));
+    expect(end).toMatchObject({ type: "failed", code: "backend_shutdown", retryable: true, message: `the GPU backend shut down after saving the checkpoint of step ${lastStep}` });
     expect(checkpoint).toMatchObject({ name: `checkpoints/step-${String(lastStep).padStart(6, "0")}.safetensors`, meta: { step: lastStep } });
     expect(lastStep).toBeLessThan(200);
   });

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { UploadSlotSchema, type ArtifactName, type UploadSlotRequest } from "../../../shared/job.js";
 import type { Artifact } from "../jobs/context.js";
-import { JobError } from "../jobs/errors.js";
+import { AttemptSuperseded, JobError } from "../jobs/errors.js";
 import { signedHeaders } from "../../../shared/signing.js";
 import type { EventReporter } from "./events.js";
 import { DEFAULT_RETRY, fetchWithRetry, type RetryPolicy } from "./retry.js";
@@ -53,6 +53,11 @@ export class Uploader {
       }),
       retry,
     );
+    if (slotResponse.status === 409) {
+      const reason = await slotResponse.text();
+      this.options.events.supersede(reason);
+      throw new AttemptSuperseded(reason);
+    }
     if (!slotResponse.ok) {
       throw new JobError(
         "upload_refused",
