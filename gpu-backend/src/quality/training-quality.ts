@@ -3,7 +3,9 @@
  * evaluation of subject-report.ts, run on the job's own photos with the just-trained weights. Only
  * base models that ship a judge (a `judge/` folder next to `unet/`, as the embedded tiny-emoji model
  * does) can be graded, and only for class nouns and photo sizes the judge knows; otherwise there is
- * no report rather than a meaningless one.
+ * no report rather than a meaningless one. Subject fidelity is reported normalised between its bounds
+ * (the class prior and the round-tripped photos, see subject-report.ts) whenever the class is one the
+ * embedded emoji set draws.
  */
 import { access } from "node:fs/promises";
 import path from "node:path";
@@ -36,21 +38,36 @@ export function judgeFor(directory: string): Promise<Judge | undefined> {
   return judge;
 }
 
+/** The quality report of trained weights (also what checkpoint selection ranks by); undefined when they cannot be graded. */
+export async function scoreTraining(
+  model: StableDiffusion & { id: string; directory: string },
+  photos: Pixels[],
+  subject: QualityReport["subject"],
+  evaluation: EvaluationOptions = DEFAULT_EVALUATION,
+): Promise<QualityReport | undefined> {
+  const judge = await judgeFor(model.directory);
+  if (!judge || !judge.config.classes.includes(subject.class_noun)) return undefined;
+  if (photos.some((photo) => photo.width !== JUDGE_RESOLUTION || photo.height !== JUDGE_RESOLUTION)) return undefined;
+  return (await evaluateSubject(model, judge, photos, subject, model.id, evaluation)).report;
+}
+
 export async function trainingQualityReport(
   model: StableDiffusion & { id: string; directory: string },
   photos: Pixels[],
   subject: QualityReport["subject"],
   evaluation: EvaluationOptions = DEFAULT_EVALUATION,
 ): Promise<Artifact | undefined> {
-  const judge = await judgeFor(model.directory);
-  if (!judge || !judge.config.classes.includes(subject.class_noun)) return undefined;
-  if (photos.some((photo) => photo.width !== JUDGE_RESOLUTION || photo.height !== JUDGE_RESOLUTION)) return undefined;
-  const { report } = await evaluateSubject(model, judge, photos, subject, model.id, evaluation);
+  const report = await scoreTraining(model, photos, subject, evaluation);
+  if (!report) return undefined;
   return {
     name: QUALITY_REPORT_NAME,
     bytes: new TextEncoder().encode(JSON.stringify(report, null, 2)),
     contentType: "application/json",
     format: "report",
-    meta: { subject_fidelity: report.subject_fidelity, prompt_fidelity: report.prompt_fidelity },
+    meta: {
+      subject_fidelity: report.subject_fidelity,
+      prompt_fidelity: report.prompt_fidelity,
+      ...(report.subject_fidelity_normalized !== undefined ? { subject_fidelity_normalized: report.subject_fidelity_normalized } : {}),
+    },
   };
 }
