@@ -32,7 +32,8 @@ export const QualityReportSchema = z.object({
   /**
    * (subject_fidelity − prior) / (ceiling − prior): 0 = no more like the subject than the base model's
    * own drawing of the class, 1 = as alike as the subject's photos are to each other (after the VAE).
-   * Absent when the bounds cannot be measured (a class the base model has no drawing of, one photo).
+   * Absent when the bounds cannot be measured (a class the base model has no drawing of, one photo)
+   * or give no range (ceiling ≤ prior: the judge cannot tell this subject from its class).
    */
   subject_fidelity_normalized: z.number().optional(),
   /** The raw scores the normalised fidelity is read between (same judge, photos after a VAE round trip). */

@@ -107,7 +107,9 @@ function judgeImages(judge: Judge, images: Pixels[]): Judged {
 
 /**
  * s_prior and s_ceiling for one subject (undefined when the class has no drawing of the base model's
- * own, or a single photo leaves no pair to measure the ceiling on).
+ * own, or a single photo leaves no pair to measure the ceiling on). A judge that cannot tell the
+ * subject from its class may give a ceiling at or below the prior: the bounds are still reported, the
+ * normalised score is not.
  */
 async function fidelityBounds(
   model: StableDiffusion,
@@ -122,7 +124,7 @@ async function fidelityBounds(
   if (!drawings || real.length < 2) return undefined;
   const prior = meanCrossCosine(judgeImages(judge, vaeRoundTrip(model.vae, drawings)).subject, real);
   const ceiling = meanOffDiagonalCosine(real);
-  return ceiling > prior ? { prior, ceiling } : undefined;
+  return { prior, ceiling };
 }
 
 export async function evaluateSubject(
@@ -163,8 +165,9 @@ export async function evaluateSubject(
     base_model: baseModel,
     subject,
     subject_fidelity: mean(subjectPrompts.map((result) => result.subject_fidelity)),
-    ...(bounds
-      ? { subject_fidelity_normalized: normalisedFidelity(mean(subjectPrompts.map((result) => result.subject_fidelity)), bounds), fidelity_bounds: bounds }
+    ...(bounds ? { fidelity_bounds: bounds } : {}),
+    ...(bounds && bounds.ceiling > bounds.prior
+      ? { subject_fidelity_normalized: normalisedFidelity(mean(subjectPrompts.map((result) => result.subject_fidelity)), bounds) }
       : {}),
     prompt_fidelity: mean(subjectPrompts.map((result) => result.prompt_fidelity)),
     prior_preservation_similarity: classPrompt.subject_fidelity,
