@@ -28,6 +28,7 @@ import { EMOJI_CLASSES } from "../../src/emoji/catalog.js";
 import { contactSheet } from "./contact-sheet.js";
 import { benchmarkRun } from "./run.js";
 import { RUN_KINDS, type RunKey, type RunKind } from "./runs.js";
+import { benchmarkOutcomes } from "./outcomes.js";
 import { benchmarkSummary, boundsLines } from "./summary.js";
 import { benchmarkTable } from "./table.js";
 import { benchSubject } from "./subjects.js";
@@ -72,6 +73,8 @@ async function merge(wall?: { minutes: number; processes: number }): Promise<voi
   // Without a wall clock of the whole run (a hand merge), the longest part is the best lower bound.
   const summary = benchmarkSummary(reports, wall ? wall.minutes * 60 : Math.max(...merged.map((part) => part.settings.minutes)) * 60);
   console.log(`${table}\n\nFidelity bounds (raw scores; normalised = (s − s_prior) / (s_ceiling − s_prior)):\n${boundsLines(summary).join("\n")}`);
+  const verdict = (holds: boolean | null) => (holds === null ? "n/a " : holds ? "HOLDS" : "FAILS");
+  console.log(`\nExpected outcomes:\n${benchmarkOutcomes(summary).map((o) => `${verdict(o.holds)}  ${o.claim}: ${o.detail}`).join("\n")}`);
   await writeFile(path.join(out, "table.md"), `${table}\n`);
   await writeFile(path.join(out, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
   await writeFile(path.join(out, "results.json"), JSON.stringify({ ...(wall ? { wall } : {}), parts: merged, reports }, null, 2));
