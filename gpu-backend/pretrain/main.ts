@@ -45,6 +45,8 @@ const { values } = parseArgs({
   },
 });
 const exists = (file: string) => access(file).then(() => true, () => false);
+/** How this sitting was started, for the model card (a resumed stage records its last sitting's command). */
+const command = ["npm run pretrain --", ...process.argv.slice(2)].join(" ");
 const seed = Number(values.seed);
 const work = path.resolve(values.work!);
 await mkdir(work, { recursive: true });
@@ -64,7 +66,7 @@ async function autoencoderStage(name: "vae" | "vae-decoder", vae: AutoencoderKL,
     const finalLoss = await trainVae(vae, codecBatch, { ...options, checkpointFile: path.join(work, `${name}-checkpoint.safetensors`), checkpointEvery: 25 });
     await saveWeights(vae.params, weightsFile);
     // seconds: this process's time in the stage (a resumed stage counts only its last run).
-    const facts = { steps: options.steps, batchSize: options.batchSize, learningRate: options.learningRate, gradientWeight: options.gradientWeight, data: "all Noto emoji (emoji-datasource-google), 8 backgrounds × 3 sizes, fresh scenes every step", finalLoss, seconds: Math.round((Date.now() - started) / 1000) };
+    const facts = { command, steps: options.steps, batchSize: options.batchSize, learningRate: options.learningRate, gradientWeight: options.gradientWeight, data: "all Noto emoji (emoji-datasource-google), 8 backgrounds × 3 sizes, fresh scenes every step", finalLoss, seconds: Math.round((Date.now() - started) / 1000) };
     await writeFile(factsFile, JSON.stringify(facts));
   }
   await loadWeights(vae.params, [weightsFile]);
@@ -100,4 +102,5 @@ await trainUNet({
   steps: Number(values["unet-steps"]),
   batchSize: Number(values["batch-size"]),
   jitterCopies: Number(values["jitter-copies"]),
+  command,
 });

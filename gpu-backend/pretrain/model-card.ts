@@ -42,9 +42,10 @@ const counts = await Promise.all(weightFiles.map((file, i) => parameters(file, s
 const losses: { step: number; loss: number }[] = training?.losses ?? [];
 const curve = losses.filter((_, i) => i % Math.max(1, Math.ceil(losses.length / 8)) === 0 || i === losses.length - 1);
 const latent = vaeConfig ? `${32 / 2 ** (vaeConfig.block_out_channels.length - 1)}×${32 / 2 ** (vaeConfig.block_out_channels.length - 1)}×${vaeConfig.latent_channels}` : "?";
-const stage = (name: string, facts: { steps: number; batchSize?: number; seconds?: number; finalLoss: number; learningRate?: number; gradientWeight?: number } | undefined) =>
+const commandOf = (facts: { command?: string } | undefined) => (facts?.command ? ` Command: \`${facts.command}\`.` : "");
+const stage = (name: string, facts: { command?: string; steps: number; batchSize?: number; seconds?: number; finalLoss: number; learningRate?: number; gradientWeight?: number } | undefined) =>
   facts
-    ? `- ${name}: ${facts.steps} steps of batch ${facts.batchSize ?? 16}${minutes(facts.seconds)}, L1${facts.gradientWeight ? ` + ${facts.gradientWeight}·L1 of image gradients` : ""}${name === "VAE" ? " + 10⁻³·KL" : ""}, AdamW lr ${facts.learningRate ?? "?"} cosine; final loss ${facts.finalLoss.toFixed(3)} (in [-1, 1] units).`
+    ? `- ${name}: ${facts.steps} steps of batch ${facts.batchSize ?? 16}${minutes(facts.seconds)}, L1${facts.gradientWeight ? ` + ${facts.gradientWeight}·L1 of image gradients` : ""}${name === "VAE" ? " + 10⁻³·KL" : ""}, AdamW lr ${facts.learningRate ?? "?"} cosine; final loss ${facts.finalLoss.toFixed(3)} (in [-1, 1] units).${commandOf(facts)}`
     : "";
 const verdicts: GateVerdict[] = gate?.verdicts ?? [];
 
@@ -82,9 +83,9 @@ installed, and the base model of the DreamBooth benchmark (\`npm run bench:dream
 
 ${stage("VAE", training?.vae)}
 ${stage("Decoder fine-tune (encoder frozen, so the UNet's latents do not move)", training?.decoder)}
-${training ? `- UNet + text encoder together: ${training.steps} of ${training.plannedSteps} planned steps of batch ${training.batchSize}${minutes(training.seconds)}, AdamW (lr 10⁻³ cosine, warmup 100, weight decay 10⁻²), min-SNR γ 5, horizontal flips; latent scaling factor ${training.scalingFactor}.` : ""}
+${training ? `- UNet + text encoder together: ${training.steps} of ${training.plannedSteps} planned steps of batch ${training.batchSize}${minutes(training.seconds)}, AdamW (lr 10⁻³ cosine, warmup 100, weight decay 10⁻²), min-SNR γ 5, horizontal flips; latent scaling factor ${training.scalingFactor}.${commandOf(training)}` : ""}
 ${curve.length > 0 ? `- ε-prediction loss (smoothed): ${curve.map((point) => `step ${point.step}: ${point.loss.toFixed(3)}`).join(", ")}.` : ""}
-${judge?.training ? `- Judge (\`npm run pretrain:judge\`): ${judge.training.steps} steps.` : ""}
+${judge?.training ? `- Judge: ${judge.training.steps} steps of 32 class + 32 identity scenes.${commandOf(judge.training)}` : ""}
 
 ## Quality gate (\`npm run pretrain:gate\`)
 

@@ -134,6 +134,7 @@ const identityValidation = Array.from({ length: 1024 }, ((generator) => () => dr
 const identityDrawn = await render(identityValidation);
 const identityHead = (images: Pixels[]) => accuracy(predict(images).identity, identityValidation.map((scene) => scene.identity));
 const facts = {
+  command: ["npm run pretrain:judge --", ...process.argv.slice(2)].join(" "),
   seed,
   steps,
   classScenes: train.length,

@@ -38,6 +38,8 @@ export interface UNetStageOptions {
   exportEvery?: number;
   /** Colour-jittered copies of every scene, rendered from seed + 5. */
   jitterCopies: number;
+  /** The command line of this sitting, recorded for the model card. */
+  command: string;
 }
 
 const exists = (file: string) => access(file).then(() => true, () => false);
@@ -91,7 +93,7 @@ export async function exportCheckpoint(options: Pick<UNetStageOptions, "vae" | "
 }
 
 export async function trainUNet(options: UNetStageOptions): Promise<void> {
-  const { vae, set, work, out, seed, steps, batchSize, checkpointEvery = 25, exportEvery = 100, jitterCopies } = options;
+  const { vae, set, work, out, seed, steps, batchSize, checkpointEvery = 25, exportEvery = 100, jitterCopies, command } = options;
   const copies = await jitteredCopies(set.scenes, jitterCopies, seed + 5);
   // Scene i's views: index i as drawn, then its copies at i + k·n (k = 1 … jitterCopies).
   const views = [set.images, ...Array.from({ length: jitterCopies }, (_, k) => copies.map((renders) => renders[k]))].flat();
@@ -149,7 +151,7 @@ export async function trainUNet(options: UNetStageOptions): Promise<void> {
   const seconds = () => Math.round(secondsBefore + (Date.now() - resumedAt) / 1000);
   if (trainer.step > 0) console.error(`unet: resumed at step ${trainer.step} of ${steps}`);
   const progress = new Progress("unet", steps, trainer.step);
-  const stage = { seed, plannedSteps: steps, batchSize, images: set.images.length, jitterCopies, scalingFactor };
+  const stage = { command, seed, plannedSteps: steps, batchSize, images: set.images.length, jitterCopies, scalingFactor };
   await writeFile(path.join(work, "unet-stage.json"), JSON.stringify(stage));
   const autoencoder = await autoencoderFacts(work);
   const facts = () => ({ ...stage, steps: trainer.step, seconds: seconds(), losses: history, ...autoencoder });
