@@ -24,7 +24,9 @@ const summary = (await json("benchmark/summary.json")) as BenchmarkSummary | und
 const table = (await exists(path.join(dir, "benchmark", "table.md"))) ? await readFile(path.join(dir, "benchmark", "table.md"), "utf8") : undefined;
 const results = await json("benchmark/results.json");
 const settings = results?.parts?.[0]?.settings;
-const example = (await exists(path.join(dir, "benchmark", "example.png"))) ? "![twemoji dog, full fine-tune with prior preservation: photos, class images, then one row per prompt](benchmark/example.png)" : "";
+const example = (await exists(path.join(dir, "benchmark", "runs.png")))
+  ? "![the first subject: its photos, then one row per prompt, one column per run (training seed 1, first sampling seed)](benchmark/runs.png)"
+  : "";
 
 const minutes = (seconds: number | undefined) => (seconds ? ` (${Math.round(seconds / 60)} min)` : "");
 const percent = (value: number) => `${(100 * value).toFixed(1)} %`;

@@ -25,7 +25,9 @@ import { DEFAULT_EVALUATION } from "../../src/quality/subject-report.js";
 import { initTensorBackend } from "../../src/tensor/backend.js";
 import type { QualityReport } from "../../../shared/quality.js";
 import { EMOJI_CLASSES } from "../../src/emoji/catalog.js";
+import type { Pixels } from "../../src/dreambooth/images.js";
 import { contactSheet } from "./contact-sheet.js";
+import { labelledSheet } from "./labelled-sheet.js";
 import { benchmarkRun } from "./run.js";
 import { RUN_KINDS, type RunKey, type RunKind } from "./runs.js";
 import { benchmarkOutcomes } from "./outcomes.js";
@@ -84,7 +86,9 @@ async function merge(wall?: { minutes: number; processes: number }): Promise<voi
     for (const file of ["table.md", "results.json", "summary.json"]) await copyFile(path.join(out, file), path.join(target, file));
     const example = (await readdir(out)).find((file) => /^twemoji-dog-full-prior-.*-seed1\.png$/.test(file));
     if (example) await copyFile(path.join(out, example), path.join(target, "example.png"));
-    console.error(`published table.md, results.json${example ? " and example.png" : ""} to ${target} (npm run pretrain:card quotes them)`);
+    const sheet = (await readdir(out)).find((file) => file === `twemoji-${values.subjects!.split(",")[0]}-runs.png`);
+    if (sheet) await copyFile(path.join(out, sheet), path.join(target, "runs.png"));
+    console.error(`published table.md, results.json, summary.json${example ? ", example.png" : ""}${sheet ? ", runs.png" : ""} to ${target} (npm run pretrain:card quotes them)`);
   }
 }
 
@@ -146,6 +150,8 @@ for (const classNoun of subjectList) {
     resolution: subject.photos[0].width,
   });
   console.error(`[${elapsed()}] ${subject.name}: ${subject.photos.length} photos, ${classImages.length} class images`);
+  // The labelled sheet: per run (base, or training seed 1) the first sampling seed's image of each prompt.
+  const sheetColumns: { label: string; byPrompt: Map<string, Pixels> }[] = [];
   for (const variant of variants) {
     for (const seed of variant.method ? trainingSeeds : [0]) {
       const config = variant.method
@@ -156,6 +162,10 @@ for (const classNoun of subjectList) {
       if (result.losses.length > 0) (losses[variant.key] ??= []).push(result.losses.slice(-10).reduce((a, b) => a + b, 0) / 10);
       if (config) (trainingSeconds[variant.key] ??= []).push(result.trainingSeconds);
       const prompts = [...new Set(result.samples.map((sample) => sample.prompt))];
+      if (seed <= 1) {
+        const first = result.samples.filter((sample) => sample.seed === DEFAULT_EVALUATION.seeds[0]);
+        sheetColumns.push({ label: variant.key, byPrompt: new Map(first.map((sample) => [sample.prompt, sample.pixels])) });
+      }
       const rows = [subject.photos, ...(variant.priorWeight ? [classImages.slice(0, 8)] : []), ...prompts.map((prompt) => result.samples.filter((s) => s.prompt === prompt).map((s) => s.pixels))];
       const file = `${subject.name}-${variant.label.replace(/[^a-zA-Z0-9]+/g, "-").replace(/-$/, "")}-seed${seed}.png`;
       await writeFile(path.join(out, file), await contactSheet(rows));
@@ -167,6 +177,12 @@ for (const classNoun of subjectList) {
       );
     }
   }
+  const promptOrder = [...sheetColumns[0].byPrompt.keys()];
+  const sheetRows = [
+    { label: "photos (training)", images: subject.photos },
+    ...promptOrder.map((prompt) => ({ label: prompt, images: sheetColumns.map((column) => column.byPrompt.get(prompt)!) })),
+  ];
+  await writeFile(path.join(out, `${subject.name}-runs.png`), await labelledSheet(sheetColumns.map((column) => column.label), sheetRows));
 }
 
 console.log(benchmarkTable(reports));
