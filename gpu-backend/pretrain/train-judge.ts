@@ -70,7 +70,7 @@ setTrainable(judge.params, true);
 const variables = new Map([...judge.params.params].map(([name, { variable }]) => [name, variable]));
 const optimizer = createAdamWState(variables);
 const checkpointFile = path.join(path.resolve(values.work!), "judge-checkpoint.safetensors");
-const fingerprint = JSON.stringify({ stage: "judge", seed, config: { ...judge.config, identities: identities.length }, perCombination: values["per-combination"], vae: path.resolve(values.vae!) });
+const fingerprint = JSON.stringify({ stage: "judge", seed, config: { ...judge.config, identities: identities.length }, perCombination: values["per-combination"], vae: values.vae });
 let random = new Random(seed);
 let step = 0;
 if (await exists(checkpointFile)) {
