@@ -26,6 +26,7 @@ import { AutoencoderKL } from "../src/model/vae.js";
 import { loadWeights, saveWeights } from "../src/model/weights.js";
 import { initTensorBackend } from "../src/tensor/backend.js";
 import type { Random } from "../src/tensor/random.js";
+import { twemojiRoundTripPsnr } from "./codec-gate.js";
 import { trainVae, type VaeStageOptions } from "./train-vae.js";
 import { exportCheckpoint, trainUNet } from "./train-unet.js";
 
@@ -63,7 +64,12 @@ async function autoencoderStage(name: "vae" | "vae-decoder", vae: AutoencoderKL,
   const weightsFile = path.join(work, `${name}.safetensors`);
   if (!(await exists(factsFile))) {
     const started = Date.now();
-    const finalLoss = await trainVae(vae, codecBatch, { ...options, checkpointFile: path.join(work, `${name}-checkpoint.safetensors`), checkpointEvery: 25 });
+    const finalLoss = await trainVae(vae, codecBatch, {
+      ...options,
+      checkpointFile: path.join(work, `${name}-checkpoint.safetensors`),
+      checkpointEvery: 25,
+      evaluate: async () => `round-trip PSNR ${(await twemojiRoundTripPsnr(vae)).toFixed(2)} dB on held-out Twemoji`,
+    });
     await saveWeights(vae.params, weightsFile);
     // seconds: this process's time in the stage (a resumed stage counts only its last run).
     const facts = { command, steps: options.steps, batchSize: options.batchSize, learningRate: options.learningRate, gradientWeight: options.gradientWeight, data: "all Noto emoji (emoji-datasource-google), 8 backgrounds × 3 sizes, fresh scenes every step", finalLoss, seconds: Math.round((Date.now() - started) / 1000) };

@@ -34,6 +34,8 @@ export interface VaeStageOptions {
    * ft-MSE VAE did).
    */
   decoderOnly?: boolean;
+  /** A held-out measurement printed every 500 steps and at the end (e.g. round-trip PSNR on Twemoji), to watch a long run. */
+  evaluate?: () => Promise<string>;
 }
 
 /** Draws the next batch of images from the stage's generator (its state is checkpointed with the weights). */
@@ -57,7 +59,7 @@ export async function trainVae(vae: AutoencoderKL, source: BatchSource, options:
   for (const variable of variables.values()) variable.trainable = true;
   const optimizer = createAdamWState(variables);
   // Steps stay out of the fingerprint: a run may be resumed with a longer or shorter plan (the cosine follows the new end).
-  const fingerprint = JSON.stringify({ stage: options.decoderOnly ? "vae-decoder" : "vae", config: vae.config, options: { ...options, steps: undefined, checkpointFile: undefined } });
+  const fingerprint = JSON.stringify({ stage: options.decoderOnly ? "vae-decoder" : "vae", config: vae.config, options: { ...options, steps: undefined, checkpointFile: undefined, evaluate: undefined } });
   let random = new Random(options.seed);
   let step = 0;
   if (await exists(options.checkpointFile)) {
@@ -93,6 +95,7 @@ export async function trainVae(vae: AutoencoderKL, source: BatchSource, options:
     if (step % options.checkpointEvery === 0 || step === options.steps) {
       await writeCheckpoint(options.checkpointFile, variables, optimizer, { step, random: random.state(), fingerprint, momentDtype: "BF16" });
     }
+    if (options.evaluate && (step % 500 === 0 || step === options.steps)) console.error(`${options.decoderOnly ? "decoder" : "vae"} step ${step}: ${await options.evaluate()}`);
   }
   for (const variable of variables.values()) variable.trainable = false;
   return progress.smoothedLoss;
