@@ -27,8 +27,17 @@ export const QualityReportSchema = z.object({
   version: z.literal(1),
   base_model: z.string(),
   subject: z.object({ identifier: z.string(), class_noun: z.string() }),
-  /** DINO / CLIP-I analogue over every subject prompt: mean cosine(generated, photo). */
+  /** DINO / CLIP-I analogue over every subject prompt: mean cosine(generated, photo after a VAE round trip). */
   subject_fidelity: unit,
+  /**
+   * (subject_fidelity − prior) / (ceiling − prior): 0 = no more like the subject than the base model's
+   * own drawing of the class, 1 = as alike as the subject's photos are to each other (after the VAE).
+   * Absent when the bounds cannot be measured (a class the base model has no drawing of, one photo)
+   * or give no range (ceiling ≤ prior: the judge cannot tell this subject from its class).
+   */
+  subject_fidelity_normalized: z.number().optional(),
+  /** The raw scores the normalised fidelity is read between (same judge, photos after a VAE round trip). */
+  fidelity_bounds: z.object({ prior: unit, ceiling: unit }).optional(),
   /** CLIP-T analogue: fraction of subject-prompt generations satisfying their prompt's context. */
   prompt_fidelity: z.number().min(0).max(1),
   /** PRES: cosine of "a {class}" generations to the subject (lower = less language drift). */

@@ -3,6 +3,8 @@
  * text_encoder/, tokenizer/, scheduler/) that `loadStableDiffusion` and diffusers itself read, plus
  * `training.json` with the facts the model card quotes (steps, seed, loss curve). Written to a scratch
  * folder and swapped in, so a reader never sees half a model; the judge and the card already there stay.
+ * Weights are stored as F16 (they load as float32): half the bytes for a committed model, and a
+ * rounding far below what the networks' training noise already is.
  */
 import { access, cp, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -31,11 +33,11 @@ export async function exportModel(out: string, networks: PretrainedNetworks, voc
   await rm(scratch, { recursive: true, force: true });
   const { vae, unet, textEncoder } = networks;
   await writeJson(path.join(scratch, "unet", "config.json"), { _class_name: "UNet2DConditionModel", ...unet.config });
-  await saveWeights(unet.params, path.join(scratch, "unet", "diffusion_pytorch_model.safetensors"));
+  await saveWeights(unet.params, path.join(scratch, "unet", "diffusion_pytorch_model.safetensors"), { dtype: "F16" });
   await writeJson(path.join(scratch, "vae", "config.json"), { _class_name: "AutoencoderKL", ...vae.config });
-  await saveWeights(vae.params, path.join(scratch, "vae", "diffusion_pytorch_model.safetensors"));
+  await saveWeights(vae.params, path.join(scratch, "vae", "diffusion_pytorch_model.safetensors"), { dtype: "F16" });
   await writeJson(path.join(scratch, "text_encoder", "config.json"), clipTextConfigFile(textEncoder.config));
-  await saveWeights(textEncoder.params, path.join(scratch, "text_encoder", "model.safetensors"));
+  await saveWeights(textEncoder.params, path.join(scratch, "text_encoder", "model.safetensors"), { dtype: "F16" });
   await writeJson(path.join(scratch, "scheduler", "scheduler_config.json"), { _class_name: "DDIMScheduler", ...SD15_SCHEDULER_CONFIG });
   const special = { bos_token: "<|startoftext|>", eos_token: "<|endoftext|>", pad_token: "<|endoftext|>", unk_token: "<|endoftext|>" };
   await writeJson(path.join(scratch, "tokenizer", "vocab.json"), vocabulary.vocab);

@@ -1,12 +1,16 @@
 /**
  * `npm run pretrain`: trains the embedded base model from scratch on CPU and writes it in the diffusers
  * layout. Stages run in order and each resumes from its checkpoint in the work folder, so the command
- * can be killed and started again at any time: `vae` (autoencoder), `decoder` (decoder fine-tune on the
- * frozen encoder's latents), `unet` (UNet + text encoder on those latents, exported as it goes).
- * Everything is seeded; the same flags (and the same `TRAIN_WORKERS`) give the same model.
+ * can be killed and started again at any time: `vae` (the autoencoder as a general emoji codec, on
+ * scenes of every Noto emoji), `decoder` (decoder fine-tune on the frozen encoder's latents), `unet`
+ * (UNet + text encoder on the 32 classes' scenes and their colour-jittered copies, exported as it
+ * goes). Everything is seeded; the same flags (and the same `TRAIN_WORKERS`) give the same model.
+ * Progress lines give s/step and ETA. The UNet stage trains data-parallel on every core (`TRAIN_WORKERS`
+ * replicas, default one per core).
  *
- *   npm run pretrain -- [--vae-steps 2000] [--decoder-steps 1500] [--unet-steps 5000] [--batch-size 16]
- *                       [--work .pretrain] [--out gpu-backend/models/tiny-emoji] [--only vae|decoder|unet|export]
+ *   npm run pretrain -- [--vae-steps 6000] [--decoder-steps 2000] [--unet-steps 8000] [--batch-size 16]
+ *                       [--jitter-copies 2] [--work .pretrain] [--out gpu-backend/models/tiny-emoji]
+ *                       [--only vae|decoder|unet|export]
  *
  * The UNet stage trains data-parallel on every core (`TRAIN_WORKERS` replicas, default one per core).
  * `--only decoder` and `--only unet` can also run side by side once the VAE stage is done (then give the
@@ -17,84 +21,95 @@
 import { access, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { drawCodecScene } from "../src/emoji/codec-scenes.js";
+import { renderScene } from "../src/emoji/compose.js";
 import { loadPretrainingSet } from "../src/emoji/dataset.js";
 import { emojiVaeConfig } from "../src/emoji/model-config.js";
 import { AutoencoderKL } from "../src/model/vae.js";
 import { loadWeights, saveWeights } from "../src/model/weights.js";
 import { initTensorBackend } from "../src/tensor/backend.js";
-import { trainVae } from "./train-vae.js";
+import type { Random } from "../src/tensor/random.js";
+import { twemojiRoundTripPsnr } from "./codec-gate.js";
+import { trainVae, type VaeStageOptions } from "./train-vae.js";
 import { exportCheckpoint, trainUNet } from "./train-unet.js";
 
 const { values } = parseArgs({
   options: {
-    "vae-steps": { type: "string", default: "2000" },
-    "unet-steps": { type: "string", default: "5000" },
+    "vae-steps": { type: "string", default: "6000" },
+    "decoder-steps": { type: "string", default: "2000" },
+    "unet-steps": { type: "string", default: "8000" },
     "batch-size": { type: "string", default: "16" },
     "per-pair": { type: "string", default: "20" },
-    seed: { type: "string", default: "20261126" },
+    "jitter-copies": { type: "string", default: "2" },
+    seed: { type: "string", default: "20261202" },
     work: { type: "string", default: ".pretrain" },
     out: { type: "string", default: "gpu-backend/models/tiny-emoji" },
-    "decoder-steps": { type: "string", default: "1500" },
     /** Run one stage alone (e.g. the decoder fine-tune next to a running UNet stage): vae | decoder | unet | export. */
     only: { type: "string" },
   },
 });
 const exists = (file: string) => access(file).then(() => true, () => false);
+/** How this sitting was started, for the model card (a resumed stage records its last sitting's command). */
+const command = ["npm run pretrain --", ...process.argv.slice(2)].join(" ");
 const seed = Number(values.seed);
 const work = path.resolve(values.work!);
 await mkdir(work, { recursive: true });
 await initTensorBackend({ requested: process.env.TFJS_BACKEND ?? "wasm" });
 
+/** Fresh scenes of any Noto emoji, drawn in order from the stage's generator, then rendered. */
+const codecBatch = (random: Random, count: number) => {
+  const scenes = Array.from({ length: count }, () => drawCodecScene(random, "google").scene);
+  return Promise.all(scenes.map(renderScene));
+};
+/** Runs an autoencoder stage unless its facts file says it finished; records steps, final loss and seconds. */
+async function autoencoderStage(name: "vae" | "vae-decoder", vae: AutoencoderKL, options: Omit<VaeStageOptions, "checkpointFile" | "checkpointEvery">) {
+  const factsFile = path.join(work, `${name}-stage.json`);
+  const weightsFile = path.join(work, `${name}.safetensors`);
+  if (!(await exists(factsFile))) {
+    const started = Date.now();
+    const finalLoss = await trainVae(vae, codecBatch, {
+      ...options,
+      checkpointFile: path.join(work, `${name}-checkpoint.safetensors`),
+      checkpointEvery: 25,
+      evaluate: async () => `round-trip PSNR ${(await twemojiRoundTripPsnr(vae)).toFixed(2)} dB on held-out Twemoji`,
+    });
+    await saveWeights(vae.params, weightsFile);
+    // seconds: this process's time in the stage (a resumed stage counts only its last run).
+    const facts = { command, steps: options.steps, batchSize: options.batchSize, learningRate: options.learningRate, gradientWeight: options.gradientWeight, data: "all Noto emoji (emoji-datasource-google), 8 backgrounds × 3 sizes, fresh scenes every step", finalLoss, seconds: Math.round((Date.now() - started) / 1000) };
+    await writeFile(factsFile, JSON.stringify(facts));
+  }
+  await loadWeights(vae.params, [weightsFile]);
+}
+
+const vae = new AutoencoderKL(emojiVaeConfig, { kind: "random", seed });
+await autoencoderStage("vae", vae, { steps: Number(values["vae-steps"]), batchSize: 16, learningRate: 2e-3, klWeight: 1e-3, gradientWeight: 1, seed });
+if (values.only === "vae") process.exit(0);
+
+// The decoder fine-tune leaves the encoder (so the UNet's latents) untouched: it may also run alongside the UNet stage.
+const decoderDone = await exists(path.join(work, "vae-decoder-stage.json"));
+if (decoderDone || (values.only !== "export" && values.only !== "unet")) {
+  await autoencoderStage("vae-decoder", vae, { steps: Number(values["decoder-steps"]), batchSize: 16, learningRate: 1e-3, klWeight: 0, gradientWeight: 1, seed: seed + 3, decoderOnly: true });
+}
+if (values.only === "decoder") process.exit(0);
+
 const set = await loadPretrainingSet(seed, Number(values["per-pair"]));
 await writeFile(path.join(work, "vocab.json"), JSON.stringify(set.vocabulary.vocab));
 await writeFile(path.join(work, "merges.txt"), set.vocabulary.merges);
 console.error(`pretraining set: ${set.images.length} images, ${Object.keys(set.vocabulary.vocab).length} tokens`);
-
-const vae = new AutoencoderKL(emojiVaeConfig, { kind: "random", seed });
-const vaeFile = path.join(work, "vae.safetensors");
-const vaeFacts = path.join(work, "vae-stage.json");
-if (!(await exists(vaeFacts))) {
-  const started = Date.now();
-  const vaeLoss = await trainVae(vae, set.images, {
-  steps: Number(values["vae-steps"]),
-  batchSize: 16,
-  learningRate: 2e-3,
-  klWeight: 1e-3,
-  seed,
-  checkpointFile: path.join(work, "vae-checkpoint.safetensors"),
-  checkpointEvery: 25,
-  });
-  await saveWeights(vae.params, vaeFile);
-  // seconds: this process's time in the stage (a resumed stage counts only its last run).
-  await writeFile(vaeFacts, JSON.stringify({ steps: Number(values["vae-steps"]), finalLoss: vaeLoss, seconds: Math.round((Date.now() - started) / 1000) }));
-}
-await loadWeights(vae.params, [vaeFile]);
-if (values.only === "vae") process.exit(0);
-
-// The decoder fine-tune leaves the encoder (so the UNet's latents) untouched: it may also run alongside the UNet stage.
-const decoderFile = path.join(work, "vae-decoder.safetensors");
-const decoderStage = async () => {
-  const started = Date.now();
-  const loss = await trainVae(vae, set.images, {
-    steps: Number(values["decoder-steps"]),
-    batchSize: 16,
-    learningRate: 1e-3,
-    klWeight: 0,
-    seed: seed + 3,
-    checkpointFile: path.join(work, "vae-decoder-checkpoint.safetensors"),
-    checkpointEvery: 25,
-    decoderOnly: true,
-  });
-  await saveWeights(vae.params, decoderFile);
-  await writeFile(path.join(work, "vae-decoder-stage.json"), JSON.stringify({ steps: Number(values["decoder-steps"]), finalLoss: loss, seconds: Math.round((Date.now() - started) / 1000) }));
-};
-if (await exists(path.join(work, "vae-decoder-stage.json"))) await loadWeights(vae.params, [decoderFile]);
-else if (values.only !== "export" && values.only !== "unet") await decoderStage();
-if (values.only === "decoder") process.exit(0);
 if (values.only === "export") {
   vae.config.scaling_factor = (JSON.parse(await readFile(path.join(work, "unet-stage.json"), "utf8")) as { scalingFactor: number }).scalingFactor;
   await exportCheckpoint({ vae, set, work, out: path.resolve(values.out!) });
   process.exit(0);
 }
 
-await trainUNet({ vae, set, work, out: path.resolve(values.out!), seed, steps: Number(values["unet-steps"]), batchSize: Number(values["batch-size"]) });
+await trainUNet({
+  vae,
+  set,
+  work,
+  out: path.resolve(values.out!),
+  seed,
+  steps: Number(values["unet-steps"]),
+  batchSize: Number(values["batch-size"]),
+  jitterCopies: Number(values["jitter-copies"]),
+  command,
+});

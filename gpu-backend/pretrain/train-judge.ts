@@ -1,131 +1,150 @@
 /**
- * `npm run pretrain:judge`: trains the benchmark's judge (src/quality/judge.ts) on labelled scenes,
- * as drawn and as the base model's VAE returns them, and reports its accuracy on scenes drawn from
- * another seed (and on their VAE round trips). Cross-entropy on the three heads, AdamW, fixed seed;
- * about ten CPU minutes. Run it after `npm run pretrain` (it needs the model's VAE).
+ * `npm run pretrain:judge`: trains the benchmark's judge (src/quality/judge.ts) and reports its
+ * accuracy on scenes drawn from another seed. Each step has two halves:
+ *   - class scenes (the 32 classes on every background at every size) for the class, background and
+ *     size heads — the CLIP-T analogue;
+ *   - identity scenes (any Noto emoji, fresh every step) for the identity head, which must tell all
+ *     ~3,800 Noto drawings apart whatever their background, size or blur — the DINO analogue that
+ *     subject fidelity reads; they also teach background and size.
+ * Half of every half is seen as the base model's VAE returns it (encode → mean → decode), since every
+ * image the judge grades comes out of that decoder. Cross-entropy on all heads, AdamW, fixed seed;
+ * resumable from its checkpoint (`--work`), with progress and ETA. Run it after `npm run pretrain`.
  *
- *   npm run pretrain:judge -- [--steps 3000] [--per-combination 6] [--vae gpu-backend/models/tiny-emoji] [--out gpu-backend/models/tiny-emoji/judge]
+ *   npm run pretrain:judge -- [--steps 4000] [--per-combination 6] [--vae gpu-backend/models/tiny-emoji]
+ *                             [--work .pretrain] [--out gpu-backend/models/tiny-emoji/judge]
  */
+import { access, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
+import { restoreCheckpoint, writeCheckpoint } from "../src/dreambooth/checkpoint.js";
+import { pixelsBatch, type Pixels } from "../src/dreambooth/images.js";
 import { learningRateAt } from "../src/dreambooth/lr-schedule.js";
 import { adamWStep, createAdamWState } from "../src/dreambooth/optimizer.js";
 import { BACKGROUND_NAMES, EMOJI_CLASSES, SIZE_WORDS } from "../src/emoji/catalog.js";
+import { drawCodecScene, vendorEmojiFiles, type CodecScene } from "../src/emoji/codec-scenes.js";
 import { renderScene } from "../src/emoji/compose.js";
-import { judgeScenes, type LabelledScene } from "../src/emoji/judge-scenes.js";
+import { judgeScenes } from "../src/emoji/judge-scenes.js";
+import { loadStableDiffusionPipeline } from "../src/model/pipeline.js";
 import { setTrainable } from "../src/model/params.js";
 import { Judge } from "../src/quality/judge.js";
 import { saveJudge } from "../src/quality/judge-files.js";
 import { accuracy, argmaxRows } from "../src/quality/metrics.js";
-import { loadStableDiffusionPipeline } from "../src/model/pipeline.js";
+import { vaeRoundTrip } from "../src/quality/vae-round-trip.js";
 import { initTensorBackend } from "../src/tensor/backend.js";
-import { concatenate } from "../src/tensor/concatenate.js";
 import { Random } from "../src/tensor/random.js";
 import { Progress } from "./progress.js";
 
 const { values } = parseArgs({
   options: {
-    steps: { type: "string", default: "3000" },
+    steps: { type: "string", default: "4000" },
     "per-combination": { type: "string", default: "6" },
-    /** A diffusers folder whose VAE round-trips every training scene into a second, blurred copy (the generator's look). */
+    /** A diffusers folder whose VAE round-trips half of every batch (the generator's look). */
     vae: { type: "string", default: "gpu-backend/models/tiny-emoji" },
     seed: { type: "string", default: "7" },
+    work: { type: "string", default: ".pretrain" },
     out: { type: "string", default: "gpu-backend/models/tiny-emoji/judge" },
   },
 });
 await initTensorBackend({ requested: process.env.TFJS_BACKEND ?? "wasm" });
 const seed = Number(values.seed);
 const steps = Number(values.steps);
+const HALF = 32;
+const exists = (file: string) => access(file).then(() => true, () => false);
+const vae = (await loadStableDiffusionPipeline(values.vae!)).vae;
 
-async function render(scenes: LabelledScene[]) {
-  const images: Float32Array[] = [];
-  for (const { scene } of scenes) images.push((await renderScene(scene)).data);
-  return images;
-}
 const train = judgeScenes(seed, Number(values["per-combination"]));
 const validation = judgeScenes(seed + 1, 1);
-const sharpTrainImages = await render(train);
-const validationImages = await render(validation);
+const render = (scenes: { scene: CodecScene["scene"] }[]) => Promise.all(scenes.map(({ scene }) => renderScene(scene)));
+const trainDrawn = await render(train);
+const trainImages = [...trainDrawn, ...vaeRoundTrip(vae, trainDrawn)];
+const classLabel = (i: number) => train[i % train.length];
+const validationDrawn = await render(validation);
 
-/**
- * Every image the benchmark grades was decoded by the base model's VAE, which blurs small emoji. The
- * judge learns from each scene twice, as drawn and as the VAE gives it back (encode → mean → decode),
- * so it names what a decoded image shows instead of failing on blur it never saw. Its accuracy on
- * VAE round-trips is also the ceiling for any generated image.
- */
-const vae = (await loadStableDiffusionPipeline(values.vae!)).vae;
-function roundTrip(images: Float32Array[]): Float32Array[] {
-  const out: Float32Array[] = [];
-  for (let start = 0; start < images.length; start += 64) {
-    const chunk = images.slice(start, start + 64);
-    const decoded = tf.tidy(() => tf.clipByValue(vae.decode(vae.encode(tf.tensor4d(concatenate(chunk), [chunk.length, 32, 32, 3])).mean), -1, 1));
-    const values = decoded.dataSync() as Float32Array;
-    decoded.dispose();
-    for (let i = 0; i < chunk.length; i++) out.push(values.slice(i * 3072, (i + 1) * 3072));
-  }
-  return out;
-}
-const trainImages = [...sharpTrainImages, ...roundTrip(sharpTrainImages)];
-const labelOf = (i: number) => train[i % train.length];
-const validationRoundTrips = roundTrip(validationImages);
-
+const identities = vendorEmojiFiles("google");
 const judge = new Judge(
-  { classes: EMOJI_CLASSES.map((entry) => entry.noun), backgrounds: BACKGROUND_NAMES, sizes: SIZE_WORDS, channels: [16, 32, 64, 64] },
+  { classes: EMOJI_CLASSES.map((entry) => entry.noun), backgrounds: BACKGROUND_NAMES, sizes: SIZE_WORDS, channels: [32, 64, 128, 128], identities, embeddingSize: 128 },
   { kind: "random", seed },
 );
 setTrainable(judge.params, true);
 const variables = new Map([...judge.params.params].map(([name, { variable }]) => [name, variable]));
 const optimizer = createAdamWState(variables);
-const random = new Random(seed);
+const checkpointFile = path.join(path.resolve(values.work!), "judge-checkpoint.safetensors");
+const fingerprint = JSON.stringify({ stage: "judge", seed, config: { ...judge.config, identities: identities.length }, perCombination: values["per-combination"], vae: values.vae });
+let random = new Random(seed);
+let step = 0;
+if (await exists(checkpointFile)) {
+  const facts = await restoreCheckpoint(checkpointFile, variables, optimizer, fingerprint);
+  [step, random] = [facts.step, new Random(facts.random)];
+  console.error(`judge: resumed at step ${step} of ${steps}`);
+}
+await mkdir(path.dirname(checkpointFile), { recursive: true });
+
 const crossEntropy = (logits: tf.Tensor2D, labels: number[]) =>
   tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.tensor1d(labels, "int32"), logits.shape[1])), 1)));
-const progress = new Progress("judge", steps, 0, 25);
-for (let step = 0; step < steps; step++) {
-  const picks = Array.from({ length: 32 }, () => random.integer(trainImages.length));
+const progress = new Progress("judge", steps, step, 25);
+while (step < steps) {
+  const picks = Array.from({ length: HALF }, () => random.integer(trainImages.length));
+  const drawn = Array.from({ length: HALF }, () => drawCodecScene(random, "google"));
+  const rendered = await render(drawn);
+  const identityImages = [...rendered.slice(0, HALF / 2), ...vaeRoundTrip(vae, rendered.slice(HALF / 2))];
+  const images: Pixels[] = [...picks.map((i) => trainImages[i]), ...identityImages];
   const { value, grads } = tf.variableGrads(() => {
-    const out = judge.forward(tf.tensor4d(concatenate(picks.map((i) => trainImages[i])), [picks.length, 32, 32, 3]));
+    const out = judge.forward(pixelsBatch(images));
+    const firstHalf = (logits: tf.Tensor2D) => tf.slice(logits, [0, 0], [HALF, -1]) as tf.Tensor2D;
+    const secondHalf = (logits: tf.Tensor2D) => tf.slice(logits, [HALF, 0], [HALF, -1]) as tf.Tensor2D;
     return tf.addN([
-      crossEntropy(out.classLogits, picks.map((i) => labelOf(i).classIndex)),
-      crossEntropy(out.backgroundLogits, picks.map((i) => labelOf(i).backgroundIndex)),
-      crossEntropy(out.sizeLogits, picks.map((i) => labelOf(i).sizeIndex)),
+      crossEntropy(firstHalf(out.classLogits), picks.map((i) => classLabel(i).classIndex)),
+      crossEntropy(out.backgroundLogits, [...picks.map((i) => classLabel(i).backgroundIndex), ...drawn.map((s) => s.backgroundIndex)]),
+      crossEntropy(out.sizeLogits, [...picks.map((i) => classLabel(i).sizeIndex), ...drawn.map((s) => s.sizeIndex)]),
+      crossEntropy(secondHalf(out.identityLogits!), drawn.map((s) => s.identity)),
     ]) as tf.Scalar;
   }, [...variables.values()]);
   const named = new Map([...variables].map(([key, variable]) => [key, grads[variable.name]]));
-  adamWStep(variables, named, optimizer, learningRateAt({ kind: "cosine", baseLr: 3e-3, warmupSteps: 30, totalSteps: steps }, step), {
-    beta1: 0.9,
-    beta2: 0.999,
-    epsilon: 1e-8,
-    weightDecay: 1e-4,
-  });
-  progress.update(step + 1, value.dataSync()[0]);
+  const schedule = { kind: "cosine" as const, baseLr: 3e-3, warmupSteps: 30, totalSteps: steps };
+  adamWStep(variables, named, optimizer, learningRateAt(schedule, step), { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 1e-4 });
+  step += 1;
+  progress.update(step, value.dataSync()[0]);
   tf.dispose([value, ...Object.values(grads)]);
+  if (step % 50 === 0 || step === steps) await writeCheckpoint(checkpointFile, variables, optimizer, { step, random: random.state(), fingerprint, momentDtype: "BF16" });
 }
 
-function validate(images: Float32Array[]) {
-  const predictions = { classes: [] as number[], backgrounds: [] as number[], sizes: [] as number[] };
+/** Each head's predictions for the images, in chunks. */
+function predict(images: Pixels[]) {
+  const predicted = { class: [] as number[], background: [] as number[], size: [] as number[], identity: [] as number[] };
   for (let start = 0; start < images.length; start += 128) {
-    const chunk = images.slice(start, start + 128);
-    const out = judge.forward(tf.tensor4d(concatenate(chunk), [chunk.length, 32, 32, 3]));
-    predictions.classes.push(...argmaxRows(out.classLogits.dataSync(), EMOJI_CLASSES.length));
-    predictions.backgrounds.push(...argmaxRows(out.backgroundLogits.dataSync(), BACKGROUND_NAMES.length));
-    predictions.sizes.push(...argmaxRows(out.sizeLogits.dataSync(), SIZE_WORDS.length));
+    const out = judge.forward(pixelsBatch(images.slice(start, start + 128)));
+    predicted.class.push(...argmaxRows(out.classLogits.dataSync(), EMOJI_CLASSES.length));
+    predicted.background.push(...argmaxRows(out.backgroundLogits.dataSync(), BACKGROUND_NAMES.length));
+    predicted.size.push(...argmaxRows(out.sizeLogits.dataSync(), SIZE_WORDS.length));
+    predicted.identity.push(...argmaxRows(out.identityLogits!.dataSync(), identities.length));
     tf.dispose(Object.values(out));
   }
-  return {
-    class: accuracy(predictions.classes, validation.map((s) => s.classIndex)),
-    background: accuracy(predictions.backgrounds, validation.map((s) => s.backgroundIndex)),
-    size: accuracy(predictions.sizes, validation.map((s) => s.sizeIndex)),
-  };
+  return predicted;
 }
+const classHeads = (images: Pixels[]) => {
+  const predicted = predict(images);
+  return {
+    class: accuracy(predicted.class, validation.map((scene) => scene.classIndex)),
+    background: accuracy(predicted.background, validation.map((scene) => scene.backgroundIndex)),
+    size: accuracy(predicted.size, validation.map((scene) => scene.sizeIndex)),
+  };
+};
+const identityValidation = Array.from({ length: 1024 }, ((generator) => () => drawCodecScene(generator, "google"))(new Random(seed + 2)));
+const identityDrawn = await render(identityValidation);
+const identityHead = (images: Pixels[]) => accuracy(predict(images).identity, identityValidation.map((scene) => scene.identity));
 const facts = {
+  command: ["npm run pretrain:judge --", ...process.argv.slice(2)].join(" "),
   seed,
   steps,
-  trainImages: trainImages.length,
-  validationImages: validation.length,
-  validationAccuracy: validate(validationImages),
+  classScenes: train.length,
+  identities: identities.length,
+  validationAccuracy: classHeads(validationDrawn),
   /** The same validation scenes after a VAE round trip: the most a generated image can score. */
-  validationAccuracyVaeRoundTrip: validate(validationRoundTrips),
+  validationAccuracyVaeRoundTrip: classHeads(vaeRoundTrip(vae, validationDrawn)),
+  /** Identity head: 1,024 fresh scenes of random Noto emoji (top-1 among all of them), as drawn and round-tripped. */
+  identityAccuracy: identityHead(identityDrawn),
+  identityAccuracyVaeRoundTrip: identityHead(vaeRoundTrip(vae, identityDrawn)),
   vae: path.basename(path.resolve(values.vae!)),
   finalLoss: progress.smoothedLoss,
 };

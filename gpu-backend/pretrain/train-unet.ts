@@ -4,8 +4,10 @@
  * set (every captioned scene) and no prior half — text-to-image pretraining is the same loss. One
  * scene in ten is also given the empty caption, so classifier-free guidance has an unconditional
  * model to push away from. Latents are scaled to unit variance (the VAE's `scaling_factor`, measured
- * here as SD's 0.18215 was). Checkpoints every `checkpointEvery` steps; the model folder is exported
- * every `exportEvery` steps, so a partly trained model is always usable.
+ * here as SD's 0.18215 was). Besides each scene as drawn it learns `jitterCopies` colour-jittered
+ * renders of it under the same caption, so "a dog" is a family of drawings and a subject of another
+ * palette has a place in the prior. Checkpoints every `checkpointEvery` steps; the model folder is
+ * exported every `exportEvery` steps, so a partly trained model is always usable.
  */
 import { access, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -14,7 +16,7 @@ import { flipHorizontal, pixelsBatch, type Pixels } from "../src/dreambooth/imag
 import { trainingWorkers } from "../src/dreambooth/replica-pool.js";
 import { attachTrainableWeights } from "../src/dreambooth/trainable.js";
 import { DreamBoothTrainer, type TrainingExample } from "../src/dreambooth/trainer.js";
-import type { PretrainingSet } from "../src/emoji/dataset.js";
+import { jitteredCopies, type PretrainingSet } from "../src/emoji/dataset.js";
 import { emojiTextConfig, emojiUNetConfig, MAX_CAPTION_TOKENS } from "../src/emoji/model-config.js";
 import { ClipTextModel } from "../src/model/clip-text.js";
 import { SD15_SCHEDULER_CONFIG, trainingNoiseSchedule } from "../src/model/schedulers/index.js";
@@ -35,6 +37,10 @@ export interface UNetStageOptions {
   batchSize: number;
   checkpointEvery?: number;
   exportEvery?: number;
+  /** Colour-jittered copies of every scene, rendered from seed + 5. */
+  jitterCopies: number;
+  /** The command line of this sitting, recorded for the model card. */
+  command: string;
 }
 
 const exists = (file: string) => access(file).then(() => true, () => false);
@@ -88,9 +94,12 @@ export async function exportCheckpoint(options: Pick<UNetStageOptions, "vae" | "
 }
 
 export async function trainUNet(options: UNetStageOptions): Promise<void> {
-  const { vae, set, work, out, seed, steps, batchSize, checkpointEvery = 25, exportEvery = 100 } = options;
-  const plain = encodeAll(vae, set.images);
-  const mirrored = encodeAll(vae, set.images.map(flipHorizontal));
+  const { vae, set, work, out, seed, steps, batchSize, checkpointEvery = 25, exportEvery = 100, jitterCopies, command } = options;
+  const copies = await jitteredCopies(set.scenes, jitterCopies, seed + 5);
+  // Scene i's views: index i as drawn, then its copies at i + k·n (k = 1 … jitterCopies).
+  const views = [set.images, ...Array.from({ length: jitterCopies }, (_, k) => copies.map((renders) => renders[k]))].flat();
+  const plain = encodeAll(vae, views);
+  const mirrored = encodeAll(vae, views.map(flipHorizontal));
   const variance = plain.reduce((sum, latent) => sum + latent.reduce((s, v) => s + v * v, 0), 0) / (plain.length * plain[0].length);
   const scalingFactor = Number((1 / Math.sqrt(variance)).toPrecision(5));
   vae.config.scaling_factor = scalingFactor;
@@ -101,12 +110,12 @@ export async function trainUNet(options: UNetStageOptions): Promise<void> {
     merges: set.vocabulary.merges.split("\n").slice(1).filter(Boolean),
     maxLength: MAX_CAPTION_TOKENS,
   });
-  const instance: TrainingExample[] = set.scenes.map((scene, i) => ({
+  const instance: TrainingExample[] = views.map((_, i) => ({
     latents: [scale(plain[i]), scale(mirrored[i])],
-    tokenIds: Int32Array.from(tokenizer.encode(scene.caption)),
+    tokenIds: Int32Array.from(tokenizer.encode(set.scenes[i % set.scenes.length].caption)),
   }));
   const unconditional = Int32Array.from(tokenizer.encode(""));
-  for (let i = 0; i < set.scenes.length; i += 10) instance.push({ latents: instance[i].latents, tokenIds: unconditional });
+  for (let i = 0; i < views.length; i += 10) instance.push({ latents: instance[i].latents, tokenIds: unconditional });
 
   const textEncoder = new ClipTextModel(emojiTextConfig(Object.keys(set.vocabulary.vocab).length), { kind: "random", seed: seed + 1 });
   const unet = new UNet2DConditionModel(emojiUNetConfig, { kind: "random", seed: seed + 2 });
@@ -142,8 +151,9 @@ export async function trainUNet(options: UNetStageOptions): Promise<void> {
   const secondsBefore = history.at(-1)?.seconds ?? 0;
   const resumedAt = Date.now();
   const seconds = () => Math.round(secondsBefore + (Date.now() - resumedAt) / 1000);
+  if (trainer.step > 0) console.error(`unet: resumed at step ${trainer.step} of ${steps}`);
   const progress = new Progress("unet", steps, trainer.step);
-  const stage = { seed, plannedSteps: steps, batchSize, images: set.images.length, scalingFactor };
+  const stage = { command, seed, plannedSteps: steps, batchSize, images: set.images.length, jitterCopies, scalingFactor };
   await writeFile(path.join(work, "unet-stage.json"), JSON.stringify(stage));
   const autoencoder = await autoencoderFacts(work);
   const facts = () => ({ ...stage, steps: trainer.step, seconds: seconds(), losses: history, ...autoencoder });

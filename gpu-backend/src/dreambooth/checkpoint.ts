@@ -24,10 +24,15 @@ export interface CheckpointContents {
   step: number;
   random: RandomState;
   fingerprint: string;
+  /**
+   * How AdamW's moments are stored: BF16 halves a pretraining checkpoint (so a stage's state can be
+   * committed between sittings) at the cost of 8-bit mantissas in the moments only; weights stay F32.
+   */
+  momentDtype?: "F32" | "BF16";
 }
 
-function fromVariable(variable: tf.Variable): TensorToWrite {
-  return { dtype: "F32", shape: variable.shape, data: async () => (await variable.data()) as Float32Array };
+function fromVariable(variable: tf.Variable, dtype: "F32" | "BF16" = "F32"): TensorToWrite {
+  return { dtype, shape: variable.shape, data: async () => (await variable.data()) as Float32Array };
 }
 
 export async function writeCheckpoint(
@@ -40,8 +45,8 @@ export async function writeCheckpoint(
   for (const [name, variable] of trainable) {
     tensors.push(
       [`param.${name}`, fromVariable(variable)],
-      [`adam_m.${name}`, fromVariable(optimizer.firstMoment.get(name)!)],
-      [`adam_v.${name}`, fromVariable(optimizer.secondMoment.get(name)!)],
+      [`adam_m.${name}`, fromVariable(optimizer.firstMoment.get(name)!, contents.momentDtype)],
+      [`adam_v.${name}`, fromVariable(optimizer.secondMoment.get(name)!, contents.momentDtype)],
     );
   }
   const facts: CheckpointFacts = {

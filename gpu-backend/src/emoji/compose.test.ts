@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Random } from "../tensor/random.js";
 import { EMOJI_CLASSES, heldOutBackground, IMAGE_SIZE } from "./catalog.js";
 import { blend, renderScene } from "./compose.js";
+import { jitterSprite } from "./jitter.js";
 import { caption, drawScene, heldOutPrompts, pretrainingScenes } from "./scenes.js";
 
 describe("scene composition", () => {
@@ -42,4 +43,17 @@ describe("scene composition", () => {
     expect(caption("sks dog", { background: "red", sizeWord: "small", photo: true })).toBe("a photo of a small sks dog on a red background");
     expect(caption("dog", {})).toBe("a dog");
   });
+
+  it("jitter scales the drawing's colours, clipped to bytes, and leaves alpha and the background alone", async () => {
+    const sprite = { size: 1, rgba: Uint8Array.from([100, 200, 50, 128]) };
+    expect([...jitterSprite(sprite, { brightness: 1.2, gains: [1, 1.1, 0.5] }).rgba]).toEqual([120, 255, 30, 128]);
+    const scene = drawScene(new Random(4), "google", "1f436.png", "blue", "small");
+    const [plain, jittered] = [await renderScene(scene), await renderScene({ ...scene, jitter: { brightness: 0.8, gains: [1, 1, 1] } })];
+    expect(jittered.data).not.toEqual(plain.data);
+    // A small emoji (≤ 15 px) leaves the corner opposite its centre's quadrant uncovered.
+    const nearTopLeft = scene.x + scene.size / 2 < 16 && scene.y + scene.size / 2 < 16;
+    const corner = nearTopLeft ? (31 * 32 + 31) * 3 : 0;
+    expect([...jittered.data.slice(corner, corner + 3)]).toEqual([...plain.data.slice(corner, corner + 3)]);
+  });
 });
+

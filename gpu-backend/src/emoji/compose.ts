@@ -6,6 +6,7 @@
 import sharp from "sharp";
 import type { Pixels } from "../dreambooth/images.js";
 import { BACKGROUNDS, emojiImagePath, IMAGE_SIZE, type Vendor } from "./catalog.js";
+import { jitterSprite, type ColourJitter } from "./jitter.js";
 
 export interface Scene {
   vendor: Vendor;
@@ -18,6 +19,8 @@ export interface Scene {
   /** Top-left corner; may be partly outside the canvas. */
   x: number;
   y: number;
+  /** Colour jitter of the drawing (not the background); absent = the drawing as its vendor made it. */
+  jitter?: ColourJitter;
 }
 
 /** An RGBA sprite, 8-bit, row-major. */
@@ -64,7 +67,8 @@ export function blend(sprite: Sprite, rgb: readonly [number, number, number], x:
 }
 
 export async function renderScene(scene: Scene): Promise<Pixels> {
-  const sprite = await loadSprite(scene.vendor, scene.file, scene.size);
+  const drawn = await loadSprite(scene.vendor, scene.file, scene.size);
+  const sprite = scene.jitter ? jitterSprite(drawn, scene.jitter) : drawn;
   const base = BACKGROUNDS[scene.background];
   if (!base) throw new Error(`unknown background "${scene.background}"`);
   const rgb = base.map((value) => Math.min(255, Math.max(0, value + scene.backgroundShift))) as [number, number, number];

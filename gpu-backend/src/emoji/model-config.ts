@@ -1,21 +1,23 @@
 /**
- * The embedded base model's architecture: Stable Diffusion's three networks at a size that pretrains
- * on two CPU cores in about an hour. 32×32 images, a three-level VAE (4× down: 8×8×4 latents, SD's
- * latent shape per pixel is 8× down at 64×64×4 for 512 px), a two-layer CLIP text encoder over the
- * caption vocabulary (16 tokens: our longest caption is 11), and a two-level UNet with
- * cross-attention at both levels. The scheduler is SD1.5's (`SD15_SCHEDULER_CONFIG`).
+ * The embedded base model's architecture (v2): Stable Diffusion's three networks at a size that
+ * pretrains on two CPU cores in hours. 32×32 images, a three-level VAE (4× down to 8×8×8 latents: v1's
+ * 8×8×4 erased what told one drawing from another, and twice the channels cost the UNet almost
+ * nothing at 8×8), a two-layer CLIP text encoder over the caption vocabulary (16 tokens: our longest
+ * caption is 11), and a two-level 64/128-channel UNet (about 4 M parameters) with cross-attention at
+ * both levels. The scheduler is SD1.5's (`SD15_SCHEDULER_CONFIG`). A committed model keeps its own
+ * config.json files; these are what the next `npm run pretrain` builds.
  */
 import { ClipTextConfigSchema, UNetConfigSchema, VaeConfigSchema } from "../model/config.js";
 
 export const MAX_CAPTION_TOKENS = 16;
 
 export const emojiVaeConfig = VaeConfigSchema.parse({
-  block_out_channels: [16, 32, 32],
+  block_out_channels: [32, 64, 64],
   down_block_types: ["DownEncoderBlock2D", "DownEncoderBlock2D", "DownEncoderBlock2D"],
   up_block_types: ["UpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D"],
   layers_per_block: 1,
   norm_num_groups: 8,
-  latent_channels: 4,
+  latent_channels: 8,
   sample_size: 32,
   mid_block_add_attention: false,
 });
@@ -36,14 +38,14 @@ export function emojiTextConfig(vocabSize: number) {
 }
 
 export const emojiUNetConfig = UNetConfigSchema.parse({
-  in_channels: 4,
-  out_channels: 4,
-  block_out_channels: [32, 64],
+  in_channels: 8,
+  out_channels: 8,
+  block_out_channels: [64, 128],
   down_block_types: ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
   up_block_types: ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
   layers_per_block: 1,
   norm_num_groups: 8,
   cross_attention_dim: 64,
-  attention_head_dim: 4,
+  attention_head_dim: 8,
   sample_size: 8,
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { accuracy, argmaxRows, cosine, meanAndSpread, meanCrossCosine, meanPairwiseDistance } from "./metrics.js";
+import { accuracy, argmaxRows, cosine, meanAndSpread, meanCrossCosine, meanOffDiagonalCosine, meanPairwiseDistance, normalisedFidelity } from "./metrics.js";
 
 describe("benchmark metrics", () => {
   it("cosine: parallel 1, orthogonal 0, opposite −1, 45° √½, zero vector 0", () => {
@@ -14,6 +14,21 @@ describe("benchmark metrics", () => {
   it("subject fidelity averages every generated × real pair", () => {
     // pairs: (e1,e1)=1, (e1,e2)=0, (e1+e2 normalised, e1)=√½, (…, e2)=√½ → (1 + 0 + 2·√½)/4
     expect(meanCrossCosine([[1, 0], [1, 1]], [[1, 0], [0, 1]])).toBeCloseTo((1 + Math.SQRT2) / 4, 12);
+  });
+
+  it("a set's self-similarity leaves out each member's pair with itself", () => {
+    // ordered pairs (a,b)=0, (b,a)=0, (a,c)=√½ twice, (b,c)=√½ twice → 4·√½ / 6
+    expect(meanOffDiagonalCosine([[1, 0], [0, 1], [1, 1]])).toBeCloseTo((4 * Math.SQRT1_2) / 6, 12);
+    expect(() => meanOffDiagonalCosine([[1, 0]])).toThrow();
+  });
+
+  it("normalised fidelity is 0 at the class prior, 1 at the ceiling, linear between and beyond", () => {
+    const bounds = { prior: 0.4, ceiling: 0.9 };
+    expect(normalisedFidelity(0.4, bounds)).toBeCloseTo(0, 12);
+    expect(normalisedFidelity(0.9, bounds)).toBeCloseTo(1, 12);
+    expect(normalisedFidelity(0.65, bounds)).toBeCloseTo(0.5, 12);
+    expect(normalisedFidelity(0.3, bounds)).toBeCloseTo(-0.2, 12);
+    expect(() => normalisedFidelity(0.5, { prior: 0.6, ceiling: 0.6 })).toThrow(/no range/);
   });
 
   it("diversity is the mean 1 − cos over unordered pairs", () => {

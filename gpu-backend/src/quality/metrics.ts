@@ -3,7 +3,9 @@
  * subject fidelity is the mean cosine over every (generated, real) pair (DINO / CLIP-I in the paper),
  * PRES the same between class-prompt generations and the real subject, DIV the mean pairwise
  * distance 1 − cos among generations of one prompt (LPIPS in the paper), and runs over several seeds
- * are summarised as mean ± sample standard deviation.
+ * are summarised as mean ± sample standard deviation. Subject fidelity is also given normalised between
+ * two bounds measured on the same subject (see fidelity-bounds.ts), since raw cosines of one judge have
+ * no fixed floor or ceiling.
  */
 
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -25,6 +27,27 @@ export function meanCrossCosine(xs: ArrayLike<number>[], ys: ArrayLike<number>[]
   let total = 0;
   for (const x of xs) for (const y of ys) total += cosine(x, y);
   return total / (xs.length * ys.length);
+}
+
+/** Mean cosine over ordered pairs of different members of one set: how alike a set's members are to each other. */
+export function meanOffDiagonalCosine(xs: ArrayLike<number>[]): number {
+  if (xs.length < 2) throw new Error("meanOffDiagonalCosine needs at least two vectors");
+  let total = 0;
+  for (let i = 0; i < xs.length; i++) for (let j = 0; j < xs.length; j++) if (i !== j) total += cosine(xs[i], xs[j]);
+  return total / (xs.length * (xs.length - 1));
+}
+
+/** The raw scores a subject fidelity is read between: a same-class stranger (`prior`) and the subject itself (`ceiling`). */
+export interface FidelityBounds {
+  prior: number;
+  ceiling: number;
+}
+
+/** (s − s_prior) / (s_ceiling − s_prior): 0 = no more like the subject than another drawing of its class, 1 = as alike as the subject's own photos. */
+export function normalisedFidelity(score: number, bounds: FidelityBounds): number {
+  const range = bounds.ceiling - bounds.prior;
+  if (!(range > 0)) throw new Error(`fidelity bounds give no range (prior ${bounds.prior}, ceiling ${bounds.ceiling})`);
+  return (score - bounds.prior) / range;
 }
 
 /** Mean of 1 − cos over unordered pairs within one set (0 when every image looks the same). */

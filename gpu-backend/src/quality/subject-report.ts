@@ -4,6 +4,11 @@
  * score the renders against the subject's photos. The same function writes a training's
  * `reports/quality.json` in the service and each row of `npm run bench:dreambooth`, so both report
  * the same numbers for the same weights. Prompts use only words the judge was trained to read.
+ *
+ * Generations are scored against the photos as the model's VAE returns them (no generation can be
+ * sharper than its decoder), and subject fidelity is also given normalised between two bounds
+ * measured the same way: the class prior (the base model's own drawing of the class in the prompts'
+ * scenes, class-prior-scenes.ts) and the ceiling (the round-tripped photos against each other).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { QualityPromptResult, QualityReport } from "../../../shared/quality.js";
@@ -12,8 +17,11 @@ import type { StableDiffusion } from "../model/pipeline.js";
 import type { SchedulerName } from "../model/schedulers/index.js";
 import { renderBatch } from "./batch-render.js";
 import type { Judge } from "./judge.js";
-import { argmaxRows, meanCrossCosine, meanPairwiseDistance } from "./metrics.js";
+import { classPriorScenes } from "./class-prior-scenes.js";
+import { argmaxRows, meanCrossCosine, meanOffDiagonalCosine, meanPairwiseDistance, normalisedFidelity, type FidelityBounds } from "./metrics.js";
 import { maskedPool, normalise, subjectDescriptor, subjectHistogram, subjectMask } from "./subject-features.js";
+import { vaeRoundTrip } from "./vae-round-trip.js";
+import type { SizeWord } from "../emoji/catalog.js";
 
 export interface EvaluationOptions {
   seeds: number[];
@@ -76,8 +84,15 @@ function judgeImages(judge: Judge, images: Pixels[]): Judged {
   const batch = pixelsBatch(images);
   const out = judge.forward(batch);
   const masks = images.map(subjectMask);
-  const pooled = maskedPool(out.featureMap, masks, width);
-  const subject = images.map((image, i) => subjectDescriptor(pooled[i], subjectHistogram(image, masks[i])));
+  // A judge with an identity head describes the individual drawing directly; otherwise shape features and colours.
+  const embeddings = out.identityEmbedding?.dataSync();
+  const embeddingSize = out.identityEmbedding?.shape[1] ?? 0;
+  const pooled = embeddings ? [] : maskedPool(out.featureMap, masks, width);
+  const subject = images.map((image, i) =>
+    embeddings
+      ? normalise(Float32Array.from(embeddings.subarray(i * embeddingSize, (i + 1) * embeddingSize)))
+      : subjectDescriptor(pooled[i], subjectHistogram(image, masks[i])),
+  );
   const mapSize = out.featureMap.size / images.length;
   const mapValues = out.featureMap.dataSync();
   const scene = images.map((_, i) => normalise(Float32Array.from(mapValues.subarray(i * mapSize, (i + 1) * mapSize))));
@@ -88,6 +103,28 @@ function judgeImages(judge: Judge, images: Pixels[]): Judged {
   };
   tf.dispose([batch, ...Object.values(out)]);
   return { subject, scene, predicted };
+}
+
+/**
+ * s_prior and s_ceiling for one subject (undefined when the class has no drawing of the base model's
+ * own, or a single photo leaves no pair to measure the ceiling on). A judge that cannot tell the
+ * subject from its class may give a ceiling at or below the prior: the bounds are still reported, the
+ * normalised score is not.
+ */
+async function fidelityBounds(
+  model: StableDiffusion,
+  judge: Judge,
+  real: Float32Array[],
+  classNoun: string,
+  specs: PromptSpec[],
+  options: EvaluationOptions,
+): Promise<FidelityBounds | undefined> {
+  const sizeWords = specs.filter((spec) => spec.kind === "property").map((spec) => judge.config.sizes[spec.label] as SizeWord);
+  const drawings = await classPriorScenes(classNoun, options.backgrounds, sizeWords, options.seeds.length);
+  if (!drawings || real.length < 2) return undefined;
+  const prior = meanCrossCosine(judgeImages(judge, vaeRoundTrip(model.vae, drawings)).subject, real);
+  const ceiling = meanOffDiagonalCosine(real);
+  return { prior, ceiling };
 }
 
 export async function evaluateSubject(
@@ -103,7 +140,8 @@ export async function evaluateSubject(
   const requests = specs.flatMap((spec) => options.seeds.map((seed) => ({ prompt: spec.prompt, seed })));
   const images = renderBatch(model, { requests, steps: options.steps, guidanceScale: options.guidanceScale, scheduler: options.scheduler, resolution });
   const samples: Sample[] = requests.map((request, i) => ({ ...request, pixels: images[i] }));
-  const real = judgeImages(judge, photos).subject;
+  const real = judgeImages(judge, vaeRoundTrip(model.vae, photos)).subject;
+  const bounds = await fidelityBounds(model, judge, real, subject.class_noun, specs, options);
   const judged = judgeImages(judge, samples.map((sample) => sample.pixels));
   const perSeed = options.seeds.length;
   const prompts: QualityPromptResult[] = specs.map((spec, p) => {
@@ -127,6 +165,10 @@ export async function evaluateSubject(
     base_model: baseModel,
     subject,
     subject_fidelity: mean(subjectPrompts.map((result) => result.subject_fidelity)),
+    ...(bounds ? { fidelity_bounds: bounds } : {}),
+    ...(bounds && bounds.ceiling > bounds.prior
+      ? { subject_fidelity_normalized: normalisedFidelity(mean(subjectPrompts.map((result) => result.subject_fidelity)), bounds) }
+      : {}),
     prompt_fidelity: mean(subjectPrompts.map((result) => result.prompt_fidelity)),
     prior_preservation_similarity: classPrompt.subject_fidelity,
     class_recognized: classPrompt.prompt_fidelity,

@@ -56,6 +56,11 @@ describe("training quality report", () => {
       "a dog",
     ]);
     expect(report.prior_preservation_similarity).toBe(report.prompts[5].subject_fidelity);
+    // dog is a class the emoji set draws and there are three photos: the bounds are measured and the score read between them.
+    const bounds = report.fidelity_bounds!;
+    expect(bounds.ceiling).toBeGreaterThan(bounds.prior);
+    expect(report.subject_fidelity_normalized).toBeCloseTo((report.subject_fidelity - bounds.prior) / (bounds.ceiling - bounds.prior), 10);
+    expect(artifact?.meta?.subject_fidelity_normalized).toBe(report.subject_fidelity_normalized);
     // Unknown classes are not graded rather than graded against the wrong label.
     expect(await trainingQuality(model, await photos(), { identifier: "sks", class_noun: "teapot" }, quick)).toBeUndefined();
   });

@@ -4,7 +4,9 @@
  * weights as they are now. Only base models that ship a judge (a `judge/` folder next to `unet/`, as
  * the embedded tiny-emoji model does) can be graded, and only for class nouns and photo sizes the judge
  * knows; otherwise there is no report rather than a meaningless one. `trainingQuality` is the one
- * scoring function: best-checkpoint selection scores each checkpoint with it too.
+ * scoring function: best-checkpoint selection scores each checkpoint with it too. Subject fidelity is
+ * reported normalised between its bounds (the class prior and the round-tripped photos, see
+ * subject-report.ts) whenever the class is one the embedded emoji set draws.
  */
 import { access } from "node:fs/promises";
 import path from "node:path";
@@ -37,6 +39,7 @@ export function judgeFor(directory: string): Promise<Judge | undefined> {
   return judge;
 }
 
+/** The quality report of trained weights (also what checkpoint selection ranks by); undefined when they cannot be graded. */
 export async function trainingQuality(
   model: StableDiffusion & { id: string; directory: string },
   photos: Pixels[],
@@ -55,6 +58,10 @@ export function qualityReportArtifact(report: QualityReport): Artifact {
     bytes: new TextEncoder().encode(JSON.stringify(report, null, 2)),
     contentType: "application/json",
     format: "report",
-    meta: { subject_fidelity: report.subject_fidelity, prompt_fidelity: report.prompt_fidelity },
+    meta: {
+      subject_fidelity: report.subject_fidelity,
+      prompt_fidelity: report.prompt_fidelity,
+      ...(report.subject_fidelity_normalized !== undefined ? { subject_fidelity_normalized: report.subject_fidelity_normalized } : {}),
+    },
   };
 }
