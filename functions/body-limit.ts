@@ -13,6 +13,7 @@
  * before the answer goes, up to `DISCARD_LIMIT`.
  */
 import { createMiddleware } from "hono/factory";
+import { concatBytes } from "./bytes.js";
 import { ApiError } from "./errors.js";
 import { PHOTO_RULES } from "./subjects/photo-checks.js";
 import type { AppEnv } from "./types.js";
@@ -78,19 +79,9 @@ async function readLimited(request: Request, maxBytes: number): Promise<Uint8Arr
   if (!request.body) return new Uint8Array();
   await refuseDeclaredOversize(request, maxBytes);
   const chunks: Uint8Array[] = [];
-  let size = 0;
   const reader = limitedStream(request.body, maxBytes).getReader();
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    chunks.push(chunk.value);
-    size += chunk.value.byteLength;
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) chunks.push(chunk.value);
+  return concatBytes(chunks);
 }
 
 /** Throws the 413 for a declared oversize body, once its bytes are discarded; else does nothing. */

@@ -5,6 +5,7 @@
  * Enough for a valid file any viewer or `image-size` reads, without a codec
  * dependency in the Worker; the tests' image fixtures build on the same chunks.
  */
+import { concatBytes } from "./bytes.js";
 import { crc32 } from "./crc32.js";
 
 export const PNG_SIGNATURE = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]);
@@ -22,16 +23,6 @@ export function pngChunk(type: string, data: Uint8Array): Uint8Array {
 async function zlib(raw: Uint8Array): Promise<Uint8Array> {
   const stream = new Blob([raw]).stream().pipeThrough(new CompressionStream("deflate"));
   return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
-export function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 /** A width×height RGB PNG whose pixels come from `pixel(x, y)`. */

@@ -5,18 +5,9 @@
  * and turned away only at finalize. The stream it reads is already size-capped
  * (`limitedStream`), so the bytes held are at most one photo.
  */
+import { concatBytes } from "../bytes.js";
 import { ApiError } from "../errors.js";
 import { describeFormat, SNIFF_BYTES, sniffFormat, type PhotoFormat } from "./image-format.js";
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
-}
 
 export async function readPhotoStream(body: ReadableStream<Uint8Array>): Promise<{ bytes: Uint8Array; format: PhotoFormat }> {
   const reader = body.getReader();
@@ -29,7 +20,7 @@ export async function readPhotoStream(body: ReadableStream<Uint8Array>): Promise
       size += chunk.value.byteLength;
     }
     if (format === null && (size >= SNIFF_BYTES || chunk.done)) {
-      const head = concat(chunks, size).subarray(0, SNIFF_BYTES);
+      const head = concatBytes(chunks).subarray(0, SNIFF_BYTES);
       const sniffed = sniffFormat(head);
       if (!sniffed) {
         await reader.cancel("not an image").catch(() => {});
@@ -38,6 +29,6 @@ export async function readPhotoStream(body: ReadableStream<Uint8Array>): Promise
       }
       format = sniffed;
     }
-    if (chunk.done && format) return { bytes: concat(chunks, size), format };
+    if (chunk.done && format) return { bytes: concatBytes(chunks), format };
   }
 }

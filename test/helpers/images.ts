@@ -6,7 +6,8 @@
  * prefix codes each have a single symbol (zero bits per pixel). `shade` varies the
  * colour, so two calls with different shades give different bytes (and sha256s).
  */
-import { concatBytes as concat, PNG_SIGNATURE, pngChunk } from "../../functions/png.js";
+import { concatBytes as concat } from "../../functions/bytes.js";
+import { PNG_SIGNATURE, pngChunk } from "../../functions/png.js";
 
 const encoder = new TextEncoder();
 

@@ -1,7 +1,8 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Random } from "../tensor/random.js";
 import { watchTensorMemory } from "../tensor/memory-watch.js";
+import { setSpeedSwitches, SPEED_SWITCH_NAMES, speedSwitches } from "../tensor/speed-switches.js";
 import { createLora, LORA_TARGETS, loraVariables } from "./lora.js";
 import { activationBytes, stepPlan } from "./memory-plan.js";
 import { useBackend } from "./parity-fixtures.js";
@@ -9,9 +10,14 @@ import { sd15UNetConfig } from "./sd15-configs.js";
 import { tinyUNetConfig } from "./tiny.js";
 import { UNet2DConditionModel, type UNetMemoryOptions } from "./unet.js";
 
+// The plan counts the composed ops, which is what a GPU runs (the fused CPU kernels are wasm/cpu only),
+// so the measurement here turns the CPU speed switches off.
+const switchesBefore = speedSwitches();
 beforeAll(async () => {
   await useBackend("wasm");
+  setSpeedSwitches(Object.fromEntries(SPEED_SWITCH_NAMES.map((name) => [name, false])));
 });
+afterAll(() => setSpeedSwitches(switchesBefore));
 
 const shape = { batch: 2, latentSize: 16, contextLength: 77 };
 
