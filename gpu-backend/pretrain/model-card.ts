@@ -45,9 +45,9 @@ const losses: { step: number; loss: number }[] = training?.losses ?? [];
 const curve = losses.filter((_, i) => i % Math.max(1, Math.ceil(losses.length / 8)) === 0 || i === losses.length - 1);
 const latent = vaeConfig ? `${32 / 2 ** (vaeConfig.block_out_channels.length - 1)}×${32 / 2 ** (vaeConfig.block_out_channels.length - 1)}×${vaeConfig.latent_channels}` : "?";
 const commandOf = (facts: { command?: string } | undefined) => (facts?.command ? ` Command: \`${facts.command}\`.` : "");
-const stage = (name: string, facts: { command?: string; steps: number; batchSize?: number; seconds?: number; finalLoss: number; learningRate?: number; gradientWeight?: number } | undefined) =>
+const stage = (name: string, facts: { command?: string; steps: number; batchSize?: number; seconds?: number; finalLoss: number; learningRate?: number; gradientWeight?: number; klWeight?: number } | undefined) =>
   facts
-    ? `- ${name}: ${facts.steps} steps of batch ${facts.batchSize ?? 16}${minutes(facts.seconds)}, L1${facts.gradientWeight ? ` + ${facts.gradientWeight}·L1 of image gradients` : ""}${name === "VAE" ? " + 10⁻³·KL" : ""}, AdamW lr ${facts.learningRate ?? "?"} cosine; final loss ${facts.finalLoss.toFixed(3)} (in [-1, 1] units).${commandOf(facts)}`
+    ? `- ${name}: ${facts.steps} steps of batch ${facts.batchSize ?? 16}${minutes(facts.seconds)}, L1${facts.gradientWeight ? ` + ${facts.gradientWeight}·L1 of image gradients` : ""}${name === "VAE" ? ` + ${facts.klWeight ?? 1e-3}·KL` : ""}, AdamW lr ${facts.learningRate ?? "?"} cosine; final loss ${facts.finalLoss.toFixed(3)} (in [-1, 1] units).${commandOf(facts)}`
     : "";
 const verdicts: GateVerdict[] = gate?.verdicts ?? [];
 
