@@ -19,6 +19,7 @@ import path from "node:path";
 import sharp from "sharp";
 import type { BackendEvent, GenerateJob, TrainJob } from "../../../shared/job.js";
 import { signedHeaders } from "../../../shared/signing.js";
+import { resolveTrainingParams, TrainingParamsSchema } from "../../../shared/params.js";
 import { FakeWorkerCallbacks } from "../../../test/fakes/worker-callbacks.js";
 import { loadBaseModel } from "../../src/dreambooth/base-model.js";
 import { findModelFolder } from "../../src/dreambooth/model-folders.js";
@@ -118,33 +119,26 @@ try {
     deadline: Date.now() + 3 * 3_600_000,
     subject: { identifier: "zxq", class_noun: "dog" },
     inputs: [{ name: "photo.jpg", url: worker.inputUrl("photo.jpg"), sha256: sha256(photo), size: photo.length }],
-    params: {
-      steps: 2,
-      checkpoint_selection: "last",
-      method: "lora",
-      learning_rate: 1e-4,
-      lr_schedule: "constant",
-      lr_warmup_steps: 0,
-      lora_rank: 4,
-      lora_alpha: 4,
-      prior_preservation: { enabled: true, weight: 1, num_class_images: 2, class_prompt: "a photo of dog", class_image_steps: 1 },
-      train_text_encoder: false,
-      resolution: 64,
-      batch_size: 1,
-      max_grad_norm: 1,
-      weight_decay: 1e-2,
-      offset_noise: 0,
-      center_crop: true,
-      random_flip: false,
-      instance_prompt: "a photo of zxq dog",
-      seed: 1234,
-      checkpoint_every: 1000,
-      validation_prompts: [],
-      validation_every: 1000,
-      validation_steps: 1,
-      gradient_checkpointing: process.env.SMOKE_GRADIENT_CHECKPOINTING === "1",
-      attention_chunk: process.env.SMOKE_ATTENTION_CHUNK ? Number(process.env.SMOKE_ATTENTION_CHUNK) : undefined,
-    },
+    params: resolveTrainingParams(
+      TrainingParamsSchema.parse({
+        steps: 2,
+        checkpoint_selection: "last",
+        method: "lora",
+        learning_rate: 1e-4,
+        lora_rank: 4,
+        prior_preservation: { enabled: true, num_class_images: 2, class_image_steps: 1 },
+        resolution: 64,
+        seed: 1234,
+        checkpoint_every: 1000,
+        validation_every: 1000,
+        validation_steps: 1,
+        gradient_checkpointing: process.env.SMOKE_GRADIENT_CHECKPOINTING === "1",
+        attention_chunk: process.env.SMOKE_ATTENTION_CHUNK ? Number(process.env.SMOKE_ATTENTION_CHUNK) : undefined,
+      }),
+      { identifier: "zxq", class_noun: "dog" },
+      { resolution: 64 },
+      1234,
+    ),
   };
   memory.reset();
   const training = await timed("training job (2 class images × 1 step, 2 LoRA steps at 64 px, exports)", () => submit(trainJob));

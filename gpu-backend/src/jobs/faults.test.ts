@@ -11,6 +11,7 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BackendEvent, TrainJob } from "../../../shared/job.js";
+import { resolveTrainingParams, TrainingParamsSchema } from "../../../shared/params.js";
 import { FakeWorkerCallbacks } from "../../../test/fakes/worker-callbacks.js";
 import { loadBaseModel } from "../dreambooth/base-model.js";
 import { ModelRegistry } from "../dreambooth/model-registry.js";
@@ -52,6 +53,8 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+const subject = { identifier: "sks", class_noun: "dog" };
+
 function trainJob(params: { steps: number; numClassImages: number; checkpointEvery?: number }): TrainJob {
   const bytes = worker.inputs.get("photo.jpg")!;
   return {
@@ -61,34 +64,24 @@ function trainJob(params: { steps: number; numClassImages: number; checkpointEve
     base_model: TINY_RANDOM_MODEL_ID,
     callback_url: worker.callbackUrl,
     deadline: Date.now() + 600_000,
-    subject: { identifier: "sks", class_noun: "dog" },
+    subject,
     inputs: [{ name: "photo.jpg", url: worker.inputUrl("photo.jpg"), sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length }],
-    params: {
-      steps: params.steps,
-      checkpoint_selection: "last",
-      gradient_checkpointing: false,
-      method: "lora",
-      learning_rate: 1e-3,
-      lr_schedule: "constant",
-      lr_warmup_steps: 0,
-      lora_rank: 2,
-      lora_alpha: 2,
-      prior_preservation: { enabled: params.numClassImages > 0, weight: 1, num_class_images: Math.max(1, params.numClassImages), class_prompt: "a photo of dog", class_image_steps: 2 },
-      train_text_encoder: false,
-      resolution: 32,
-      batch_size: 1,
-      max_grad_norm: 1,
-      weight_decay: 1e-2,
-      offset_noise: 0,
-      center_crop: true,
-      random_flip: false,
-      instance_prompt: "a photo of sks dog",
-      seed: 7,
-      checkpoint_every: params.checkpointEvery ?? 1000,
-      validation_prompts: [],
-      validation_every: 100,
-      validation_steps: 2,
-    },
+    params: resolveTrainingParams(
+      TrainingParamsSchema.parse({
+        steps: params.steps,
+        checkpoint_selection: "last",
+        method: "lora",
+        learning_rate: 1e-3,
+        lora_rank: 2,
+        prior_preservation: { enabled: params.numClassImages > 0, num_class_images: Math.max(1, params.numClassImages), class_image_steps: 2 },
+        checkpoint_every: params.checkpointEvery ?? 1000,
+        validation_every: 100,
+        validation_steps: 2,
+      }),
+      subject,
+      { resolution: 32 },
+      7,
+    ),
   };
 }
 

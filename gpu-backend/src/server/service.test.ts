@@ -13,6 +13,7 @@ import { classImagesCacheKey } from "../../../shared/r2keys.js";
 import { signedHeaders } from "../../../shared/signing.js";
 import type { BackendEvent, GenerateJob, TrainJob } from "../../../shared/job.js";
 import { QualityReportSchema } from "../../../shared/quality.js";
+import { resolveTrainingParams, TrainingParamsSchema } from "../../../shared/params.js";
 import { loadBaseModel, type BaseModel } from "../dreambooth/base-model.js";
 import { runGenerateJob } from "../jobs/generate-job.js";
 import { runTrainJob } from "../jobs/train-job.js";
@@ -81,31 +82,24 @@ function trainJob(overrides: Partial<TrainJob["params"]> = {}, extra: Partial<Tr
     subject: { identifier: "sks", class_noun: "dog" },
     inputs,
     params: {
-      steps: 3,
-      method: "lora",
-      learning_rate: 1e-3,
-      lr_schedule: "constant",
-      lr_warmup_steps: 0,
-      lora_rank: 2,
-      lora_alpha: 2,
-      prior_preservation: { enabled: true, weight: 1, num_class_images: 2, class_prompt: "a photo of dog", class_image_steps: 2 },
-      train_text_encoder: false,
-      resolution: 32,
-      batch_size: 1,
-      max_grad_norm: 1,
-      weight_decay: 1e-2,
-      offset_noise: 0,
-      center_crop: true,
-      random_flip: true,
-      instance_prompt: "a photo of sks dog",
-      // The top of the uint32 range the Worker draws seeds from (signed 32-bit arithmetic on it goes negative).
-      seed: 2 ** 32 - 1,
-      checkpoint_every: 2,
-      gradient_checkpointing: false,
-      validation_prompts: [],
-      validation_every: 100,
-      validation_steps: 2,
-      checkpoint_selection: "best",
+      ...resolveTrainingParams(
+        TrainingParamsSchema.parse({
+          steps: 3,
+          method: "lora",
+          learning_rate: 1e-3,
+          lora_rank: 2,
+          prior_preservation: { enabled: true, num_class_images: 2, class_image_steps: 2 },
+          random_flip: true,
+          // The top of the uint32 range the Worker draws seeds from (signed 32-bit arithmetic on it goes negative).
+          seed: 2 ** 32 - 1,
+          checkpoint_every: 2,
+          validation_every: 100,
+          validation_steps: 2,
+        }),
+        { identifier: "sks", class_noun: "dog" },
+        { resolution: 32 },
+        0,
+      ),
       ...overrides,
     },
     ...extra,
