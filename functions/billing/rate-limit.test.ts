@@ -49,6 +49,28 @@ describe("rate limits", () => {
   });
 });
 
+describe("reads decided while their handler runs", () => {
+  it("answers a refused read with the refusal alone: 429 beats the handler's 404, 401 hides the job it read", async () => {
+    const { account, subject } = await fundedAccount(100_000, "free");
+    await new Promise((resolve) => setTimeout(resolve, 2600)); // let the free plan's bucket refill
+    const started = await account.request("/v1/trainings", jsonInit("POST", trainingBody(subject.id)));
+    expect(started.status).toBe(202);
+    const { id } = await started.json<{ id: string }>();
+    const answers = [];
+    for (let i = 0; i < 7; i++) answers.push(await account.request("/v1/trainings/trn_missing"));
+    expect(answers.map((response) => response.status)).toContain(404);
+    await expectError(answers.at(-1)!, 429, "rate_limited");
+    await new Promise((resolve) => setTimeout(resolve, 2600));
+    const keys = await (await account.request("/v1/keys")).json<{ items: { id: string }[] }>();
+    expect((await account.request(`/v1/keys/${keys.items[0].id}`, { method: "DELETE" })).status).toBe(200);
+    const refused = await account.request(`/v1/trainings/${id}`);
+    const text = await refused.clone().text();
+    await expectError(refused, 401, "unauthorized");
+    expect(text).not.toContain(id);
+    expect(refused.headers.get("ratelimit-limit")).toBeNull();
+  }, 15_000);
+});
+
 describe("global guard", () => {
   it("turns a key away with 429 once the Rate Limiting binding's window is spent, before its account is asked", async () => {
     const account = await createAccount();
