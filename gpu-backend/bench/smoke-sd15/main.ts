@@ -10,6 +10,7 @@
  * Backend: `cpu` unless TFJS_BACKEND says otherwise. SD1.5's float32 weights (4.3 GB) do not fit the wasm
  * backend's 4 GiB heap, and `tensorflow` (tfjs-node) is only installed in the GPU image; the cpu backend
  * keeps tensors in JavaScript memory, which has no such limit. At 64 px the UNet works on 8×8 latents.
+ * One training replica (TRAIN_WORKERS=1 unless set): each replica holds its own 4 GB copy of the networks.
  * A run killed outright (SIGKILL) cannot clean up: delete the `smoke-sd15-*` folder in the temp dir.
  */
 import { createHash } from "node:crypto";
@@ -50,6 +51,7 @@ async function timed<T>(label: string, run: () => Promise<T>): Promise<T> {
   return result;
 }
 
+process.env.TRAIN_WORKERS ??= "1";
 const backend = await initTensorBackend({ requested: process.env.TFJS_BACKEND ?? "cpu" });
 console.log(`load average at start: ${load()}`);
 const root = process.env.SMOKE_DIR ?? (await mkdtemp(path.join(tmpdir(), "smoke-sd15-")));

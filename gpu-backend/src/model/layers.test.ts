@@ -127,3 +127,37 @@ describe("multiHeadAttention", () => {
     tf.dispose([q, k, v, mask, out]);
   });
 });
+
+describe("frozen weights under a gradient tape", () => {
+  /** x's gradient of a fixed weighted sum of the layer's output, and the names of the kernels that ran. */
+  async function inputGradient(layer: Conv2d, x: tf.Tensor4D) {
+    const info = await tf.profile(() =>
+      tf.grad((input: tf.Tensor4D) => {
+        const y = layer.forward(input);
+        return tf.sum(tf.mul(y, tf.linspace(-1, 1, y.size).reshape(y.shape)));
+      })(x),
+    );
+    return { gradient: (info.result as tf.Tensor).dataSync(), kernels: info.kernels.map((kernel) => kernel.name) };
+  }
+
+  it("never computes a frozen weight's gradient, and gives x the same gradient as the fused kernel", async () => {
+    const conv = new Conv2d(scope(), 6, 5, 3, { padding: 1 });
+    const conv2 = new Conv2d(scope(), 6, 5, 3, { stride: 2, padding: 1 });
+    const x = tf.randomNormal([2, 8, 8, 6], 0, 1, "float32", 3) as tf.Tensor4D;
+    for (const layer of [conv, conv2]) {
+      const frozen = await inputGradient(layer, x);
+      expect(frozen.kernels).not.toContain("Conv2DBackpropFilter");
+      layer.weight.trainable = true;
+      const trained = await inputGradient(layer, x);
+      layer.weight.trainable = false;
+      expect(trained.kernels).toContain("Conv2DBackpropFilter");
+      expect(relativeL2(frozen.gradient, trained.gradient)).toBeLessThan(1e-6);
+    }
+  });
+
+  it("keeps the fused kernel when no gradient is recorded", () => {
+    const conv = new Conv2d(scope(), 6, 5, 3, { padding: 1 });
+    const x = tf.randomNormal([1, 4, 4, 6], 0, 1, "float32", 4) as tf.Tensor4D;
+    return tf.profile(() => conv.forward(x)).then((info) => expect(info.kernels.map((kernel) => kernel.name)).toContain("FusedConv2D"));
+  });
+});

@@ -13,6 +13,19 @@ import { switchOn } from "../tensor/speed-switches.js";
 import { loraDelta } from "./lora.js";
 import type { Scope } from "./params.js";
 
+/**
+ * Whether a layer with this weight should run its plain ops instead of the fused kernel. tfjs' fused
+ * matMul and conv2d are custom gradients that compute every input's gradient, the weight's included,
+ * even when the tape needs only x's; the plain ops compute just what is asked. So while a gradient is
+ * recorded, a frozen weight (LoRA's base network, the decoder stage's encoder) takes the plain path and
+ * its weight gradient is never computed: a third of a LoRA step's backward arithmetic on any backend,
+ * and on the cpu backend — whose Conv2DBackpropFilter runs at ~0.01 GFLOP/s, 60× below its forward
+ * conv — nearly all of a full-size SD1.5 step. Sampling (no tape) keeps the fused kernel.
+ */
+function skipsWeightGradient(weight: tf.Variable): boolean {
+  return !weight.trainable && tf.engine().isTapeOn();
+}
+
 export class Linear {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable | undefined;
@@ -32,7 +45,10 @@ export class Linear {
   forward(x: tf.Tensor): tf.Tensor {
     const leading = x.shape.slice(0, -1);
     const flat = x.reshape([-1, this.inFeatures]);
-    let y: tf.Tensor = tf.fused.matMul({ a: flat as tf.Tensor2D, b: this.weight as tf.Tensor2D, bias: this.bias });
+    const weight = this.weight as tf.Tensor2D;
+    let y: tf.Tensor;
+    if (!skipsWeightGradient(this.weight)) y = tf.fused.matMul({ a: flat as tf.Tensor2D, b: weight, bias: this.bias });
+    else y = this.bias ? tf.add(tf.matMul(flat, weight), this.bias) : tf.matMul(flat, weight);
     const delta = loraDelta(this.scope.store.lora, this.scope.path, flat);
     if (delta) y = tf.add(y, delta);
     return y.reshape([...leading, this.outFeatures]);
@@ -73,15 +89,14 @@ export class Conv2d {
     const filter = this.weight as tf.Tensor4D;
     // The bias rides along in one fused kernel; odd kernel, stride 1, symmetric padding (k-1)/2 is exactly
     // TF 'same' and needs no padded copy of x.
-    let y = samePadding
-      ? tf.fused.conv2d({ x, filter, strides: 1, pad: "same", bias: this.bias })
-      : tf.fused.conv2d({
-          x: top + bottom + left + right > 0 ? tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]) : x,
-          filter,
-          strides: this.stride,
-          pad: "valid",
-          bias: this.bias,
-        });
+    const plain = skipsWeightGradient(this.weight);
+    const conv = (input: tf.Tensor4D, strides: number, pad: "same" | "valid") =>
+      plain ? tf.add(tf.conv2d(input, filter, strides, pad), this.bias) : tf.fused.conv2d({ x: input, filter, strides, pad, bias: this.bias });
+    let y = (
+      samePadding
+        ? conv(x, 1, "same")
+        : conv(top + bottom + left + right > 0 ? tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]) : x, this.stride, "valid")
+    ) as tf.Tensor4D;
     if (this.kernelSize === 1) {
       const [batch, height, width] = x.shape;
       const delta = loraDelta(this.scope.store.lora, this.scope.path, x.reshape([-1, this.inChannels]));
