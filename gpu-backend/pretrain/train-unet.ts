@@ -162,7 +162,7 @@ export async function trainUNet(options: UNetStageOptions): Promise<void> {
     progress.update(step, loss);
     if (step % checkpointEvery === 0 || step === steps) {
       history.push({ step, loss: progress.smoothedLoss, seconds: seconds() });
-      await trainer.saveCheckpoint(checkpointFile, fingerprint);
+      await trainer.saveCheckpoint(checkpointFile, fingerprint, { momentDtype: "BF16" });
       await writeFile(historyFile, JSON.stringify(history));
     }
     if (step % exportEvery === 0 || step === steps) await exportModel(out, { vae, unet, textEncoder }, set.vocabulary, facts());

@@ -241,11 +241,13 @@ export class DreamBoothTrainer {
     return { step: this.step, loss, lr, gradNorm: norm };
   }
 
-  async saveCheckpoint(file: string, fingerprint: string): Promise<void> {
+  /** `momentDtype: "BF16"` halves the optimizer moments (pretraining commits its stage state between sittings). */
+  async saveCheckpoint(file: string, fingerprint: string, { momentDtype = "F32" }: { momentDtype?: "F32" | "BF16" } = {}): Promise<void> {
     await writeCheckpoint(file, this.setup.trainable.variables, this.optimizer, {
       step: this.step,
       random: this.random.state(),
       fingerprint,
+      momentDtype,
     });
   }
 

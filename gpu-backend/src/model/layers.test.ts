@@ -132,8 +132,8 @@ describe("frozen weights under a gradient tape", () => {
   /** x's gradient of a fixed weighted sum of the layer's output, and the names of the kernels that ran. */
   async function inputGradient(layer: Conv2d, x: tf.Tensor4D) {
     const info = await tf.profile(() =>
-      tf.grad((input: tf.Tensor4D) => {
-        const y = layer.forward(input);
+      tf.grad((input: tf.Tensor) => {
+        const y = layer.forward(input as tf.Tensor4D);
         return tf.sum(tf.mul(y, tf.linspace(-1, 1, y.size).reshape(y.shape)));
       })(x),
     );
