@@ -27,8 +27,8 @@ export const enforceRateLimit = createMiddleware<AppEnv>(async (c, next) => {
   if (!READS.has(c.req.method)) {
     const admission = await admitted;
     throwIfRefused(admission);
-    await next();
     setLimitHeaders(c, admission);
+    await next();
     return;
   }
   // Hono turns a handler's error into its response inside next(), so this settles with the response set.
