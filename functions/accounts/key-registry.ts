@@ -103,7 +103,6 @@ export class KeyRegistry {
     this.hot.set(hash, key);
     return key;
   }
-
 }
 
 function info(row: KeyRow): KeyInfo {

@@ -37,11 +37,11 @@ export const enforceRateLimit = createMiddleware<AppEnv>(async (c, next) => {
     // Forget the handler's answer unread, so none of it (body or headers) reaches the refusal.
     await c.res.body?.cancel().catch(() => undefined);
     c.res = undefined as unknown as Response;
-    if (admission.status === "rejected") throw admission.reason;
-    throwIfRefused(admission.value);
   }
+  if (admission.status === "rejected") throw admission.reason;
+  throwIfRefused(admission.value);
   if (handled.status === "rejected") throw handled.reason;
-  setLimitHeaders(c, admission.value as Exclude<Admission, { kind: "revoked" }>);
+  setLimitHeaders(c, admission.value);
 });
 
 function isRefused(admission: Admission): boolean {

@@ -96,7 +96,7 @@ async function autoencoderStage(name: "vae" | "vae-decoder", vae: AutoencoderKL,
 const vae = new AutoencoderKL(emojiVaeConfig, { kind: "random", seed });
 startNearlyDeterministic(vae);
 // The recipe was chosen by 250-step trials on held-out Twemoji round-trip PSNR (load average ~2, two trials at a time):
-// L1 + 1·gradient L1 + 10⁻³·KL at lr 2e-3 (the first v2 recipe) 11.7 dB; the same at lr 5e-4 15.9 dB; plain L1 at
+// L1 + 1·gradient L1 + 10⁻³·KL at lr 2e-3 (the first v2 recipe) 11.7 dB; with KL 10⁻⁶ at lr 5e-4 15.9 dB; plain L1 at
 // lr 2e-3 17.7 dB, at 5e-4 17.9 dB; L1 + 0.1·gradient L1 at lr 1e-3 18.3 dB. A KL of 10⁻³ (in these mean-per-element
 // units ~10⁵ times SD's) also kept the posterior's noise at 0.58 of the latents' spread after 1500 steps, capping
 // what any decoder can restore; at 10⁻⁶ the latents are nearly deterministic, as SD's are.

@@ -87,8 +87,8 @@ export class Conv2d {
     const [top, bottom, left, right] = this.padding;
     const samePadding = this.stride === 1 && top === bottom && left === right && top === left && 2 * top === this.kernelSize - 1;
     const filter = this.weight as tf.Tensor4D;
-    // The bias rides along in one fused kernel; odd kernel, stride 1, symmetric padding (k-1)/2 is exactly
-    // TF 'same' and needs no padded copy of x.
+    // The bias rides along in one fused kernel (in plain ops when a frozen weight's gradient is skipped); odd
+    // kernel, stride 1, symmetric padding (k-1)/2 is exactly TF 'same' and needs no padded copy of x.
     const plain = skipsWeightGradient(this.weight);
     const conv = (input: tf.Tensor4D, strides: number, pad: "same" | "valid") =>
       plain ? tf.add(tf.conv2d(input, filter, strides, pad), this.bias) : tf.fused.conv2d({ x: input, filter, strides, pad, bias: this.bias });
