@@ -1,5 +1,5 @@
 /**
- * Benchmark of the model core on wasm (`npm run bench:model`): the training step of the tiny UNet and of
+ * Benchmark of the model core on wasm (`npm run bench:model`): the training step (gradients and AdamW) of the tiny UNet and of
  * a ~20 M-parameter UNet with every speed switch on, with all off (the baseline) and with each one off
  * in turn (its A/B ratio), with GFLOP/s next to what a plain tf.matMul reaches in the same run — the
  * ceiling for a network of convolutions and matrix products — and where the step's time goes by kernel
@@ -20,12 +20,19 @@ import type { UNetConfig } from "../src/model/config.js";
 import { setTrainable } from "../src/model/params.js";
 import { smallUNetConfig, tinyUNetConfig } from "../src/model/tiny.js";
 import { UNet2DConditionModel } from "../src/model/unet.js";
+import { adamWStep, clipScale, createAdamWState, DEFAULT_ADAMW, gradientNorm, type AdamWState } from "../src/dreambooth/optimizer.js";
 import { initTensorBackend } from "../src/tensor/backend.js";
 import { Random } from "../src/tensor/random.js";
 import { setSpeedSwitches, SPEED_SWITCH_NAMES, type SpeedSwitch } from "../src/tensor/speed-switches.js";
 import { generateMsPerImage } from "./model/generate.js";
 import { FAMILIES, FAMILY_LABELS, profileByFamily, type StepProfile } from "./model/kernel-families.js";
 import { trainerSamplesPerSecond } from "./model/workers.js";
+
+/** A workload's optimizer: its parameters by name and AdamW's moments. */
+interface Optimizer {
+  parameters: Map<string, tf.Variable>;
+  state: AdamWState;
+}
 
 /** A differentiable workload: its trainable variables and a loss over fixed inputs. */
 interface Workload {
@@ -108,9 +115,12 @@ function countFlops(kernels: Array<{ name: string; inputShapes: number[][]; outp
   return flops;
 }
 
-function trainingStep(workload: Workload): void {
+/** One whole training step: loss, gradients, the global gradient norm and AdamW (as the trainer takes it). */
+function trainingStep(workload: Workload, optimizer: Optimizer): void {
   const { value, grads } = tf.variableGrads(workload.loss, workload.variables);
   value.dataSync();
+  const gradients = new Map(workload.variables.map((variable) => [variable.name, grads[variable.name]]));
+  adamWStep(optimizer.parameters, gradients, optimizer.state, 1e-5, DEFAULT_ADAMW, clipScale(gradientNorm(gradients), 1));
   tf.dispose([value, ...Object.values(grads)]);
 }
 
@@ -165,8 +175,10 @@ async function measureWorkload(name: string, repeats: number): Promise<WorkloadR
   const make = WORKLOADS[name];
   if (!make) throw new Error(`unknown BENCH_CONFIGS entry ${name} (known: ${Object.keys(WORKLOADS).join(", ")})`);
   const workload = make();
+  const parameters = new Map(workload.variables.map((variable) => [variable.name, variable]));
+  const optimizer = { parameters, state: createAdamWState(parameters) };
   const tensorsBefore = tf.memory().numTensors;
-  const step = () => trainingStep(workload);
+  const step = () => trainingStep(workload, optimizer);
   const measure = async (switches: Record<string, boolean>) => {
     setSpeedSwitches(switches);
     const timing = time(step, repeats);
@@ -183,6 +195,7 @@ async function measureWorkload(name: string, repeats: number): Promise<WorkloadR
   setSpeedSwitches(allSwitches(true));
   if (tf.memory().numTensors !== tensorsBefore) throw new Error(`${name} leaked ${tf.memory().numTensors - tensorsBefore} tensors`);
   workload.dispose();
+  tf.dispose([...optimizer.state.firstMoment.values(), ...optimizer.state.secondMoment.values()]);
   console.error(`${name}: step ${on.timing.cpuMs.toFixed(0)} CPU ms, baseline ${off.timing.cpuMs.toFixed(0)}`);
   return { name, title: workload.name, parameters: workload.parameters, gflop: on.flops / 1e9, on: on.timing, off: off.timing, without, profileOn: on.profile, profileOff: off.profile };
 }

@@ -78,16 +78,15 @@ async function autoencoderStage(name: "vae" | "vae-decoder", vae: AutoencoderKL,
   const factsFile = path.join(work, `${name}-stage.json`);
   const weightsFile = path.join(work, `${name}.safetensors`);
   if (!(await exists(factsFile))) {
-    const started = Date.now();
-    const finalLoss = await trainVae(vae, codecBatch, {
+    const { finalLoss, seconds } = await trainVae(vae, codecBatch, {
       ...options,
       checkpointFile: path.join(work, `${name}-checkpoint.safetensors`),
       checkpointEvery: 25,
       evaluate: async () => `round-trip PSNR ${(await twemojiRoundTripPsnr(vae)).toFixed(2)} dB on held-out Twemoji`,
     });
     await saveWeights(vae.params, weightsFile);
-    // seconds: this process's time in the stage (a resumed stage counts only its last run).
-    const facts = { command, steps: options.steps, batchSize: options.batchSize, learningRate: options.learningRate, gradientWeight: options.gradientWeight, klWeight: options.klWeight, data: "all Noto emoji (emoji-datasource-google), 8 backgrounds × 3 sizes, fresh scenes every step", finalLoss, seconds: Math.round((Date.now() - started) / 1000) };
+    // seconds: the stage's training time over all its sittings (carried in its checkpoints).
+    const facts = { command, steps: options.steps, batchSize: options.batchSize, learningRate: options.learningRate, gradientWeight: options.gradientWeight, klWeight: options.klWeight, data: "all Noto emoji (emoji-datasource-google), 8 backgrounds × 3 sizes, fresh scenes every step", finalLoss, seconds };
     await writeFile(factsFile, JSON.stringify(facts));
   }
   await loadWeights(vae.params, [weightsFile]);

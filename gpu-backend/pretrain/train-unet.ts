@@ -12,6 +12,7 @@
 import { access, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
+import { readCheckpointFacts } from "../src/dreambooth/checkpoint.js";
 import { flipHorizontal, pixelsBatch, type Pixels } from "../src/dreambooth/images.js";
 import { trainingWorkers } from "../src/dreambooth/replica-pool.js";
 import { attachTrainableWeights } from "../src/dreambooth/trainable.js";
@@ -73,7 +74,8 @@ export async function exportCheckpoint(options: Pick<UNetStageOptions, "vae" | "
   const { vae, set, work, out } = options;
   const textEncoder = new ClipTextModel(emojiTextConfig(Object.keys(set.vocabulary.vocab).length), { kind: "zeros" });
   const unet = new UNet2DConditionModel(emojiUNetConfig, { kind: "zeros" });
-  const reader = await SafetensorsReader.open(path.join(work, "unet-checkpoint.safetensors"));
+  const checkpointFile = path.join(work, "unet-checkpoint.safetensors");
+  const reader = await SafetensorsReader.open(checkpointFile);
   try {
     for (const [prefix, store] of [["unet", unet.params], ["text_encoder", textEncoder.params]] as const) {
       for (const [name, { variable }] of store.params) {
@@ -81,7 +83,7 @@ export async function exportCheckpoint(options: Pick<UNetStageOptions, "vae" | "
         variable.assign(tf.tensor(stored.data, variable.shape, "float32"));
       }
     }
-    const step = JSON.parse(reader.metadata.dreambooth_checkpoint ?? "{}").step as number;
+    const { step } = await readCheckpointFacts(checkpointFile);
     const history = JSON.parse(await readFile(path.join(work, "unet-losses.json"), "utf8")) as { step: number; loss: number; seconds?: number }[];
     const stage = JSON.parse(await readFile(path.join(work, "unet-stage.json"), "utf8")) as object;
     const losses = history.filter((point) => point.step <= step);

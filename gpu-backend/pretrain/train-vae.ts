@@ -13,7 +13,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { restoreCheckpoint, writeCheckpoint } from "../src/dreambooth/checkpoint.js";
 import { pixelsBatch, type Pixels } from "../src/dreambooth/images.js";
 import { learningRateAt, type LrSchedule } from "../src/dreambooth/lr-schedule.js";
-import { adamWStep, clipGradNorm, createAdamWState } from "../src/dreambooth/optimizer.js";
+import { adamWStep, clipScale, createAdamWState, gradientNorm } from "../src/dreambooth/optimizer.js";
 import type { AutoencoderKL } from "../src/model/vae.js";
 import { Random } from "../src/tensor/random.js";
 import { Progress } from "./progress.js";
@@ -53,7 +53,13 @@ export function gradientL1(a: tf.Tensor4D, b: tf.Tensor4D): tf.Scalar {
   });
 }
 
-export async function trainVae(vae: AutoencoderKL, source: BatchSource, options: VaeStageOptions): Promise<number> {
+/** The stage's final smoothed loss and its training time summed over every sitting (as its checkpoints record it). */
+export interface VaeStageResult {
+  finalLoss: number;
+  seconds: number;
+}
+
+export async function trainVae(vae: AutoencoderKL, source: BatchSource, options: VaeStageOptions): Promise<VaeStageResult> {
   const trained = [...vae.params.params].filter(([name]) => !options.decoderOnly || /^(decoder|post_quant_conv)\./.test(name));
   const variables = new Map(trained.map(([name, { variable }]) => [name, variable]));
   for (const variable of variables.values()) variable.trainable = true;
@@ -62,18 +68,23 @@ export async function trainVae(vae: AutoencoderKL, source: BatchSource, options:
   const fingerprint = JSON.stringify({ stage: options.decoderOnly ? "vae-decoder" : "vae", config: vae.config, options: { ...options, steps: undefined, checkpointFile: undefined, evaluate: undefined } });
   let random = new Random(options.seed);
   let step = 0;
+  let secondsBefore = 0;
   if (await exists(options.checkpointFile)) {
     const facts = await restoreCheckpoint(options.checkpointFile, variables, optimizer, fingerprint);
     step = facts.step;
+    secondsBefore = facts.seconds ?? 0;
     random = new Random(facts.random);
     console.error(`${options.decoderOnly ? "decoder" : "vae"}: resumed at step ${step} of ${options.steps}`);
   }
   const schedule: LrSchedule = { kind: "cosine", baseLr: options.learningRate, warmupSteps: 50, totalSteps: options.steps };
   const progress = new Progress(options.decoderOnly ? "dec " : "vae ", options.steps, step);
+  const downsampling = 2 ** (vae.config.block_out_channels.length - 1);
+  const resumedAt = Date.now();
+  const seconds = () => Math.round(secondsBefore + (Date.now() - resumedAt) / 1000);
   while (step < options.steps) {
     const batch = await source(random, options.batchSize);
     const { width, height } = batch[0];
-    const noise = random.normalArray(options.batchSize * (height / 4) * (width / 4) * vae.config.latent_channels);
+    const noise = random.normalArray(options.batchSize * (height / downsampling) * (width / downsampling) * vae.config.latent_channels);
     const { value, grads } = tf.variableGrads(() => {
       const x = pixelsBatch(batch);
       const posterior = vae.encode(x);
@@ -86,17 +97,17 @@ export async function trainVae(vae: AutoencoderKL, source: BatchSource, options:
       return tf.add(reconstruction, tf.mul(kl, options.klWeight)) as tf.Scalar;
     }, [...variables.values()]);
     const named = new Map([...variables].map(([key, variable]) => [key, grads[variable.name]]));
-    const { clipped } = clipGradNorm(named, 1);
-    adamWStep(variables, clipped, optimizer, learningRateAt(schedule, step), { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 });
+    const adamW = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 };
+    adamWStep(variables, named, optimizer, learningRateAt(schedule, step), adamW, clipScale(gradientNorm(named), 1));
     const loss = value.dataSync()[0];
-    tf.dispose([value, ...Object.values(grads), ...(clipped === named ? [] : clipped.values())]);
+    tf.dispose([value, ...Object.values(grads)]);
     step += 1;
     progress.update(step, loss);
     if (step % options.checkpointEvery === 0 || step === options.steps) {
-      await writeCheckpoint(options.checkpointFile, variables, optimizer, { step, random: random.state(), fingerprint, momentDtype: "BF16" });
+      await writeCheckpoint(options.checkpointFile, variables, optimizer, { step, random: random.state(), fingerprint, seconds: seconds(), momentDtype: "BF16" });
     }
     if (options.evaluate && (step % 500 === 0 || step === options.steps)) console.error(`${options.decoderOnly ? "decoder" : "vae"} step ${step}: ${await options.evaluate()}`);
   }
   for (const variable of variables.values()) variable.trainable = false;
-  return progress.smoothedLoss;
+  return { finalLoss: progress.smoothedLoss, seconds: seconds() };
 }

@@ -13,7 +13,7 @@ export const FAMILY_LABELS: Record<Family, string> = {
   copies: "transpose / reshape / concat / Identity copies",
   reductions: "reductions (norm statistics, bias grads)",
   conv: "conv dW + dx + forward",
-  fused: "fused norm / GEGLU kernels",
+  fused: "fused JS kernels (norms, GEGLU, AdamW)",
   outside: "tape / engine / JS outside kernels",
 };
 

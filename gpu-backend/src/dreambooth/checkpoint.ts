@@ -17,6 +17,8 @@ const CheckpointFactsSchema = z.object({
   adam_step: z.number().int().nonnegative(),
   random: RandomStateSchema,
   fingerprint: z.string(),
+  /** Training time up to this step, summed over the sittings that made it (pretraining stages record it). */
+  seconds: z.number().nonnegative().optional(),
 });
 export type CheckpointFacts = z.infer<typeof CheckpointFactsSchema>;
 
@@ -24,6 +26,8 @@ export interface CheckpointContents {
   step: number;
   random: RandomState;
   fingerprint: string;
+  /** Training time up to this step, over all sittings. */
+  seconds?: number;
   /**
    * How AdamW's moments are stored: BF16 halves a pretraining checkpoint (so a stage's state can be
    * committed between sittings) at the cost of 8-bit mantissas in the moments only; weights stay F32.
@@ -54,9 +58,22 @@ export async function writeCheckpoint(
     adam_step: optimizer.step,
     random: contents.random,
     fingerprint: contents.fingerprint,
+    ...(contents.seconds === undefined ? {} : { seconds: contents.seconds }),
   };
   await writeSafetensors(file, tensors, { dreambooth_checkpoint: JSON.stringify(facts) });
 }
+
+/** A checkpoint's facts (step, time, …), read from its header alone. */
+export async function readCheckpointFacts(file: string): Promise<CheckpointFacts> {
+  const reader = await SafetensorsReader.open(file);
+  try {
+    return checkpointFactsOf(reader);
+  } finally {
+    await reader.close();
+  }
+}
+
+const checkpointFactsOf = (reader: SafetensorsReader) => CheckpointFactsSchema.parse(JSON.parse(reader.metadata.dreambooth_checkpoint ?? "null"));
 
 /**
  * Restores weights and optimizer state in place and returns the step and
@@ -71,7 +88,7 @@ export async function restoreCheckpoint(
 ): Promise<CheckpointFacts> {
   const reader = await SafetensorsReader.open(file);
   try {
-    const facts = CheckpointFactsSchema.parse(JSON.parse(reader.metadata.dreambooth_checkpoint ?? "null"));
+    const facts = checkpointFactsOf(reader);
     if (facts.fingerprint !== expectedFingerprint) {
       throw new Error("the checkpoint was made by a training with other inputs or parameters");
     }

@@ -12,6 +12,7 @@ export const SPEED_SWITCHES = {
   fusedGroupNormSilu: "GroupNorm and GroupNorm+SiLU as one kernel each way (group-norm.ts)",
   fusedLayerNorm: "LayerNorm as one kernel each way (layer-norm.ts)",
   fusedGeglu: "the GEGLU gate as one kernel each way (geglu.ts)",
+  fusedAdamW: "the optimizer step as one kernel per parameter, the gradient norm as one per gradient (optimizer.ts)",
 } as const;
 
 export type SpeedSwitch = keyof typeof SPEED_SWITCHES;
