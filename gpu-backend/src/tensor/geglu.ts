@@ -10,6 +10,7 @@
  * match the composed ops; the gradient uses the exact density, as tfjs' Erf gradient does.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { fastExp } from "./fast-exp.js";
 import { hasJsKernel, registerJsKernel, runJsKernel, type JsKernel } from "./js-kernel.js";
 
 const { ERF_P, ERF_A1, ERF_A2, ERF_A3, ERF_A4, ERF_A5 } = tf.backend_util;
@@ -18,7 +19,7 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 function erf(x: number): number {
   const v = Math.abs(x);
   const t = 1 / (1 + ERF_P * v);
-  return Math.sign(x) * (1 - ((((ERF_A5 * t + ERF_A4) * t + ERF_A3) * t + ERF_A2) * t + ERF_A1) * t * Math.exp(-v * v));
+  return Math.sign(x) * (1 - ((((ERF_A5 * t + ERF_A4) * t + ERF_A3) * t + ERF_A2) * t + ERF_A1) * t * fastExp(-v * v));
 }
 
 /** projected [R, 2F] → [R, F]. */
@@ -55,7 +56,7 @@ const BACKWARD: JsKernel<Record<string, never>> = {
         const hidden = projected[from + j];
         const gate = projected[from + features + j];
         const cdf = 0.5 * (1 + erf(gate * Math.SQRT1_2));
-        const density = INV_SQRT_2PI * Math.exp(-0.5 * gate * gate);
+        const density = INV_SQRT_2PI * fastExp(-0.5 * gate * gate);
         dProjected[from + j] = dy[at + j] * gate * cdf;
         dProjected[from + features + j] = dy[at + j] * hidden * (cdf + gate * density);
       }

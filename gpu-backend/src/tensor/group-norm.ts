@@ -13,6 +13,7 @@
  * where dy is first multiplied by SiLU's derivative σ(y)·(1 + y·(1 − σ(y))) when SiLU is fused.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { fastExp } from "./fast-exp.js";
 import { hasJsKernel, registerJsKernel, runJsKernel, type JsKernel } from "./js-kernel.js";
 
 interface NormAttrs {
@@ -82,7 +83,7 @@ const FORWARD: JsKernel<NormAttrs> = {
       for (let n = 0, at = base; n < positions; n++) {
         for (let c = 0; c < channels; c++, at++) {
           const y = x[at] * scale[c] + shift[c];
-          out[at] = silu ? y / (1 + Math.exp(-y)) : y;
+          out[at] = silu ? y / (1 + fastExp(-y)) : y;
         }
       }
     }
@@ -125,7 +126,7 @@ const BACKWARD: JsKernel<NormAttrs> = {
           let dy = dOut[at];
           if (silu) {
             const y = normalized * gamma[c] + beta[c];
-            const s = 1 / (1 + Math.exp(-y));
+            const s = 1 / (1 + fastExp(-y));
             dy *= s * (1 + y * (1 - s));
           }
           dx[at] = dy;
