@@ -87,7 +87,7 @@ ${stage("VAE", training?.vae)}
 ${stage("Decoder fine-tune (encoder frozen, so the UNet's latents do not move)", training?.decoder)}
 ${training ? `- UNet + text encoder together: ${training.steps} of ${training.plannedSteps} planned steps of batch ${training.batchSize}${minutes(training.seconds)}, AdamW (lr 10⁻³ cosine, warmup 100, weight decay 10⁻²), min-SNR γ 5, horizontal flips; latent scaling factor ${training.scalingFactor}.${commandOf(training)}` : ""}
 ${curve.length > 0 ? `- ε-prediction loss (smoothed): ${curve.map((point) => `step ${point.step}: ${point.loss.toFixed(3)}`).join(", ")}.` : ""}
-${judge?.training ? `- Judge: ${judge.training.steps} steps of 32 class + 32 identity scenes.${commandOf(judge.training)}` : ""}
+${judge?.training ? `- Judge: ${judge.training.steps} steps of 32 class + 32 identity scenes${minutes(judge.training.seconds)}.${commandOf(judge.training)}` : ""}
 
 ## Quality gate (\`npm run pretrain:gate\`)
 

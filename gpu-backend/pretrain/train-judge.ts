@@ -73,9 +73,10 @@ const checkpointFile = path.join(path.resolve(values.work!), "judge-checkpoint.s
 const fingerprint = JSON.stringify({ stage: "judge", seed, config: { ...judge.config, identities: identities.length }, perCombination: values["per-combination"], vae: values.vae });
 let random = new Random(seed);
 let step = 0;
+let secondsBefore = 0;
 if (await exists(checkpointFile)) {
   const facts = await restoreCheckpoint(checkpointFile, variables, optimizer, fingerprint);
-  [step, random] = [facts.step, new Random(facts.random)];
+  [step, random, secondsBefore] = [facts.step, new Random(facts.random), facts.seconds ?? 0];
   console.error(`judge: resumed at step ${step} of ${steps}`);
 }
 await mkdir(path.dirname(checkpointFile), { recursive: true });
@@ -83,6 +84,9 @@ await mkdir(path.dirname(checkpointFile), { recursive: true });
 const crossEntropy = (logits: tf.Tensor2D, labels: number[]) =>
   tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.tensor1d(labels, "int32"), logits.shape[1])), 1)));
 const progress = new Progress("judge", steps, step, 25);
+// Training time over every sitting, carried in the checkpoints (the card quotes it).
+const resumedAt = Date.now();
+const seconds = () => Math.round(secondsBefore + (Date.now() - resumedAt) / 1000);
 while (step < steps) {
   const picks = Array.from({ length: HALF }, () => random.integer(trainImages.length));
   const drawn = Array.from({ length: HALF }, () => drawCodecScene(random, "google"));
@@ -106,8 +110,9 @@ while (step < steps) {
   step += 1;
   progress.update(step, value.dataSync()[0]);
   tf.dispose([value, ...Object.values(grads)]);
-  if (step % 50 === 0 || step === steps) await writeCheckpoint(checkpointFile, variables, optimizer, { step, random: random.state(), fingerprint, momentDtype: "BF16" });
+  if (step % 50 === 0 || step === steps) await writeCheckpoint(checkpointFile, variables, optimizer, { step, random: random.state(), fingerprint, seconds: seconds(), momentDtype: "BF16" });
 }
+const trainingSeconds = seconds();
 
 /** Each head's predictions for the images, in chunks. */
 function predict(images: Pixels[]) {
@@ -137,6 +142,7 @@ const facts = {
   command: ["npm run pretrain:judge --", ...process.argv.slice(2)].join(" "),
   seed,
   steps,
+  seconds: trainingSeconds,
   classScenes: train.length,
   identities: identities.length,
   validationAccuracy: classHeads(validationDrawn),
