@@ -1,4 +1,13 @@
 /**
+ * A stage's training time over all its sittings: the seconds its last checkpoint recorded plus this
+ * sitting's, whole seconds (what a checkpoint stores and the model card quotes).
+ */
+export function sittingClock(secondsBefore: number): () => number {
+  const resumedAt = Date.now();
+  return () => Math.round(secondsBefore + (Date.now() - resumedAt) / 1000);
+}
+
+/**
  * A one-line progress report for long CPU runs: step, smoothed loss, seconds per step and the time
  * left, redrawn in place on a terminal and printed every `every` steps when logging to a file.
  */

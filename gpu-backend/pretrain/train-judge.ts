@@ -33,7 +33,7 @@ import { accuracy, argmaxRows } from "../src/quality/metrics.js";
 import { vaeRoundTrip } from "../src/quality/vae-round-trip.js";
 import { initTensorBackend } from "../src/tensor/backend.js";
 import { Random } from "../src/tensor/random.js";
-import { Progress } from "./progress.js";
+import { Progress, sittingClock } from "./progress.js";
 
 const { values } = parseArgs({
   options: {
@@ -85,8 +85,7 @@ const crossEntropy = (logits: tf.Tensor2D, labels: number[]) =>
   tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.tensor1d(labels, "int32"), logits.shape[1])), 1)));
 const progress = new Progress("judge", steps, step, 25);
 // Training time over every sitting, carried in the checkpoints (the card quotes it).
-const resumedAt = Date.now();
-const seconds = () => Math.round(secondsBefore + (Date.now() - resumedAt) / 1000);
+const seconds = sittingClock(secondsBefore);
 while (step < steps) {
   const picks = Array.from({ length: HALF }, () => random.integer(trainImages.length));
   const drawn = Array.from({ length: HALF }, () => drawCodecScene(random, "google"));

@@ -12,7 +12,7 @@
 import { access, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { readCheckpointFacts } from "../src/dreambooth/checkpoint.js";
+import { checkpointFacts } from "../src/dreambooth/checkpoint.js";
 import { flipHorizontal, pixelsBatch, type Pixels } from "../src/dreambooth/images.js";
 import { trainingWorkers } from "../src/dreambooth/replica-pool.js";
 import { attachTrainableWeights } from "../src/dreambooth/trainable.js";
@@ -26,7 +26,7 @@ import { UNet2DConditionModel } from "../src/model/unet.js";
 import type { AutoencoderKL } from "../src/model/vae.js";
 import { SafetensorsReader } from "../src/model/safetensors.js";
 import { exportModel } from "./export.js";
-import { Progress } from "./progress.js";
+import { Progress, sittingClock } from "./progress.js";
 
 export interface UNetStageOptions {
   vae: AutoencoderKL;
@@ -74,8 +74,7 @@ export async function exportCheckpoint(options: Pick<UNetStageOptions, "vae" | "
   const { vae, set, work, out } = options;
   const textEncoder = new ClipTextModel(emojiTextConfig(Object.keys(set.vocabulary.vocab).length), { kind: "zeros" });
   const unet = new UNet2DConditionModel(emojiUNetConfig, { kind: "zeros" });
-  const checkpointFile = path.join(work, "unet-checkpoint.safetensors");
-  const reader = await SafetensorsReader.open(checkpointFile);
+  const reader = await SafetensorsReader.open(path.join(work, "unet-checkpoint.safetensors"));
   try {
     for (const [prefix, store] of [["unet", unet.params], ["text_encoder", textEncoder.params]] as const) {
       for (const [name, { variable }] of store.params) {
@@ -83,7 +82,7 @@ export async function exportCheckpoint(options: Pick<UNetStageOptions, "vae" | "
         variable.assign(tf.tensor(stored.data, variable.shape, "float32"));
       }
     }
-    const { step } = await readCheckpointFacts(checkpointFile);
+    const { step } = checkpointFacts(reader);
     const history = JSON.parse(await readFile(path.join(work, "unet-losses.json"), "utf8")) as { step: number; loss: number; seconds?: number }[];
     const stage = JSON.parse(await readFile(path.join(work, "unet-stage.json"), "utf8")) as object;
     const losses = history.filter((point) => point.step <= step);
@@ -150,9 +149,7 @@ export async function trainUNet(options: UNetStageOptions): Promise<void> {
   const historyFile = path.join(work, "unet-losses.json");
   const history: { step: number; loss: number; seconds: number }[] = (await exists(historyFile)) ? JSON.parse(await readFile(historyFile, "utf8")) : [];
   // Training time adds up over resumed runs: each history point has the seconds spent up to its step.
-  const secondsBefore = history.at(-1)?.seconds ?? 0;
-  const resumedAt = Date.now();
-  const seconds = () => Math.round(secondsBefore + (Date.now() - resumedAt) / 1000);
+  const seconds = sittingClock(history.at(-1)?.seconds ?? 0);
   if (trainer.step > 0) console.error(`unet: resumed at step ${trainer.step} of ${steps}`);
   const progress = new Progress("unet", steps, trainer.step);
   const stage = { command, seed, plannedSteps: steps, batchSize, images: set.images.length, jitterCopies, scalingFactor };

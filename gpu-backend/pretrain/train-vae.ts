@@ -13,10 +13,10 @@ import * as tf from "@tensorflow/tfjs-core";
 import { restoreCheckpoint, writeCheckpoint } from "../src/dreambooth/checkpoint.js";
 import { pixelsBatch, type Pixels } from "../src/dreambooth/images.js";
 import { learningRateAt, type LrSchedule } from "../src/dreambooth/lr-schedule.js";
-import { adamWStep, clipScale, createAdamWState, gradientNorm } from "../src/dreambooth/optimizer.js";
+import { adamWStep, clipScale, createAdamWState, DEFAULT_ADAMW, gradientNorm } from "../src/dreambooth/optimizer.js";
 import type { AutoencoderKL } from "../src/model/vae.js";
 import { Random } from "../src/tensor/random.js";
-import { Progress } from "./progress.js";
+import { Progress, sittingClock } from "./progress.js";
 
 export interface VaeStageOptions {
   steps: number;
@@ -79,8 +79,8 @@ export async function trainVae(vae: AutoencoderKL, source: BatchSource, options:
   const schedule: LrSchedule = { kind: "cosine", baseLr: options.learningRate, warmupSteps: 50, totalSteps: options.steps };
   const progress = new Progress(options.decoderOnly ? "dec " : "vae ", options.steps, step);
   const downsampling = 2 ** (vae.config.block_out_channels.length - 1);
-  const resumedAt = Date.now();
-  const seconds = () => Math.round(secondsBefore + (Date.now() - resumedAt) / 1000);
+  const adamW = { ...DEFAULT_ADAMW, weightDecay: 0 };
+  const seconds = sittingClock(secondsBefore);
   while (step < options.steps) {
     const batch = await source(random, options.batchSize);
     const { width, height } = batch[0];
@@ -97,7 +97,6 @@ export async function trainVae(vae: AutoencoderKL, source: BatchSource, options:
       return tf.add(reconstruction, tf.mul(kl, options.klWeight)) as tf.Scalar;
     }, [...variables.values()]);
     const named = new Map([...variables].map(([key, variable]) => [key, grads[variable.name]]));
-    const adamW = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 };
     adamWStep(variables, named, optimizer, learningRateAt(schedule, step), adamW, clipScale(gradientNorm(named), 1));
     const loss = value.dataSync()[0];
     tf.dispose([value, ...Object.values(grads)]);

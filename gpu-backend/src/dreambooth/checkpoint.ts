@@ -67,13 +67,15 @@ export async function writeCheckpoint(
 export async function readCheckpointFacts(file: string): Promise<CheckpointFacts> {
   const reader = await SafetensorsReader.open(file);
   try {
-    return checkpointFactsOf(reader);
+    return checkpointFacts(reader);
   } finally {
     await reader.close();
   }
 }
 
-const checkpointFactsOf = (reader: SafetensorsReader) => CheckpointFactsSchema.parse(JSON.parse(reader.metadata.dreambooth_checkpoint ?? "null"));
+/** The facts in an open checkpoint's header. */
+export const checkpointFacts = (reader: SafetensorsReader): CheckpointFacts =>
+  CheckpointFactsSchema.parse(JSON.parse(reader.metadata.dreambooth_checkpoint ?? "null"));
 
 /**
  * Restores weights and optimizer state in place and returns the step and
@@ -88,7 +90,7 @@ export async function restoreCheckpoint(
 ): Promise<CheckpointFacts> {
   const reader = await SafetensorsReader.open(file);
   try {
-    const facts = checkpointFactsOf(reader);
+    const facts = checkpointFacts(reader);
     if (facts.fingerprint !== expectedFingerprint) {
       throw new Error("the checkpoint was made by a training with other inputs or parameters");
     }

@@ -20,7 +20,7 @@ import { speedSwitches } from "../tensor/speed-switches.js";
 import { restoreCheckpoint, writeCheckpoint } from "./checkpoint.js";
 import { dreamboothLoss, exampleCoefficients, minSnrWeights, type PredictionType } from "./loss.js";
 import { learningRateAt, type LrSchedule } from "./lr-schedule.js";
-import { adamWStep, clipScale, createAdamWState, gradientNorm, type AdamWState } from "./optimizer.js";
+import { adamWStep, clipScale, createAdamWState, DEFAULT_ADAMW, gradientNorm, type AdamWState } from "./optimizer.js";
 import { ReplicaPool } from "./replica-pool.js";
 import { variableLayout, type ReplicaSpec } from "./replica-protocol.js";
 import { shardGradients, shardRanges, sliceShard, type Shard } from "./shard.js";
@@ -230,8 +230,7 @@ export class DreamBoothTrainer {
     const draw = this.drawStep();
     const { loss, gradients } = this.pool ? this.parallelGradients(this.pool, draw) : this.localGradients(draw);
     const norm = gradientNorm(gradients);
-    const adamW = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: options.weightDecay };
-    adamWStep(trainable.variables, gradients, this.optimizer, lr, adamW, clipScale(norm, options.maxGradNorm));
+    adamWStep(trainable.variables, gradients, this.optimizer, lr, { ...DEFAULT_ADAMW, weightDecay: options.weightDecay }, clipScale(norm, options.maxGradNorm));
     tf.dispose([...gradients.values()]);
     this.step += 1;
     return { step: this.step, loss, lr, gradNorm: norm };
