@@ -1,16 +1,19 @@
 /**
  * `npm run pretrain:judge`: trains the benchmark's judge (src/quality/judge.ts) and reports its
  * accuracy on scenes drawn from another seed. Each step has two halves:
- *   - class scenes (the 32 classes on every background at every size) for the class, background and
- *     size heads — the CLIP-T analogue;
+ *   - class scenes (any Noto drawing of one of the 32 classes, colour-jittered and mirrored, on any
+ *     background at any size: `drawJudgeClassScene`) for the class, background and size heads — the
+ *     CLIP-T analogue, which must name a dog drawn by another vendor;
  *   - identity scenes (any Noto emoji, fresh every step) for the identity head, which must tell all
  *     ~3,800 Noto drawings apart whatever their background, size or blur — the DINO analogue that
  *     subject fidelity reads; they also teach background and size.
  * Half of every half is seen as the base model's VAE returns it (encode → mean → decode), since every
  * image the judge grades comes out of that decoder. Cross-entropy on all heads, AdamW, fixed seed;
  * resumable from its checkpoint (`--work`), with progress and ETA. Run it after `npm run pretrain`.
+ * `--init DIR` starts from a trained judge's weights (a fresh optimizer) instead of random ones; the
+ * config records it and the time it had taken.
  *
- *   npm run pretrain:judge -- [--steps 4000] [--per-combination 6] [--vae gpu-backend/models/tiny-emoji]
+ *   npm run pretrain:judge -- [--steps 4000] [--vae gpu-backend/models/tiny-emoji] [--init DIR]
  *                             [--work .pretrain] [--out gpu-backend/models/tiny-emoji/judge]
  */
 import { access, mkdir } from "node:fs/promises";
@@ -24,11 +27,11 @@ import { adamWStep, createAdamWState } from "../src/dreambooth/optimizer.js";
 import { BACKGROUND_NAMES, EMOJI_CLASSES, SIZE_WORDS } from "../src/emoji/catalog.js";
 import { drawCodecScene, vendorEmojiFiles, type CodecScene } from "../src/emoji/codec-scenes.js";
 import { renderScene } from "../src/emoji/compose.js";
-import { judgeScenes } from "../src/emoji/judge-scenes.js";
+import { drawJudgeClassScene, judgeScenes } from "../src/emoji/judge-scenes.js";
 import { loadStableDiffusionPipeline } from "../src/model/pipeline.js";
 import { setTrainable } from "../src/model/params.js";
-import { Judge } from "../src/quality/judge.js";
-import { saveJudge } from "../src/quality/judge-files.js";
+import { Judge, type JudgeConfig } from "../src/quality/judge.js";
+import { loadJudge, saveJudge } from "../src/quality/judge-files.js";
 import { accuracy, argmaxRows } from "../src/quality/metrics.js";
 import { vaeRoundTrip } from "../src/quality/vae-round-trip.js";
 import { initTensorBackend } from "../src/tensor/backend.js";
@@ -38,10 +41,13 @@ import { Progress, sittingClock } from "./progress.js";
 const { values } = parseArgs({
   options: {
     steps: { type: "string", default: "4000" },
-    "per-combination": { type: "string", default: "6" },
+    /** A judge folder to start from (same config); training continues from its weights. */
+    init: { type: "string" },
     /** A diffusers folder whose VAE round-trips half of every batch (the generator's look). */
     vae: { type: "string", default: "gpu-backend/models/tiny-emoji" },
     seed: { type: "string", default: "7" },
+    /** Peak learning rate (cosine schedule after a 30-step warm-up); lower it when starting from `--init`. */
+    lr: { type: "string", default: "3e-3" },
     work: { type: "string", default: ".pretrain" },
     out: { type: "string", default: "gpu-backend/models/tiny-emoji/judge" },
   },
@@ -53,24 +59,25 @@ const HALF = 32;
 const exists = (file: string) => access(file).then(() => true, () => false);
 const vae = (await loadStableDiffusionPipeline(values.vae!)).vae;
 
-const train = judgeScenes(seed, Number(values["per-combination"]));
 const validation = judgeScenes(seed + 1, 1);
 const render = (scenes: { scene: CodecScene["scene"] }[]) => Promise.all(scenes.map(({ scene }) => renderScene(scene)));
-const trainDrawn = await render(train);
-const trainImages = [...trainDrawn, ...vaeRoundTrip(vae, trainDrawn)];
-const classLabel = (i: number) => train[i % train.length];
 const validationDrawn = await render(validation);
 
 const identities = vendorEmojiFiles("google");
-const judge = new Judge(
-  { classes: EMOJI_CLASSES.map((entry) => entry.noun), backgrounds: BACKGROUND_NAMES, sizes: SIZE_WORDS, channels: [32, 64, 128, 128], identities, embeddingSize: 128 },
-  { kind: "random", seed },
-);
+const config: JudgeConfig = { classes: EMOJI_CLASSES.map((entry) => entry.noun), backgrounds: BACKGROUND_NAMES, sizes: SIZE_WORDS, channels: [32, 64, 128, 128], identities, embeddingSize: 128 };
+const init = values.init ? await loadJudge(path.resolve(values.init)) : undefined;
+if (init && JSON.stringify({ ...config, training: undefined }) !== JSON.stringify({ ...init.config, training: undefined })) {
+  throw new Error(`--init ${values.init}: its config differs from the judge this stage trains`);
+}
+/** What the starting judge had been trained for, as its config says. */
+const initTraining = (init?.config as { training?: { steps?: number; seconds?: number } } | undefined)?.training;
+const initFacts = init ? { from: values.init, steps: initTraining?.steps, seconds: initTraining?.seconds } : undefined;
+const judge = init ?? new Judge(config, { kind: "random", seed });
 setTrainable(judge.params, true);
 const variables = new Map([...judge.params.params].map(([name, { variable }]) => [name, variable]));
 const optimizer = createAdamWState(variables);
 const checkpointFile = path.join(path.resolve(values.work!), "judge-checkpoint.safetensors");
-const fingerprint = JSON.stringify({ stage: "judge", seed, config: { ...judge.config, identities: identities.length }, perCombination: values["per-combination"], vae: values.vae });
+const fingerprint = JSON.stringify({ stage: "judge", seed, config: { ...config, identities: identities.length }, classScenes: "jittered-drawings", init: values.init, lr: values.lr, vae: values.vae });
 let random = new Random(seed);
 let step = 0;
 let secondsBefore = 0;
@@ -87,24 +94,24 @@ const progress = new Progress("judge", steps, step, 25);
 // Training time over every sitting, carried in the checkpoints (the card quotes it).
 const seconds = sittingClock(secondsBefore);
 while (step < steps) {
-  const picks = Array.from({ length: HALF }, () => random.integer(trainImages.length));
+  const picks = Array.from({ length: HALF }, () => drawJudgeClassScene(random));
   const drawn = Array.from({ length: HALF }, () => drawCodecScene(random, "google"));
-  const rendered = await render(drawn);
-  const identityImages = [...rendered.slice(0, HALF / 2), ...vaeRoundTrip(vae, rendered.slice(HALF / 2))];
-  const images: Pixels[] = [...picks.map((i) => trainImages[i]), ...identityImages];
+  const [classRendered, rendered] = [await render(picks), await render(drawn)];
+  const asGenerated = (images: Pixels[]) => [...images.slice(0, HALF / 2), ...vaeRoundTrip(vae, images.slice(HALF / 2))];
+  const images: Pixels[] = [...asGenerated(classRendered), ...asGenerated(rendered)];
   const { value, grads } = tf.variableGrads(() => {
     const out = judge.forward(pixelsBatch(images));
     const firstHalf = (logits: tf.Tensor2D) => tf.slice(logits, [0, 0], [HALF, -1]) as tf.Tensor2D;
     const secondHalf = (logits: tf.Tensor2D) => tf.slice(logits, [HALF, 0], [HALF, -1]) as tf.Tensor2D;
     return tf.addN([
-      crossEntropy(firstHalf(out.classLogits), picks.map((i) => classLabel(i).classIndex)),
-      crossEntropy(out.backgroundLogits, [...picks.map((i) => classLabel(i).backgroundIndex), ...drawn.map((s) => s.backgroundIndex)]),
-      crossEntropy(out.sizeLogits, [...picks.map((i) => classLabel(i).sizeIndex), ...drawn.map((s) => s.sizeIndex)]),
+      crossEntropy(firstHalf(out.classLogits), picks.map((s) => s.classIndex)),
+      crossEntropy(out.backgroundLogits, [...picks, ...drawn].map((s) => s.backgroundIndex)),
+      crossEntropy(out.sizeLogits, [...picks, ...drawn].map((s) => s.sizeIndex)),
       crossEntropy(secondHalf(out.identityLogits!), drawn.map((s) => s.identity)),
     ]) as tf.Scalar;
   }, [...variables.values()]);
   const named = new Map([...variables].map(([key, variable]) => [key, grads[variable.name]]));
-  const schedule = { kind: "cosine" as const, baseLr: 3e-3, warmupSteps: 30, totalSteps: steps };
+  const schedule = { kind: "cosine" as const, baseLr: Number(values.lr), warmupSteps: 30, totalSteps: steps };
   adamWStep(variables, named, optimizer, learningRateAt(schedule, step), { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 1e-4 });
   step += 1;
   progress.update(step, value.dataSync()[0]);
@@ -142,7 +149,8 @@ const facts = {
   seed,
   steps,
   seconds: trainingSeconds,
-  classScenes: train.length,
+  classScenes: "any Noto drawing of a class, colour-jittered, mirrored half the time",
+  ...(initFacts ? { init: initFacts } : {}),
   identities: identities.length,
   validationAccuracy: classHeads(validationDrawn),
   /** The same validation scenes after a VAE round trip: the most a generated image can score. */

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { Random } from "../tensor/random.js";
 import { EMOJI_CLASSES, heldOutBackground, IMAGE_SIZE } from "./catalog.js";
-import { blend, renderScene } from "./compose.js";
-import { jitterSprite } from "./jitter.js";
+import { blend, mirrorSprite, renderScene } from "./compose.js";
+import { colourMatrix, jitterSprite } from "./jitter.js";
+import { classDrawings, drawJudgeClassScene } from "./judge-scenes.js";
 import { caption, drawScene, heldOutPrompts, pretrainingScenes } from "./scenes.js";
 
 describe("scene composition", () => {
@@ -55,5 +56,35 @@ describe("scene composition", () => {
     const corner = nearTopLeft ? (31 * 32 + 31) * 3 : 0;
     expect([...jittered.data.slice(corner, corner + 3)]).toEqual([...plain.data.slice(corner, corner + 3)]);
   });
-});
 
+  it("hue rotation and saturation follow CSS filters: grey stays grey, a half turn is not the identity, s = 0 is luminance", () => {
+    const identity = colourMatrix(0, 1);
+    identity.forEach((value, k) => expect(value).toBeCloseTo(k % 4 === 0 ? 1 : 0, 6));
+    const grey = { size: 1, rgba: Uint8Array.from([90, 90, 90, 255]) };
+    for (const hueTurn of [0.1, 0.5, 0.9]) expect([...jitterSprite(grey, { brightness: 1, gains: [1, 1, 1], hueTurn }).rgba]).toEqual([90, 90, 90, 255]);
+    const red = { size: 1, rgba: Uint8Array.from([200, 30, 40, 255]) };
+    const turned = [...jitterSprite(red, { brightness: 1, gains: [1, 1, 1], hueTurn: 0.5 }).rgba];
+    expect(turned[0]).toBeLessThan(turned[1]); // red turns cyan-ish
+    const luminance = Math.round(0.213 * 200 + 0.715 * 30 + 0.072 * 40);
+    expect([...jitterSprite(red, { brightness: 1, gains: [1, 1, 1], saturation: 0 }).rgba]).toEqual([luminance, luminance, luminance, 255]);
+  });
+
+  it("mirrors a sprite left to right, twice is the sprite", () => {
+    const sprite = { size: 2, rgba: Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]) };
+    expect([...mirrorSprite(sprite).rgba]).toEqual([5, 6, 7, 8, 1, 2, 3, 4, 13, 14, 15, 16, 9, 10, 11, 12]);
+    expect([...mirrorSprite(mirrorSprite(sprite)).rgba]).toEqual([...sprite.rgba]);
+  });
+
+  it("the judge's class scenes draw every class from its Noto drawings, jittered and mirrored, with labels that match", async () => {
+    const random = new Random(11);
+    const scenes = Array.from({ length: 600 }, () => drawJudgeClassScene(random));
+    for (const { scene, classIndex } of scenes) expect(classDrawings(classIndex)).toContain(scene.file);
+    expect(new Set(scenes.map((s) => s.classIndex)).size).toBe(EMOJI_CLASSES.length);
+    const dogs = scenes.filter((s) => s.classIndex === 0);
+    expect(new Set(dogs.map((s) => s.scene.file)).size).toBe(classDrawings(0).length);
+    expect(scenes.some((s) => s.scene.mirrored) && scenes.some((s) => !s.scene.mirrored)).toBe(true);
+    expect(scenes.filter((s) => s.scene.jitter?.hueTurn).length / scenes.length).toBeGreaterThan(0.15);
+    // Every extra drawing is a Noto image that exists, so every scene renders.
+    await Promise.all(EMOJI_CLASSES.flatMap((_, classIndex) => classDrawings(classIndex)).map((file) => renderScene({ ...scenes[0].scene, file })));
+  });
+});

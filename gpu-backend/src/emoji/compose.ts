@@ -21,6 +21,8 @@ export interface Scene {
   y: number;
   /** Colour jitter of the drawing (not the background); absent = the drawing as its vendor made it. */
   jitter?: ColourJitter;
+  /** Draw the emoji mirrored left to right. */
+  mirrored?: boolean;
 }
 
 /** An RGBA sprite, 8-bit, row-major. */
@@ -47,6 +49,18 @@ export function loadSprite(vendor: Vendor, file: string, size: number): Promise<
   return sprite;
 }
 
+/** Pure: the sprite mirrored left to right. */
+export function mirrorSprite(sprite: Sprite): Sprite {
+  const rgba = new Uint8Array(sprite.rgba.length);
+  for (let row = 0; row < sprite.size; row++) {
+    for (let column = 0; column < sprite.size; column++) {
+      const from = (row * sprite.size + column) * 4;
+      rgba.set(sprite.rgba.subarray(from, from + 4), (row * sprite.size + sprite.size - 1 - column) * 4);
+    }
+  }
+  return { size: sprite.size, rgba };
+}
+
 /** Pure: `sprite` over a flat `rgb` canvas of `canvas`×`canvas` at (x, y), as HWC pixels in [-1, 1]. */
 export function blend(sprite: Sprite, rgb: readonly [number, number, number], x: number, y: number, canvas = IMAGE_SIZE): Pixels {
   const data = new Float32Array(canvas * canvas * 3);
@@ -68,7 +82,8 @@ export function blend(sprite: Sprite, rgb: readonly [number, number, number], x:
 
 export async function renderScene(scene: Scene): Promise<Pixels> {
   const drawn = await loadSprite(scene.vendor, scene.file, scene.size);
-  const sprite = scene.jitter ? jitterSprite(drawn, scene.jitter) : drawn;
+  const jittered = scene.jitter ? jitterSprite(drawn, scene.jitter) : drawn;
+  const sprite = scene.mirrored ? mirrorSprite(jittered) : jittered;
   const base = BACKGROUNDS[scene.background];
   if (!base) throw new Error(`unknown background "${scene.background}"`);
   const rgb = base.map((value) => Math.min(255, Math.max(0, value + scene.backgroundShift))) as [number, number, number];

@@ -1,10 +1,18 @@
 /**
- * Labelled scenes for the judge: every class on every background (held-out pairs included — the judge
- * grades generations, it must know them all) at every size, drawn from a seed of its own.
+ * Labelled scenes for the judge's class, background and size heads.
+ *   - `judgeScenes`: every class drawing on every background (held-out pairs included — the judge
+ *     grades generations, it must know them all) at every size, drawn from a seed of its own; the
+ *     judge's validation set.
+ *   - `drawJudgeClassScene`: what the class head trains on. One drawing per class would teach it that
+ *     exact picture, and it would misname the same animal drawn by another vendor (the v2 judge trained
+ *     that way named 43 % of Twemoji classes, 0 % of its foxes, frogs, cats and pigs). So a class is a
+ *     distribution: any Noto drawing of that thing (`CLASS_DRAWINGS`: a dog face, a dog, a poodle),
+ *     colour-jittered (hue included, `drawStrongJitter`), mirrored half the time.
  */
 import { Random } from "../tensor/random.js";
 import { BACKGROUND_NAMES, EMOJI_CLASSES, SIZE_WORDS } from "./catalog.js";
 import type { Scene } from "./compose.js";
+import { drawStrongJitter } from "./jitter.js";
 import { drawScene } from "./scenes.js";
 
 export interface LabelledScene {
@@ -12,6 +20,33 @@ export interface LabelledScene {
   classIndex: number;
   backgroundIndex: number;
   sizeIndex: number;
+}
+
+/**
+ * Other Noto drawings of a class's noun (`img/google/64/<code>.png`), besides its catalog drawing:
+ * the whole animal beside its face, close kin a caption would call by the same word. Things Noto draws
+ * only once (fox, frog, penguin, the fruit) have none.
+ */
+export const CLASS_DRAWINGS: Readonly<Record<string, readonly string[]>> = {
+  dog: ["1f415", "1f429"],
+  cat: ["1f408", "1f638", "1f63a", "1f63c"],
+  mouse: ["1f401"],
+  rabbit: ["1f407"],
+  bear: ["1f43b-200d-2744-fe0f", "1f9f8"],
+  tiger: ["1f405"],
+  cow: ["1f404"],
+  pig: ["1f416", "1f43d"],
+  monkey: ["1f412", "1f648", "1f649", "1f64a"],
+  chicken: ["1f413"],
+  fish: ["1f420"],
+  whale: ["1f40b"],
+  apple: ["1f34f"],
+};
+
+/** The drawings (file names) that show class `classIndex`, its catalog drawing first. */
+export function classDrawings(classIndex: number): string[] {
+  const { noun, file } = EMOJI_CLASSES[classIndex];
+  return [file, ...(CLASS_DRAWINGS[noun] ?? []).map((code) => `${code}.png`)];
 }
 
 export function judgeScenes(seed: number, perCombination: number): LabelledScene[] {
@@ -27,4 +62,18 @@ export function judgeScenes(seed: number, perCombination: number): LabelledScene
     });
   });
   return out;
+}
+
+/**
+ * One training scene for the class head (advances `random`): a random class, one of its drawings
+ * (the catalog drawing half the time), any background and size, colour-jittered, mirrored half the time.
+ */
+export function drawJudgeClassScene(random: Random): LabelledScene {
+  const classIndex = random.integer(EMOJI_CLASSES.length);
+  const drawings = classDrawings(classIndex);
+  const file = random.uniform() < 0.5 ? drawings[0] : drawings[random.integer(drawings.length)];
+  const backgroundIndex = random.integer(BACKGROUND_NAMES.length);
+  const sizeIndex = random.integer(SIZE_WORDS.length);
+  const scene = drawScene(random, "google", file, BACKGROUND_NAMES[backgroundIndex], SIZE_WORDS[sizeIndex]);
+  return { scene: { ...scene, jitter: drawStrongJitter(random), mirrored: random.uniform() < 0.5 }, classIndex, backgroundIndex, sizeIndex };
 }
