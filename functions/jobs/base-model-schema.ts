@@ -26,6 +26,7 @@ const BaseModelSchema = z
     base_quality: z
       .object({
         subject_fidelity: z.number(),
+        subject_fidelity_normalized: z.number().optional().openapi({ description: "Mean over the benchmark subjects; see QualityReport" }),
         prompt_fidelity: z.number(),
         prior_preservation_similarity: z.number(),
         class_recognized: z.number(),

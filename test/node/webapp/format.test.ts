@@ -33,6 +33,13 @@ describe("formatting", () => {
       ["Class kept ↑", "100 %", "—"],
       ["Diversity ↑", "0.250", "—"],
     ]);
+    const measures = { subject_fidelity: 0.8, prompt_fidelity: 1, prior_preservation_similarity: 0.5, class_recognized: 1, diversity: 0.3 };
+    const normalised = qualityRows({ ...measures, subject_fidelity_normalized: 0.614 }, { ...measures, subject_fidelity_normalized: -0.05 });
+    expect(normalised.map((row) => [row.label, row.value, row.base]).slice(0, 2)).toEqual([
+      ["Subject fidelity ↑", "0.800", "0.800"],
+      ["Subject fidelity, normalised ↑", "0.61", "-0.05"],
+    ]);
+    expect(normalised).toHaveLength(6);
   });
 
   it("labels every weight download the service serves with the tools that load it", () => {

@@ -48,8 +48,8 @@ export function expandSubject(prompt, subject) {
 }
 
 /**
- * @typedef {{ subject_fidelity: number, prompt_fidelity: number, prior_preservation_similarity: number,
- *   class_recognized: number, diversity: number }} QualityMeasures
+ * @typedef {{ subject_fidelity: number, subject_fidelity_normalized?: number, prompt_fidelity: number,
+ *   prior_preservation_similarity: number, class_recognized: number, diversity: number }} QualityMeasures
  */
 
 /**
@@ -64,7 +64,7 @@ export function qualityRows(quality, base = null) {
   if (!quality) return [];
   const percent = (/** @type {number} */ value) => `${Math.round(value * 100)} %`;
   const decimal = (/** @type {number} */ value) => value.toFixed(3);
-  /** @type {[keyof QualityMeasures, string, (value: number) => string, string][]} */
+  /** @type {[Exclude<keyof QualityMeasures, "subject_fidelity_normalized">, string, (value: number) => string, string][]} */
   const measures = [
     ["subject_fidelity", "Subject fidelity ↑", decimal, "how alike the generated subject and your photos are (DINO / CLIP-I analogue)"],
     ["prompt_fidelity", "Prompt fidelity ↑", percent, "generations that show the context the prompt asked for (CLIP-T analogue)"],
@@ -72,7 +72,18 @@ export function qualityRows(quality, base = null) {
     ["class_recognized", "Class kept ↑", percent, "plain class prompts still recognised as the class"],
     ["diversity", "Diversity ↑", decimal, "how different generations of one prompt are (DIV)"],
   ];
-  return measures.map(([key, label, format, help]) => ({ label, value: format(quality[key]), base: base ? format(base[key]) : "—", help }));
+  const rows = measures.map(([key, label, format, help]) => ({ label, value: format(quality[key]), base: base ? format(base[key]) : "—", help }));
+  // The normalised score reads the raw one between the class's own drawing (0) and the photos themselves (1).
+  const normalised = quality.subject_fidelity_normalized;
+  if (typeof normalised !== "number") return rows;
+  const baseNormalised = base?.subject_fidelity_normalized;
+  const row = {
+    label: "Subject fidelity, normalised ↑",
+    value: normalised.toFixed(2),
+    base: typeof baseNormalised === "number" ? baseNormalised.toFixed(2) : "—",
+    help: "0 = no more like your subject than the model's own drawing of the class, 1 = as alike as your photos are to each other",
+  };
+  return [rows[0], row, ...rows.slice(1)];
 }
 
 /**
