@@ -25,7 +25,7 @@ const table = (await exists(path.join(dir, "benchmark", "table.md"))) ? await re
 const results = await json("benchmark/results.json");
 const settings = results?.parts?.[0]?.settings;
 const example = (await exists(path.join(dir, "benchmark", "runs.png")))
-  ? "![the first subject: its photos, then one row per prompt, one column per run (training seed 1, first sampling seed)](benchmark/runs.png)"
+  ? "![the first subject of `--subjects` (dog by default): its photos, then one row per prompt, one column per run (training seed 1, first sampling seed)](benchmark/runs.png)"
   : "";
 
 const minutes = (seconds: number | undefined) => (seconds ? ` (${Math.round(seconds / 60)} min)` : "");
@@ -87,7 +87,7 @@ ${stage("VAE", training?.vae)}
 ${stage("Decoder fine-tune (encoder frozen, so the UNet's latents do not move)", training?.decoder)}
 ${training ? `- UNet + text encoder together: ${training.steps} of ${training.plannedSteps} planned steps of batch ${training.batchSize}${minutes(training.seconds)}, AdamW (lr 10⁻³ cosine, warmup 100, weight decay 10⁻²), min-SNR γ 5, horizontal flips; latent scaling factor ${training.scalingFactor}.${commandOf(training)}` : ""}
 ${curve.length > 0 ? `- ε-prediction loss (smoothed): ${curve.map((point) => `step ${point.step}: ${point.loss.toFixed(3)}`).join(", ")}.` : ""}
-${judge?.training ? `- Judge: ${judge.training.steps} steps of 32 class + 32 identity scenes${minutes(judge.training.seconds)}.${commandOf(judge.training)}` : ""}
+${judge?.training ? `- Judge: ${judge.training.steps} steps of 32 class + 32 identity scenes${minutes(judge.training.seconds)}${judge.training.init ? `, continued from a judge trained ${judge.training.init.steps} steps${minutes(judge.training.init.seconds)} with one drawing per class (\`${judge.training.init.from}\`)` : ""}.${commandOf(judge.training)}` : ""}
 
 ## Quality gate (\`npm run pretrain:gate\`)
 
@@ -106,7 +106,9 @@ Codec: round-trip PSNR ${gate.codec.roundTripPsnr.toFixed(2)} dB on ${gate.codec
 ## The judge (\`judge/\`, \`npm run pretrain:judge\`)
 
 A 4-conv CNN that stands in for DINO and CLIP in the benchmark and in each training's \`reports/quality.json\`.
-Its class, background and size heads are trained on the 32 classes' scenes; its identity head tells every
+Its class, background and size heads are trained on the 32 classes' scenes, each class drawn from every Noto
+drawing of its noun (a dog face, a dog, a poodle), colour-jittered with hue and saturation and mirrored, so
+it can name a subject drawn by another vendor; its identity head tells every
 Noto drawing apart whatever the background, size or blur, and its embedding is the subject descriptor of
 subject fidelity. Half of every batch is seen as this model's VAE returns it (encode → decode), since
 every image it grades comes out of that decoder. ${judge?.training?.validationAccuracy ? `Validation on scenes from another seed: class ${percent(judge.training.validationAccuracy.class)}, background ${percent(judge.training.validationAccuracy.background)}, size ${percent(judge.training.validationAccuracy.size)} as drawn; after a VAE round trip class ${percent(judge.training.validationAccuracyVaeRoundTrip.class)}.${judge.training.identityAccuracy !== undefined ? ` Identity (top-1 of ${judge.identities.length}): ${percent(judge.training.identityAccuracy)} as drawn, ${percent(judge.training.identityAccuracyVaeRoundTrip)} after a round trip.` : ""}` : ""}
