@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TINY_EMOJI_BASE_QUALITY } from "../../functions/jobs/tiny-emoji-vocabulary.js";
 import { emojiPhotos } from "../../scripts/lib/emoji-photos.mjs";
 import { startLocalSystem } from "../../scripts/lib/local-api.mjs";
 
@@ -102,7 +103,9 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("reference web app on 
     // Results: quality beside the untrained model's scores, without a reload; a training photo; the vocabulary.
     await page.getByRole("button", { name: "Generate images →" }).click();
     await page.locator("table.quality").waitFor();
-    expect(await page.locator("table.quality tr").nth(1).innerText()).toMatch(/^Subject fidelity ↑\s+-?\d\.\d{3}\s+0\.449\s/);
+    const [raw, normalised] = [1, 2].map((row) => page.locator("table.quality tr").nth(row).innerText());
+    expect((await raw).split("\t").slice(0, 3)).toEqual(["Subject fidelity ↑", expect.stringMatching(/^-?\d\.\d{3}$/), TINY_EMOJI_BASE_QUALITY.subject_fidelity.toFixed(3)]);
+    expect((await normalised).split("\t").slice(0, 3)).toEqual(["Subject fidelity, normalised ↑", expect.stringMatching(/^-?\d+\.\d{2}$/), TINY_EMOJI_BASE_QUALITY.subject_fidelity_normalized.toFixed(2)]);
     await expect.poll(() => page.locator("#training-photo").evaluate((image) => (image as HTMLImageElement).naturalWidth)).toBe(512);
     expect(await page.locator("#vocabulary-hint").innerText()).toContain("32 classes (dog, cat");
     const prompt = page.locator('[data-screen="results"]').getByLabel("Prompt");
