@@ -41,7 +41,7 @@ export const TrainingParamsSchema = z
   .object({
     steps: z.number().int().min(1).max(10_000).default(1000),
     method: z.enum(TRAINING_METHODS).default("lora"),
-    /** Defaults per method: DEFAULT_LEARNING_RATE. */
+    /** Defaults per method and base model: the base model's own (tiny-emoji's are calibrated by its benchmark), else DEFAULT_LEARNING_RATE. */
     learning_rate: z.number().positive().max(1e-2).optional(),
     lr_schedule: z.enum(LR_SCHEDULES).default("constant"),
     lr_warmup_steps: z.number().int().min(0).max(10_000).default(0),
@@ -110,15 +110,21 @@ export function defaultClassPrompt(subject: SubjectNames): string {
   return `a photo of ${subject.class_noun}`;
 }
 
+/** What resolving a training's parameters needs of its base model: its native resolution, and its own learning rates where the paper's do not suit it. */
+export interface BaseModelDefaults {
+  resolution: number;
+  learning_rate?: Readonly<Record<TrainingParams["method"], number>>;
+}
+
 export function resolveTrainingParams(
   params: TrainingParams,
   subject: SubjectNames,
-  baseModel: { resolution: number },
+  baseModel: BaseModelDefaults,
   seed: number,
 ): ResolvedTrainingParams {
   return {
     ...params,
-    learning_rate: params.learning_rate ?? DEFAULT_LEARNING_RATE[params.method],
+    learning_rate: params.learning_rate ?? baseModel.learning_rate?.[params.method] ?? DEFAULT_LEARNING_RATE[params.method],
     lora_alpha: params.lora_alpha ?? params.lora_rank,
     resolution: params.resolution ?? baseModel.resolution,
     seed: params.seed ?? seed,

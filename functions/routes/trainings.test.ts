@@ -32,6 +32,19 @@ describe("POST /v1/trainings", () => {
     expect(training.params).toMatchObject({ method: "full", learning_rate: 5e-6, resolution: 512, steps: 1000, instance_prompt: expect.stringMatching(/^a photo of \w+ dog$/) });
   });
 
+  it("defaults the learning rate per method and base model: the paper's on sd15, the calibrated ones on tiny-emoji, the client's when given", async () => {
+    const start = async (base_model: string, params: Record<string, unknown>) => {
+      const response = await owner.request("/v1/trainings", jsonInit("POST", { subject_id: subjectId, backend: "container", base_model, params }));
+      expect(response.status).toBe(202);
+      return (await response.json<{ params: { method: string; learning_rate: number } }>()).params;
+    };
+    expect(await start("sd15", {})).toMatchObject({ method: "lora", learning_rate: 1e-4 });
+    expect(await start("tiny-emoji", {})).toMatchObject({ method: "lora", learning_rate: 2e-3 });
+    expect(await start("tiny-emoji", { method: "full" })).toMatchObject({ method: "full", learning_rate: 2e-4 });
+    expect(await start("tiny-emoji", { learning_rate: 3e-4 })).toMatchObject({ method: "lora", learning_rate: 3e-4 });
+    expect(await start("tiny-random", {})).toMatchObject({ method: "lora", learning_rate: 1e-4 });
+  });
+
   it("takes a base model the GPU backend serves, at its native resolution, else DEFAULT_BASE_MODEL", async () => {
     const tiny = await owner.request("/v1/trainings", jsonInit("POST", { subject_id: subjectId, backend: "container", base_model: "tiny-random" }));
     expect(await tiny.json()).toMatchObject({ base_model: "tiny-random", params: { resolution: 32 } });
