@@ -14,13 +14,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BASE_MODEL_FACTS } from "../../functions/jobs/base-model-facts.js";
 import { TINY_EMOJI_BASE_QUALITY } from "../../functions/jobs/tiny-emoji-vocabulary.js";
+
+const QUICK = BASE_MODEL_FACTS["tiny-emoji"].quick_training;
 import { emojiPhotos } from "../../scripts/lib/emoji-photos.mjs";
 import { startLocalSystem } from "../../scripts/lib/local-api.mjs";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = join(process.cwd(), "test-artifacts", "webapp-local");
-/** A real CPU training on a loaded 2-core machine: about 40 s alone, several times that beside other work. */
+/** A real CPU training on a loaded 2-core machine: about 45 s alone (the 300-step quick run), several times that beside other work. */
 const TRAINING_TIMEOUT_MS = 240_000;
 
 describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("reference web app on the local CPU backend", () => {
@@ -73,12 +76,12 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("reference web app on 
 
     // The quick run is preselected on the local CPU, with the model, the price, the time and the balance said up front.
     expect(await page.getByRole("radio", { name: "Quick run" }).isChecked()).toBe(true);
-    expect(await page.locator("#quick-help").innerText()).toMatch(/^20 steps, 4 class images — about \d+ s on this CPU$/);
+    expect(await page.locator("#quick-help").innerText()).toMatch(new RegExp(`^${QUICK.steps} steps, ${QUICK.num_class_images} class images — about (\\d+ min )?\\d+ s on this CPU$`));
     expect(await page.locator("#model-note").innerText()).toContain("32 classes on 8 flat background colours");
-    await expect.poll(() => page.locator("#training-estimate").innerText()).toMatch(/^Costs 220 credits · about \d+ s · balance [\d,]+ credits$/);
+    await expect.poll(() => page.locator("#training-estimate").innerText()).toMatch(/^Costs [\d,]+ credits · about (\d+ min )?\d+ s · balance [\d,]+ credits$/);
     expect(await page.locator("#balance").innerText()).toMatch(/^[\d,]+ credits$/);
     await page.getByText("Advanced settings").click();
-    expect(await page.getByLabel("Steps").inputValue()).toBe("20");
+    expect(await page.getByLabel("Steps").inputValue()).toBe(String(QUICK.steps));
     expect(await page.getByLabel("Validation prompt").inputValue()).toBe("a {subject} on a blue background");
     await page.getByRole("radio", { name: "Paper defaults" }).check();
     expect(await page.locator("#training-estimate").innerText()).toMatch(/^Costs 1,200 credits/);
@@ -90,12 +93,12 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("reference web app on 
     const deadline = Date.now() + TRAINING_TIMEOUT_MS;
     while (Date.now() < deadline && (await page.locator("#training-status").getAttribute("data-status")) !== "succeeded") {
       stepTexts.add(await page.locator("#step-text").innerText());
-      if (stepTexts.has("class images 1 / 4") && !existsSync(join(ARTIFACTS, "training-preparing.png"))) await shot("training-preparing");
+      if (stepTexts.has(`class images 1 / ${QUICK.num_class_images}`) && !existsSync(join(ARTIFACTS, "training-preparing.png"))) await shot("training-preparing");
       await page.waitForTimeout(200);
     }
     expect(await page.locator("#training-status").getAttribute("data-status")).toBe("succeeded");
     expect([...stepTexts].filter((text) => text.startsWith("class images"))).not.toEqual([]);
-    expect(await page.locator("#samples li").first().innerText()).toMatch(/step 20[\s\S]*on a blue background/);
+    expect(await page.locator("#samples li").last().innerText()).toMatch(new RegExp(`step ${QUICK.steps}[\\s\\S]*on a blue background`));
     await expect.poll(() => page.locator("#samples li img").first().evaluate((image) => (image as HTMLImageElement).naturalWidth)).toBe(32);
     expect(await page.locator("#samples li img").first().evaluate((image) => getComputedStyle(image).imageRendering)).toBe("pixelated");
     await shot("training-succeeded");
