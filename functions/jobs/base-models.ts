@@ -29,7 +29,7 @@ export const BASE_MODEL_NAMES = Object.keys(BASE_MODELS) as [BaseModelName, ...B
 const isBaseModelName = (name: string): name is BaseModelName => Object.hasOwn(BASE_MODELS, name);
 
 /** The base model a request names, else the deployment's default, which must be one we know. */
-export function chooseBaseModel(requested: BaseModelName | undefined, env: Pick<Env, "DEFAULT_BASE_MODEL">): BaseModelName {
+export function chooseBaseModel(requested: BaseModelName | undefined, env: { DEFAULT_BASE_MODEL: string }): BaseModelName {
   const name = requested ?? env.DEFAULT_BASE_MODEL;
   if (!isBaseModelName(name)) {
     throw new ApiError(503, "misconfigured", `DEFAULT_BASE_MODEL "${name}" is not one of ${BASE_MODEL_NAMES.join(", ")}`);
