@@ -224,7 +224,7 @@ function printSummary({ baseUrl, apiKey, accountId, backendUrl, backendHealth, d
   const bold = (text) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
   const model = defaults.DEFAULT_BASE_MODEL;
   const modelNote =
-    model === "tiny-emoji" ? " (32×32 emoji of 32 classes on 8 colours; the app's quick run takes under a minute)"
+    model === "tiny-emoji" ? " (32×32 emoji of 32 classes on 8 colours; the app's quick run takes about a minute)"
     : model === "tiny-random" ? " (RANDOM weights, a stand-in: trainings run end to end, images are noise)"
     : "";
   const rule = "  " + "─".repeat(72);
