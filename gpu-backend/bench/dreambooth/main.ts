@@ -23,6 +23,7 @@ import { renderBatch } from "../../src/quality/batch-render.js";
 import { loadJudge } from "../../src/quality/judge-files.js";
 import { DEFAULT_EVALUATION } from "../../src/quality/subject-report.js";
 import { initTensorBackend } from "../../src/tensor/backend.js";
+import { sideBySideEnv } from "../../src/dreambooth/replica-pool.js";
 import type { QualityReport } from "../../../shared/quality.js";
 import { EMOJI_CLASSES } from "../../src/emoji/catalog.js";
 import type { Pixels } from "../../src/dreambooth/images.js";
@@ -97,7 +98,7 @@ if (values.merge) {
   process.exit(0);
 }
 
-// One process per subject, each on its own core (tfjs wasm is single-threaded), then one merged table.
+// Processes side by side, each with its share of the cores (sideBySideEnv), then one merged table.
 const subjectList = values.subjects!.split(",");
 const jobs = Math.min(Number(values.jobs), subjectList.length);
 if (jobs > 1) {
@@ -111,6 +112,7 @@ if (jobs > 1) {
         new Promise<number | null>((resolve) => {
           const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...forwarded, "--subjects", group.join(","), "--jobs", "1"], {
             stdio: ["ignore", "ignore", "inherit"],
+            env: sideBySideEnv(jobs),
           });
           child.on("exit", resolve);
         }),

@@ -5,7 +5,7 @@ import { tinyClipTextConfig, tinyUNetConfig } from "../model/tiny.js";
 import { UNet2DConditionModel } from "../model/unet.js";
 import { initTensorBackend } from "../tensor/backend.js";
 import { Random } from "../tensor/random.js";
-import { trainingWorkers } from "./replica-pool.js";
+import { sideBySideEnv, trainingWorkers } from "./replica-pool.js";
 import { shardRanges } from "./shard.js";
 import { attachTrainableWeights, type TrainingChoice } from "./trainable.js";
 import { DreamBoothTrainer, type TrainingExample } from "./trainer.js";
@@ -128,5 +128,15 @@ describe("trainingWorkers", () => {
     expect(trainingWorkers({}, "wasm")).toBeGreaterThanOrEqual(1);
     expect(trainingWorkers({}, "tensorflow")).toBe(1);
     expect(() => trainingWorkers({ TRAIN_WORKERS: "0" }, "wasm")).toThrow(/positive integer/);
+  });
+});
+
+describe("sideBySideEnv", () => {
+  it("shares the cores out between processes started side by side, unless TRAIN_WORKERS is set", () => {
+    expect(sideBySideEnv(2, { PATH: "/bin" }, 2)).toEqual({ PATH: "/bin", TRAIN_WORKERS: "1" });
+    expect(sideBySideEnv(2, {}, 8).TRAIN_WORKERS).toBe("4");
+    expect(sideBySideEnv(4, {}, 2).TRAIN_WORKERS).toBe("1");
+    expect(sideBySideEnv(2, { TRAIN_WORKERS: "3" }, 2).TRAIN_WORKERS).toBe("3");
+    expect(trainingWorkers(sideBySideEnv(2, {}, 2), "wasm")).toBe(1);
   });
 });

@@ -29,6 +29,17 @@ export function trainingWorkers(env: NodeJS.ProcessEnv = process.env, backend = 
   return backend === "tensorflow" ? 1 : availableParallelism();
 }
 
+/**
+ * The environment of one of `processes` training processes started side by side (the benchmark's
+ * `--jobs`): the cores are shared out (`TRAIN_WORKERS` = cores ÷ processes, at least 1) unless the
+ * caller set `TRAIN_WORKERS` itself. Left to default, each process started a replica per core: two
+ * processes ran four threads on two cores and a prior-preservation step took 1.8× as long.
+ */
+export function sideBySideEnv(processes: number, env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): NodeJS.ProcessEnv {
+  if (env.TRAIN_WORKERS?.trim()) return env;
+  return { ...env, TRAIN_WORKERS: String(Math.max(1, Math.floor(cores / processes))) };
+}
+
 interface Replica {
   worker: Worker;
   errors: MessagePort;
