@@ -21,7 +21,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
-import { apiClient, makePhotos, startLocalSystem } from "./lib/local-api.mjs";
+import { apiClient, followEvents, makePhotos, startLocalSystem } from "./lib/local-api.mjs";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
@@ -61,7 +61,7 @@ function median(values) {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-/** One route over all rounds: answers summed, latencies the median of the rounds'. */
+/** One route over all rounds: answers per second averaged, refusals and errors summed, latencies the median of the rounds'. */
 function pooled(results) {
   const sum = (field) => results.reduce((total, result) => total + result[field], 0);
   return {
@@ -97,13 +97,7 @@ try {
   const training = await api.post("/v1/trainings", { subject_id: subject.id, backend: "fake", params: { steps: 10 } });
   const auth = { authorization: `Bearer ${system.api_key}` };
   // Measure a settled job: while the fake backend runs, its event posts and the job's writes share the machine.
-  const settledBy = Date.now() + 120_000;
-  let status = training.status;
-  while (!["succeeded", "failed", "canceled"].includes(status)) {
-    if (Date.now() > settledBy) throw new Error(`the bench training is still ${status} after 120 s`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    status = (await api.get(`/v1/trainings/${training.id}`)).status;
-  }
+  const { status } = await followEvents(`${system.url}/v1/trainings/${training.id}/events`, system.api_key);
   console.error(`bench training ${training.id}: ${status}`);
 
   // Warm both paths (isolate, Durable Objects) before measuring.

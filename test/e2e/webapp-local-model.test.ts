@@ -16,10 +16,10 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BASE_MODEL_FACTS } from "../../functions/jobs/base-model-facts.js";
 import { TINY_EMOJI_BASE_QUALITY } from "../../functions/jobs/tiny-emoji-vocabulary.js";
-
-const QUICK = BASE_MODEL_FACTS["tiny-emoji"].quick_training;
 import { emojiPhotos } from "../../scripts/lib/emoji-photos.mjs";
 import { startLocalSystem } from "../../scripts/lib/local-api.mjs";
+
+const QUICK = BASE_MODEL_FACTS["tiny-emoji"].quick_training;
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = join(process.cwd(), "test-artifacts", "webapp-local");
