@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { hasJsKernel, registerJsKernel, runJsKernel, type JsKernel } from "../tensor/js-kernel.js";
 import { switchOn } from "../tensor/speed-switches.js";
+import { simdKernelsFor } from "../tensor/wasm-simd.js";
 
 export interface AdamWOptions {
   beta1: number;
@@ -41,6 +42,11 @@ const SQUARED_SUM: JsKernel<Record<string, never>> = {
   inputs: ["x"],
   outputShapes: () => [[1]],
   compute([x], [out]) {
+    const simd = simdKernelsFor(x);
+    if (simd) {
+      out[0] = simd.squaredSum(x);
+      return;
+    }
     let sum = 0;
     for (let i = 0; i < x.length; i++) sum += x[i] * x[i];
     out[0] = sum;
@@ -66,7 +72,13 @@ const ADAMW: JsKernel<AdamWAttrs> = {
   name: "DreamboothAdamW",
   inputs: ["parameter", "firstMoment", "secondMoment", "gradient"],
   outputShapes: ([shape]) => [shape, shape, shape],
-  compute([p, m, v, g], [pOut, mOut, vOut], _shapes, { beta1, beta2, epsilon, decay, stepSize, rootBiasCorrection2, gradScale }) {
+  compute([p, m, v, g], [pOut, mOut, vOut], _shapes, attrs) {
+    const { beta1, beta2, epsilon, decay, stepSize, rootBiasCorrection2, gradScale } = attrs;
+    const simd = simdKernelsFor(p, m, v, g, pOut, mOut, vOut);
+    if (simd) {
+      simd.adamW([p, m, v, g], [pOut, mOut, vOut], attrs);
+      return;
+    }
     const keep1 = 1 - beta1;
     const keep2 = 1 - beta2;
     for (let i = 0; i < p.length; i++) {

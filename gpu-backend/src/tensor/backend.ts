@@ -16,6 +16,8 @@ import { registerNormKernels } from "./group-norm.js";
 import { registerNoCopyKernels } from "./no-copy.js";
 import { registerMissingWasmKernels } from "./wasm-kernels.js";
 import { registerWasmBatchMatMul } from "./wasm-matmul.js";
+import { attachSimdKernels } from "./wasm-simd.js";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 
 export const TENSOR_BACKENDS = ["tensorflow", "wasm", "cpu"] as const;
 export type TensorBackendName = (typeof TENSOR_BACKENDS)[number];
@@ -60,7 +62,11 @@ async function start(candidate: TensorBackendName): Promise<string | null> {
     if (binding == null) return null;
     return (await tf.setBackend("tensorflow")) ? `tensorflow via ${binding}` : null;
   }
-  return (await tf.setBackend(candidate)) ? candidate : null;
+  if (!(await tf.setBackend(candidate))) return null;
+  // The SIMD loops run on the wasm heap itself (wasm-simd.ts).
+  // Emscripten keeps the module's exports, the memory among them, on `asm`; tfjs' typings leave it out.
+  if (candidate === "wasm") await attachSimdKernels(((tf.backend() as BackendWasm).wasm as unknown as { asm: { memory: WebAssembly.Memory } }).asm.memory);
+  return candidate;
 }
 
 export interface TensorBackendOptions {

@@ -13,6 +13,7 @@ export const SPEED_SWITCHES = {
   fusedLayerNorm: "LayerNorm as one kernel each way (layer-norm.ts)",
   fusedGeglu: "the GEGLU gate as one kernel each way (geglu.ts)",
   fusedAdamW: "the optimizer step as one kernel per parameter, the gradient norm as one per gradient (optimizer.ts)",
+  wasmSimd: "those two kernels as WebAssembly SIMD loops on the wasm heap instead of JavaScript loops (wasm-simd.ts)",
 } as const;
 
 export type SpeedSwitch = keyof typeof SPEED_SWITCHES;
