@@ -1,7 +1,7 @@
 /**
  * `npm run pretrain:judge`: trains the benchmark's judge (src/quality/judge.ts) and reports its
  * accuracy on scenes drawn from another seed. Each step has two halves:
- *   - class scenes (any Noto drawing of one of the 32 classes, colour-jittered and mirrored, on any
+ *   - class scenes (any Noto or OpenMoji drawing of one of the 32 classes, colour-jittered and mirrored, on any
  *     background at any size: `drawJudgeClassScene`) for the class, background and size heads — the
  *     CLIP-T analogue, which must name a dog drawn by another vendor;
  *   - identity scenes (any Noto emoji, fresh every step) for the identity head, which must tell all
@@ -27,7 +27,7 @@ import { adamWStep, createAdamWState } from "../src/dreambooth/optimizer.js";
 import { BACKGROUND_NAMES, EMOJI_CLASSES, SIZE_WORDS } from "../src/emoji/catalog.js";
 import { drawCodecScene, vendorEmojiFiles, type CodecScene } from "../src/emoji/codec-scenes.js";
 import { renderScene } from "../src/emoji/compose.js";
-import { drawJudgeClassScene, judgeScenes } from "../src/emoji/judge-scenes.js";
+import { drawJudgeClassScene, JUDGE_CLASS_VENDORS, judgeScenes } from "../src/emoji/judge-scenes.js";
 import { loadStableDiffusionPipeline } from "../src/model/pipeline.js";
 import { setTrainable } from "../src/model/params.js";
 import { Judge, type JudgeConfig } from "../src/quality/judge.js";
@@ -77,7 +77,7 @@ setTrainable(judge.params, true);
 const variables = new Map([...judge.params.params].map(([name, { variable }]) => [name, variable]));
 const optimizer = createAdamWState(variables);
 const checkpointFile = path.join(path.resolve(values.work!), "judge-checkpoint.safetensors");
-const fingerprint = JSON.stringify({ stage: "judge", seed, config: { ...config, identities: identities.length }, classScenes: "jittered-drawings", init: values.init, lr: values.lr, vae: values.vae });
+const fingerprint = JSON.stringify({ stage: "judge", seed, config: { ...config, identities: identities.length }, classScenes: `jittered-drawings:${JUDGE_CLASS_VENDORS.join("+")}`, init: values.init, lr: values.lr, vae: values.vae });
 let random = new Random(seed);
 let step = 0;
 let secondsBefore = 0;
@@ -149,7 +149,7 @@ const facts = {
   seed,
   steps,
   seconds: trainingSeconds,
-  classScenes: "any Noto drawing of a class, colour-jittered, mirrored half the time",
+  classScenes: `any drawing of a class by ${JUDGE_CLASS_VENDORS.join(" or ")}, colour-jittered, mirrored half the time`,
   ...(initFacts ? { init: initFacts } : {}),
   identities: identities.length,
   validationAccuracy: classHeads(validationDrawn),

@@ -44,11 +44,25 @@ export const SIZE_WORDS = Object.keys(SIZES) as SizeWord[];
 
 export const IMAGE_SIZE = 32;
 
-export type Vendor = "google" | "twitter";
+/**
+ * Who drew an emoji: Noto (`google`, what the model learned), Twemoji (`twitter`, the benchmark's
+ * held-out subjects) and OpenMoji (a third style, CC BY-SA 4.0, which only the judge's class head
+ * sees, so that it names a class by its shape and not by Noto's way of drawing it).
+ */
+export type Vendor = DatasourceVendor | "openmoji";
+/** The vendors whose images come in an `emoji-datasource-*` package (64×64 PNGs). */
+export type DatasourceVendor = "google" | "twitter";
 
-/** Absolute path of an emoji's 64×64 PNG in the installed image package of a vendor. */
+/**
+ * Absolute path of an emoji's image in the installed package of a vendor, by its datasource file
+ * name (`1f436.png`): a 64×64 PNG, or for OpenMoji the colour SVG of the same code points.
+ */
 export function emojiImagePath(vendor: Vendor, file: string): string {
   const require = createRequire(import.meta.url);
+  if (vendor === "openmoji") {
+    const root = path.dirname(require.resolve("openmoji/package.json"));
+    return path.join(root, "color", "svg", `${file.replace(/\.png$/, "").toUpperCase()}.svg`);
+  }
   const root = path.dirname(require.resolve(`emoji-datasource-${vendor}/package.json`));
   return path.join(root, "img", vendor, "64", file);
 }

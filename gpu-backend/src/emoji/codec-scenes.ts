@@ -7,7 +7,7 @@
  */
 import { createRequire } from "node:module";
 import type { Random } from "../tensor/random.js";
-import { BACKGROUND_NAMES, SIZE_WORDS, type Vendor } from "./catalog.js";
+import { BACKGROUND_NAMES, SIZE_WORDS, type DatasourceVendor } from "./catalog.js";
 import type { Scene } from "./compose.js";
 import { drawScene } from "./scenes.js";
 
@@ -18,10 +18,10 @@ interface EmojiEntry {
   skin_variations?: Record<string, EmojiEntry>;
 }
 
-const files = new Map<Vendor, string[]>();
+const files = new Map<DatasourceVendor, string[]>();
 
 /** Every image file of a vendor's package (`img/<vendor>/64/<file>`), sorted, so an index names one drawing for good. */
-export function vendorEmojiFiles(vendor: Vendor): string[] {
+export function vendorEmojiFiles(vendor: DatasourceVendor): string[] {
   let list = files.get(vendor);
   if (!list) {
     const entries = createRequire(import.meta.url)(`emoji-datasource-${vendor}/emoji.json`) as EmojiEntry[];
@@ -42,7 +42,7 @@ export interface CodecScene {
 }
 
 /** One random scene of any of the vendor's emoji (advances `random`). */
-export function drawCodecScene(random: Random, vendor: Vendor): CodecScene {
+export function drawCodecScene(random: Random, vendor: DatasourceVendor): CodecScene {
   const list = vendorEmojiFiles(vendor);
   const identity = random.integer(list.length);
   const backgroundIndex = random.integer(BACKGROUND_NAMES.length);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Random } from "../tensor/random.js";
-import { EMOJI_CLASSES, heldOutBackground, IMAGE_SIZE } from "./catalog.js";
-import { blend, mirrorSprite, renderScene } from "./compose.js";
+import { EMOJI_CLASSES, heldOutBackground, IMAGE_SIZE, type Vendor } from "./catalog.js";
+import { blend, loadSprite, mirrorSprite, renderScene, type Sprite } from "./compose.js";
 import { colourMatrix, jitterSprite } from "./jitter.js";
 import { classDrawings, drawJudgeClassScene } from "./judge-scenes.js";
 import { caption, drawScene, heldOutPrompts, pretrainingScenes } from "./scenes.js";
@@ -75,7 +75,7 @@ describe("scene composition", () => {
     expect([...mirrorSprite(mirrorSprite(sprite)).rgba]).toEqual([...sprite.rgba]);
   });
 
-  it("the judge's class scenes draw every class from its Noto drawings, jittered and mirrored, with labels that match", async () => {
+  it("the judge's class scenes draw every class from its Noto and OpenMoji drawings, jittered and mirrored, with labels that match; Twemoji never", async () => {
     const random = new Random(11);
     const scenes = Array.from({ length: 600 }, () => drawJudgeClassScene(random));
     for (const { scene, classIndex } of scenes) expect(classDrawings(classIndex)).toContain(scene.file);
@@ -84,7 +84,28 @@ describe("scene composition", () => {
     expect(new Set(dogs.map((s) => s.scene.file)).size).toBe(classDrawings(0).length);
     expect(scenes.some((s) => s.scene.mirrored) && scenes.some((s) => !s.scene.mirrored)).toBe(true);
     expect(scenes.filter((s) => s.scene.jitter?.hueTurn).length / scenes.length).toBeGreaterThan(0.15);
-    // Every extra drawing is a Noto image that exists, so every scene renders.
-    await Promise.all(EMOJI_CLASSES.flatMap((_, classIndex) => classDrawings(classIndex)).map((file) => renderScene({ ...scenes[0].scene, file })));
+    const vendors = scenes.map((s) => s.scene.vendor);
+    expect(new Set(vendors)).toEqual(new Set(["google", "openmoji"]));
+    expect(vendors.filter((vendor) => vendor === "openmoji").length / vendors.length).toBeCloseTo(0.5, 1);
+    // Every drawing exists for both vendors, so every scene renders.
+    const files = EMOJI_CLASSES.flatMap((_, classIndex) => classDrawings(classIndex));
+    await Promise.all(["google", "openmoji"].flatMap((vendor) => files.map((file) => renderScene({ ...scenes[0].scene, vendor: vendor as Vendor, file }))));
+  });
+
+  it("cuts an OpenMoji drawing out of its SVG's margin, so it fills its sprite as a Noto or Twemoji PNG does", async () => {
+    // Rows and columns with any visible pixel: the drawing's extent inside the sprite.
+    const extent = ({ size, rgba }: Sprite) => {
+      const rows = new Set<number>();
+      const columns = new Set<number>();
+      for (let i = 0; i < size * size; i++) if (rgba[i * 4 + 3] > 8) [rows.add(Math.floor(i / size)), columns.add(i % size)];
+      return Math.max(rows.size, columns.size) / size;
+    };
+    for (const vendor of ["google", "twitter", "openmoji"] as const) {
+      for (const file of ["1f436.png", "1f98a.png", "1f43b-200d-2744-fe0f.png"]) {
+        const sprite = await loadSprite(vendor, file, 32);
+        expect(sprite.rgba.length).toBe(32 * 32 * 4);
+        expect(extent(sprite), `${vendor} ${file}`).toBeGreaterThan(0.9);
+      }
+    }
   });
 });
