@@ -29,6 +29,19 @@ const example = (await exists(path.join(dir, "benchmark", "runs.png")))
   : "";
 
 const minutes = (seconds: number | undefined) => (seconds ? ` (${Math.round(seconds / 60)} min)` : "");
+
+/** A judge's `training.init` chain (`--init` runs record the judge they continued), oldest last. */
+interface JudgeInit {
+  from: string;
+  steps?: number;
+  seconds?: number;
+  classScenes?: string;
+  init?: JudgeInit;
+}
+const judgeAncestry = (init: JudgeInit | undefined): string =>
+  init
+    ? `, continued from a judge trained ${init.steps} steps${minutes(init.seconds)} on ${init.classScenes ?? "one drawing per class"} (\`${init.from}\`)${judgeAncestry(init.init)}`
+    : "";
 const percent = (value: number) => `${(100 * value).toFixed(1)} %`;
 const weightFiles = ["unet/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors", "judge/model.safetensors"];
 const sizes = await Promise.all(weightFiles.map(async (file) => ((await exists(path.join(dir, file))) ? (await stat(path.join(dir, file))).size : 0)));
@@ -57,7 +70,7 @@ A Stable Diffusion 1.x pipeline (AutoencoderKL + CLIP text encoder + UNet2DCondi
 layout, F16 safetensors that load as float32) at a size that is **pretrained from scratch on two CPU
 cores** by \`npm run pretrain\`. It is what the service uses when no real Stable Diffusion weights are
 installed, and the base model of the DreamBooth benchmark (\`npm run bench:dreambooth\`). It is a toy:
-32×32 images of ${EMOJI_CLASSES.length} emoji on flat backgrounds. Licence: Apache-2.0 (see LICENSE, NOTICE).
+32×32 images of ${EMOJI_CLASSES.length} emoji on flat backgrounds. Licence: Apache-2.0, the judge CC BY-SA 4.0 (see LICENSE, NOTICE).
 
 ## Data
 
@@ -87,7 +100,7 @@ ${stage("VAE", training?.vae)}
 ${stage("Decoder fine-tune (encoder frozen, so the UNet's latents do not move)", training?.decoder)}
 ${training ? `- UNet + text encoder together: ${training.steps} of ${training.plannedSteps} planned steps of batch ${training.batchSize}${minutes(training.seconds)}, AdamW (lr 10⁻³ cosine, warmup 100, weight decay 10⁻²), min-SNR γ 5, horizontal flips; latent scaling factor ${training.scalingFactor}.${commandOf(training)}` : ""}
 ${curve.length > 0 ? `- ε-prediction loss (smoothed): ${curve.map((point) => `step ${point.step}: ${point.loss.toFixed(3)}`).join(", ")}.` : ""}
-${judge?.training ? `- Judge: ${judge.training.steps} steps of 32 class + 32 identity scenes${minutes(judge.training.seconds)}${judge.training.init ? `, continued from a judge trained ${judge.training.init.steps} steps${minutes(judge.training.init.seconds)} with one drawing per class (\`${judge.training.init.from}\`)` : ""}.${commandOf(judge.training)}` : ""}
+${judge?.training ? `- Judge: ${judge.training.steps} steps of 32 class + 32 identity scenes${minutes(judge.training.seconds)}${judgeAncestry(judge.training.init)}.${commandOf(judge.training)}` : ""}
 
 ## Quality gate (\`npm run pretrain:gate\`)
 
@@ -107,8 +120,9 @@ Codec: round-trip PSNR ${gate.codec.roundTripPsnr.toFixed(2)} dB on ${gate.codec
 
 A 4-conv CNN that stands in for DINO and CLIP in the benchmark and in each training's \`reports/quality.json\`.
 Its class, background and size heads are trained on the 32 classes' scenes, each class drawn from every Noto
-drawing of its noun (a dog face, a dog, a poodle), colour-jittered with hue and saturation and mirrored, so
-it can name a subject drawn by another vendor; its identity head tells every
+drawing of its noun (a dog face, a dog, a poodle) and, half the time, from OpenMoji's drawings of the same
+(CC BY-SA 4.0: the judge's licence, see NOTICE), colour-jittered with hue and saturation and mirrored, so it
+can name a subject drawn by a vendor it never saw (Twemoji, the benchmark's subjects); its identity head tells every
 Noto drawing apart whatever the background, size or blur, and its embedding is the subject descriptor of
 subject fidelity. Half of every batch is seen as this model's VAE returns it (encode → decode), since
 every image it grades comes out of that decoder. ${judge?.training?.validationAccuracy ? `Validation on scenes from another seed: class ${percent(judge.training.validationAccuracy.class)}, background ${percent(judge.training.validationAccuracy.background)}, size ${percent(judge.training.validationAccuracy.size)} as drawn; after a VAE round trip class ${percent(judge.training.validationAccuracyVaeRoundTrip.class)}.${judge.training.identityAccuracy !== undefined ? ` Identity (top-1 of ${judge.identities.length}): ${percent(judge.training.identityAccuracy)} as drawn, ${percent(judge.training.identityAccuracyVaeRoundTrip)} after a round trip.` : ""}` : ""}

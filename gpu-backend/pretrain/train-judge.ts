@@ -70,8 +70,11 @@ if (init && JSON.stringify({ ...config, training: undefined }) !== JSON.stringif
   throw new Error(`--init ${values.init}: its config differs from the judge this stage trains`);
 }
 /** What the starting judge had been trained for, as its config says. */
-const initTraining = (init?.config as { training?: { steps?: number; seconds?: number } } | undefined)?.training;
-const initFacts = init ? { from: values.init, steps: initTraining?.steps, seconds: initTraining?.seconds } : undefined;
+const initTraining = (init?.config as { training?: { steps?: number; seconds?: number; classScenes?: string; init?: unknown } } | undefined)?.training;
+/** The starting judge and, through its own `init`, the whole chain of runs behind it (the card lists them). */
+const initFacts = init
+  ? { from: values.init, steps: initTraining?.steps, seconds: initTraining?.seconds, classScenes: initTraining?.classScenes, ...(initTraining?.init ? { init: initTraining.init } : {}) }
+  : undefined;
 const judge = init ?? new Judge(config, { kind: "random", seed });
 setTrainable(judge.params, true);
 const variables = new Map([...judge.params.params].map(([name, { variable }]) => [name, variable]));
