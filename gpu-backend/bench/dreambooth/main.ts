@@ -8,7 +8,7 @@
  * Subjects run in parallel processes (`--jobs`, one core each) whose results are merged at the end;
  * `--variants` splits the run kinds further and `--merge` combines results-*.json files by hand.
  *
- *   npm run bench:dreambooth -- [--subjects dog,cat,fox,frog] [--seeds 3] [--steps 800] [--full-lr 2e-4] [--lora-lr 2e-3]
+ *   npm run bench:dreambooth -- [--subjects dog,cat,fox,frog] [--seeds 3] [--steps 700] [--full-lr 2e-4] [--lora-lr 2e-3]
  *                               [--class-images 32] [--jobs 2] [--publish] [--out bench-out/dreambooth]
  *
  * `--subjects` takes any of the 32 class nouns (src/emoji/catalog.ts); each subject is Twemoji's drawing of it.
@@ -41,7 +41,7 @@ const { values } = parseArgs({
     model: { type: "string", default: "gpu-backend/models/tiny-emoji" },
     subjects: { type: "string", default: "dog,cat,fox,frog" },
     seeds: { type: "string", default: "3" },
-    steps: { type: "string", default: "800" },
+    steps: { type: "string", default: "700" },
     photos: { type: "string", default: "4" },
     "class-images": { type: "string", default: "32" },
     "full-lr": { type: "string", default: "2e-4" },
