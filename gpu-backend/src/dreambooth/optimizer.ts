@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { hasJsKernel, registerJsKernel, runJsKernel, type JsKernel } from "../tensor/js-kernel.js";
 import { switchOn } from "../tensor/speed-switches.js";
-import { simdKernelsFor } from "../tensor/wasm-simd.js";
+import { simdKernelsFor, type AdamWScalars } from "../tensor/wasm-simd.js";
 
 export interface AdamWOptions {
   beta1: number;
@@ -53,19 +53,8 @@ const SQUARED_SUM: JsKernel<Record<string, never>> = {
   },
 };
 
-interface AdamWAttrs {
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  /** 1 − lr·weight decay. */
-  decay: number;
-  /** lr / (1 − β₁ᵗ). */
-  stepSize: number;
-  /** √(1 − β₂ᵗ). */
-  rootBiasCorrection2: number;
-  /** The gradient's clipping factor. */
-  gradScale: number;
-}
+/** The step's scalars, shared with the SIMD loop (wasm-simd.ts), which documents them. */
+type AdamWAttrs = AdamWScalars;
 
 /** One parameter's AdamW update in one pass: (p, m, v, g) → (p', m', v'), the same arithmetic as the composed ops. */
 const ADAMW: JsKernel<AdamWAttrs> = {

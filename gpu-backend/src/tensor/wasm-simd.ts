@@ -118,13 +118,18 @@ const WAT = String.raw`
         (local.get $tail)))))
 `;
 
+/** One AdamW step's scalars (the optimizer's kernel attributes). */
 export interface AdamWScalars {
   beta1: number;
   beta2: number;
   epsilon: number;
+  /** 1 − lr·weight decay. */
   decay: number;
+  /** lr / (1 − β₁ᵗ). */
   stepSize: number;
+  /** √(1 − β₂ᵗ). */
   rootBiasCorrection2: number;
+  /** The gradient's clipping factor. */
   gradScale: number;
 }
 
