@@ -5,8 +5,8 @@
  *
  * It needs a judge that can tell the subject from its class (an identity head, tiny-emoji v2); with the
  * v1 judge no short fine-tune got there, so the test skips, loudly, for a model without one. 400 steps
- * (600 before the optimizer ran as SIMD loops) keep it near a minute on 2 cores: measured beside a judge
- * training, 103 s, the dog from −2.14 (base) to −0.41 normalised, a margin of 1.7 against the 0.3 asked.
+ * (600 until 2026-12-03, cut to shorten npm test) took 103 s beside a judge training and moved the dog
+ * from −2.14 (base) to −0.41 normalised with judge v3: a margin of 1.7 against the 0.3 asked.
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";

@@ -39,29 +39,39 @@ export function loadSprite(vendor: Vendor, file: string, size: number): Promise<
   let sprite = sprites.get(key);
   if (!sprite) {
     sprite = source(vendor, file)
-      .then((image) => image.ensureAlpha().resize(size, size, { kernel: "lanczos3", fit: "contain", background: { r: 0, g: 0, b: 0, alpha: 0 } }).raw().toBuffer())
+      .then((image) => image.ensureAlpha().resize(size, size, { kernel: "lanczos3" }).raw().toBuffer())
       .then((buffer) => ({ size, rgba: new Uint8Array(buffer) }));
     sprites.set(key, sprite);
   }
   return sprite;
 }
 
+/** OpenMoji drawings cut square, per file: rasterising and trimming an SVG is the slow part, and every size reuses it. */
+const openMojiSquares = new Map<string, Promise<Buffer>>();
+
 /**
- * The vendor's image, ready to resize. The PNG vendors draw edge to edge in their 64×64 squares;
- * OpenMoji's SVGs leave a margin of about a sixth of their 72-unit grid, so they are rasterised at
- * 256 px (density 256 on the 72-unit grid) and cut to the drawing's bounding box, which then fills the sprite as the others do.
+ * The vendor's image, square, ready to resize. The PNG vendors draw edge to edge in their 64×64
+ * squares; OpenMoji's SVGs leave a margin of about a sixth of their 72-unit grid, so they are
+ * rasterised at 256 px (density 256 on the 72-unit grid) and cut to the drawing's bounding box,
+ * centred in a transparent square, which then fills the sprite as the others do.
  */
 async function source(vendor: Vendor, file: string): Promise<Sharp> {
   if (vendor !== "openmoji") return sharp(emojiImagePath(vendor, file));
-  const { data, info } = await sharp(emojiImagePath(vendor, file), { density: 256 }).trim({ threshold: 1 }).png().toBuffer({ resolveWithObject: true });
-  const side = Math.max(info.width, info.height);
-  // sharp runs extend after resize whatever the call order, so the square is made in a pass of its own.
-  const square = await sharp(data).extend({
-    top: Math.floor((side - info.height) / 2), bottom: Math.ceil((side - info.height) / 2),
-    left: Math.floor((side - info.width) / 2), right: Math.ceil((side - info.width) / 2),
-    background: { r: 0, g: 0, b: 0, alpha: 0 },
-  }).png().toBuffer();
-  return sharp(square);
+  let square = openMojiSquares.get(file);
+  if (!square) {
+    square = (async () => {
+      const { data, info } = await sharp(emojiImagePath(vendor, file), { density: 256 }).trim({ threshold: 1 }).png().toBuffer({ resolveWithObject: true });
+      const side = Math.max(info.width, info.height);
+      // sharp runs extend after resize whatever the call order, so the square is made in a pass of its own.
+      return sharp(data).extend({
+        top: Math.floor((side - info.height) / 2), bottom: Math.ceil((side - info.height) / 2),
+        left: Math.floor((side - info.width) / 2), right: Math.ceil((side - info.width) / 2),
+        background: { r: 0, g: 0, b: 0, alpha: 0 },
+      }).png().toBuffer();
+    })();
+    openMojiSquares.set(file, square);
+  }
+  return sharp(await square);
 }
 
 /** Pure: the sprite mirrored left to right. */
