@@ -1,7 +1,7 @@
 /**
  * `npm run pretrain:judge`: trains the benchmark's judge (src/quality/judge.ts) and reports its
  * accuracy on scenes drawn from another seed. Each step has two halves:
- *   - class scenes (any Noto or OpenMoji drawing of one of the 32 classes, colour-jittered and mirrored, on any
+ *   - class scenes (any Noto, OpenMoji or Fluent drawing of one of the 32 classes, colour-jittered and mirrored, on any
  *     background at any size: `drawJudgeClassScene`) for the class, background and size heads — the
  *     CLIP-T analogue, which must name a dog drawn by another vendor;
  *   - identity scenes (any Noto emoji, fresh every step) for the identity head, which must tell all

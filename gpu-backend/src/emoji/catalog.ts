@@ -46,22 +46,50 @@ export const IMAGE_SIZE = 32;
 
 /**
  * Who drew an emoji: Noto (`google`, what the model learned), Twemoji (`twitter`, the benchmark's
- * held-out subjects) and OpenMoji (a third style, CC BY-SA 4.0, which only the judge's class head
- * sees, so that it names a class by its shape and not by Noto's way of drawing it).
+ * held-out subjects), and two more styles only the judge's class head sees, so that it names a class
+ * by its shape and not by one vendor's way of drawing it: OpenMoji (CC BY-SA 4.0) and Microsoft's
+ * Fluent Emoji, flat style (`fluent`, MIT, from the npm package `fluentui-emoji`).
  */
-export type Vendor = DatasourceVendor | "openmoji";
+export type Vendor = DatasourceVendor | SvgVendor;
+/** The vendors whose drawings are SVGs, rasterised and cut square by `compose.ts`. */
+export type SvgVendor = "openmoji" | "fluent";
 /** The vendors whose images come in an `emoji-datasource-*` package (64×64 PNGs). */
 export type DatasourceVendor = "google" | "twitter";
 
 /**
+ * Fluent names its files by the emoji's CLDR short name, which is the Unicode character name
+ * (`DOG FACE` → `dog-face`) except where CLDR chose a shorter one; these are the drawings of ours
+ * where it did (code points → file stem).
+ */
+const FLUENT_CLDR_NAMES: Readonly<Record<string, string>> = {
+  "1f98a": "fox", "1f43b": "bear", "1f43c": "panda", "1f981": "lion", "1f438": "frog", "1f355": "pizza",
+  "1f638": "grinning-cat-with-smiling-eyes", "1f63a": "grinning-cat", "1f63c": "cat-with-wry-smile",
+};
+
+/** The Fluent flat SVG's file stem for a datasource file name. */
+function fluentName(file: string): string {
+  const code = file.replace(/\.png$/, "");
+  const fixed = FLUENT_CLDR_NAMES[code];
+  if (fixed) return fixed;
+  const entries = createRequire(import.meta.url)("emoji-datasource-google/emoji.json") as { image: string; name: string }[];
+  const entry = entries.find((candidate) => candidate.image === file);
+  if (!entry) throw new Error(`no emoji ${file} in emoji-datasource`);
+  return entry.name.toLowerCase().replace(/[^a-z0-9]+/g, "-");
+}
+
+/**
  * Absolute path of an emoji's image in the installed package of a vendor, by its datasource file
- * name (`1f436.png`): a 64×64 PNG, or for OpenMoji the colour SVG of the same code points.
+ * name (`1f436.png`): a 64×64 PNG, or for the SVG vendors the drawing of the same code points.
  */
 export function emojiImagePath(vendor: Vendor, file: string): string {
   const require = createRequire(import.meta.url);
   if (vendor === "openmoji") {
     const root = path.dirname(require.resolve("openmoji/package.json"));
     return path.join(root, "color", "svg", `${file.replace(/\.png$/, "").toUpperCase()}.svg`);
+  }
+  if (vendor === "fluent") {
+    const root = path.dirname(require.resolve("fluentui-emoji/package.json"));
+    return path.join(root, "icons", "flat", `${fluentName(file)}.svg`);
   }
   const root = path.dirname(require.resolve(`emoji-datasource-${vendor}/package.json`));
   return path.join(root, "img", vendor, "64", file);

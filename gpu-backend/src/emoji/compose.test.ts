@@ -75,7 +75,7 @@ describe("scene composition", () => {
     expect([...mirrorSprite(mirrorSprite(sprite)).rgba]).toEqual([...sprite.rgba]);
   });
 
-  it("the judge's class scenes draw every class from its Noto and OpenMoji drawings, jittered and mirrored, with labels that match; Twemoji never", async () => {
+  it("the judge's class scenes draw every class from its Noto, OpenMoji and Fluent drawings, jittered and mirrored, with labels that match; Twemoji never", async () => {
     const random = new Random(11);
     const scenes = Array.from({ length: 600 }, () => drawJudgeClassScene(random));
     for (const { scene, classIndex } of scenes) expect(classDrawings(classIndex)).toContain(scene.file);
@@ -85,14 +85,14 @@ describe("scene composition", () => {
     expect(scenes.some((s) => s.scene.mirrored) && scenes.some((s) => !s.scene.mirrored)).toBe(true);
     expect(scenes.filter((s) => s.scene.jitter?.hueTurn).length / scenes.length).toBeGreaterThan(0.15);
     const vendors = scenes.map((s) => s.scene.vendor);
-    expect(new Set(vendors)).toEqual(new Set(["google", "openmoji"]));
-    expect(vendors.filter((vendor) => vendor === "openmoji").length / vendors.length).toBeCloseTo(0.5, 1);
-    // Every drawing exists for both vendors, so every scene renders.
+    expect(new Set(vendors)).toEqual(new Set(["google", "openmoji", "fluent"]));
+    for (const vendor of ["openmoji", "fluent"]) expect(vendors.filter((v) => v === vendor).length / vendors.length).toBeCloseTo(1 / 3, 1);
+    // Every drawing exists for every vendor, so every scene renders.
     const files = EMOJI_CLASSES.flatMap((_, classIndex) => classDrawings(classIndex));
-    await Promise.all(["google", "openmoji"].flatMap((vendor) => files.map((file) => renderScene({ ...scenes[0].scene, vendor: vendor as Vendor, file }))));
+    await Promise.all(["google", "openmoji", "fluent"].flatMap((vendor) => files.map((file) => renderScene({ ...scenes[0].scene, vendor: vendor as Vendor, file }))));
   });
 
-  it("cuts an OpenMoji drawing out of its SVG's margin, so it fills its sprite as a Noto or Twemoji PNG does", async () => {
+  it("cuts an OpenMoji or Fluent drawing out of its SVG's margin, so it fills its sprite as a Noto or Twemoji PNG does", async () => {
     // Rows and columns with any visible pixel: the drawing's extent inside the sprite.
     const extent = ({ size, rgba }: Sprite) => {
       const rows = new Set<number>();
@@ -100,7 +100,7 @@ describe("scene composition", () => {
       for (let i = 0; i < size * size; i++) if (rgba[i * 4 + 3] > 8) [rows.add(Math.floor(i / size)), columns.add(i % size)];
       return Math.max(rows.size, columns.size) / size;
     };
-    for (const vendor of ["google", "twitter", "openmoji"] as const) {
+    for (const vendor of ["google", "twitter", "openmoji", "fluent"] as const) {
       for (const file of ["1f436.png", "1f98a.png", "1f43b-200d-2744-fe0f.png"]) {
         const sprite = await loadSprite(vendor, file, 32);
         expect(sprite.rgba.length).toBe(32 * 32 * 4);

@@ -46,18 +46,20 @@ export function loadSprite(vendor: Vendor, file: string, size: number): Promise<
   return sprite;
 }
 
-/** OpenMoji drawings cut square, per file: rasterising and trimming an SVG is the slow part, and every size reuses it. */
-const openMojiSquares = new Map<string, Promise<Buffer>>();
+/** SVG drawings cut square, per vendor and file: rasterising and trimming an SVG is the slow part, and every size reuses it. */
+const svgSquares = new Map<string, Promise<Buffer>>();
 
 /**
  * The vendor's image, square, ready to resize. The PNG vendors draw edge to edge in their 64×64
- * squares; OpenMoji's SVGs leave a margin of about a sixth of their 72-unit grid, so they are
- * rasterised at 256 px (density 256 on the 72-unit grid) and cut to the drawing's bounding box,
- * centred in a transparent square, which then fills the sprite as the others do.
+ * squares; the SVG vendors leave margins (OpenMoji about a sixth of its 72-unit grid, Fluent a
+ * little of its 32-unit one), so their drawings are rasterised at density 256 (256 px for OpenMoji,
+ * 114 for Fluent, both above the largest sprite) and cut to the drawing's bounding box, centred in a
+ * transparent square, which then fills the sprite as the others do.
  */
 async function source(vendor: Vendor, file: string): Promise<Sharp> {
-  if (vendor !== "openmoji") return sharp(emojiImagePath(vendor, file));
-  let square = openMojiSquares.get(file);
+  if (vendor !== "openmoji" && vendor !== "fluent") return sharp(emojiImagePath(vendor, file));
+  const key = `${vendor}/${file}`;
+  let square = svgSquares.get(key);
   if (!square) {
     square = (async () => {
       const { data, info } = await sharp(emojiImagePath(vendor, file), { density: 256 }).trim({ threshold: 1 }).png().toBuffer({ resolveWithObject: true });
@@ -69,7 +71,7 @@ async function source(vendor: Vendor, file: string): Promise<Sharp> {
         background: { r: 0, g: 0, b: 0, alpha: 0 },
       }).png().toBuffer();
     })();
-    openMojiSquares.set(file, square);
+    svgSquares.set(key, square);
   }
   return sharp(await square);
 }
