@@ -4,13 +4,16 @@
  * can be killed and started again at any time: `vae` (the autoencoder as a general emoji codec, on
  * scenes of every Noto emoji), `decoder` (decoder fine-tune on the frozen encoder's latents), `unet`
  * (UNet + text encoder on the 32 classes' scenes and their colour-jittered copies, exported as it
- * goes). Everything is seeded; the same flags (and the same `TRAIN_WORKERS`) give the same model.
+ * goes), `identifiers` (the UNet stage continued from the exported model, with unknown words before
+ * some nouns so that a DreamBooth identifier starts with no meaning: unknown-words.ts). Everything is
+ * seeded; the same flags (and the same `TRAIN_WORKERS`) give the same model.
  * Progress lines give s/step and ETA. The UNet stage trains data-parallel on every core (`TRAIN_WORKERS`
  * replicas, default one per core).
  *
  *   npm run pretrain -- [--vae-steps 4500] [--decoder-steps 2000] [--unet-steps 8000] [--batch-size 16]
  *                       [--jitter-copies 2] [--work .pretrain] [--out gpu-backend/models/tiny-emoji]
- *                       [--only vae|decoder|unet|export]
+ *                       [--identifier-steps 1200] [--identifier-share 0.25] [--identifier-lr 2e-4] [--init <out>]
+ *                       [--only vae|decoder|unet|identifiers|export]
  *
  * The UNet stage trains data-parallel on every core (`TRAIN_WORKERS` replicas, default one per core).
  * `--only decoder` and `--only unet` can also run side by side once the VAE stage is done (then give the
@@ -42,10 +45,15 @@ const { values } = parseArgs({
     "batch-size": { type: "string", default: "16" },
     "per-pair": { type: "string", default: "20" },
     "jitter-copies": { type: "string", default: "2" },
+    "identifier-steps": { type: "string", default: "1200" },
+    "identifier-share": { type: "string", default: "0.25" },
+    "identifier-lr": { type: "string", default: "2e-4" },
+    /** The exported model the identifier stage continues (default: --out, where the UNet stage exported it). */
+    init: { type: "string" },
     seed: { type: "string", default: "20261202" },
     work: { type: "string", default: ".pretrain" },
     out: { type: "string", default: "gpu-backend/models/tiny-emoji" },
-    /** Run one stage alone (e.g. the decoder fine-tune next to a running UNet stage): vae | decoder | unet | export. */
+    /** Run one stage alone (e.g. the decoder fine-tune next to a running UNet stage): vae | decoder | unet | identifiers | export. */
     only: { type: "string" },
   },
 });
@@ -104,7 +112,7 @@ if (values.only === "vae") process.exit(0);
 
 // The decoder fine-tune leaves the encoder (so the UNet's latents) untouched: it may also run alongside the UNet stage.
 const decoderDone = await exists(path.join(work, "vae-decoder-stage.json"));
-if (decoderDone || (values.only !== "export" && values.only !== "unet")) {
+if (decoderDone || (values.only !== "export" && values.only !== "unet" && values.only !== "identifiers")) {
   await autoencoderStage("vae-decoder", vae, { steps: Number(values["decoder-steps"]), batchSize: 16, learningRate: 5e-4, klWeight: 0, gradientWeight: 0.1, seed: seed + 3, decoderOnly: true });
 }
 if (values.only === "decoder") process.exit(0);
@@ -119,14 +127,20 @@ if (values.only === "export") {
   process.exit(0);
 }
 
-await trainUNet({
+const unetStage = {
   vae,
   set,
   work,
   out: path.resolve(values.out!),
   seed,
-  steps: Number(values["unet-steps"]),
   batchSize: Number(values["batch-size"]),
   jitterCopies: Number(values["jitter-copies"]),
   command,
+};
+if (values.only !== "identifiers") await trainUNet({ ...unetStage, steps: Number(values["unet-steps"]) });
+if (values.only === "unet") process.exit(0);
+await trainUNet({
+  ...unetStage,
+  steps: Number(values["identifier-steps"]),
+  identifiers: { init: path.resolve(values.init ?? values.out!), share: Number(values["identifier-share"]), baseLr: Number(values["identifier-lr"]) },
 });

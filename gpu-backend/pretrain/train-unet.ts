@@ -8,6 +8,12 @@
  * renders of it under the same caption, so "a dog" is a family of drawings and a subject of another
  * palette has a place in the prior. Checkpoints every `checkpointEvery` steps; the model folder is
  * exported every `exportEvery` steps, so a partly trained model is always usable.
+ *
+ * The identifier stage (`identifiers`) continues the same training from an exported model at a lower
+ * learning rate, with a share of the scenes also captioned with a random unknown word before the noun
+ * (unknown-words.ts), so that an identifier the model has never seen leaves the class as it is — the
+ * rare-token prior DreamBooth starts from. Its checkpoint, losses and facts have files of their own
+ * (`unet-identifiers-*`), and training.json keeps the first stage's facts with this one's beside them.
  */
 import { access, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -25,6 +31,10 @@ import { ClipTokenizer } from "../src/model/tokenizer.js";
 import { UNet2DConditionModel } from "../src/model/unet.js";
 import type { AutoencoderKL } from "../src/model/vae.js";
 import { SafetensorsReader } from "../src/model/safetensors.js";
+import { loadWeights } from "../src/model/weights.js";
+import { Random } from "../src/tensor/random.js";
+import { EMOJI_CLASSES } from "../src/emoji/catalog.js";
+import { captionWithIdentifier, RESERVED_IDENTIFIERS, unknownWord } from "../src/emoji/unknown-words.js";
 import { exportModel } from "./export.js";
 import { Progress, sittingClock } from "./progress.js";
 
@@ -42,6 +52,17 @@ export interface UNetStageOptions {
   jitterCopies: number;
   /** The command line of this sitting, recorded for the model card. */
   command: string;
+  /** Run the identifier stage instead of the first one. */
+  identifiers?: IdentifierStageOptions;
+}
+
+export interface IdentifierStageOptions {
+  /** The exported model (diffusers folder) whose UNet and text encoder the stage continues. */
+  init: string;
+  /** The share of scenes (views) that also appear with an unknown word before the noun. */
+  share: number;
+  /** Peak learning rate of the stage's cosine schedule (warmup 50 steps). */
+  baseLr: number;
 }
 
 const exists = (file: string) => access(file).then(() => true, () => false);
@@ -95,14 +116,19 @@ export async function exportCheckpoint(options: Pick<UNetStageOptions, "vae" | "
 }
 
 export async function trainUNet(options: UNetStageOptions): Promise<void> {
-  const { vae, set, work, out, seed, steps, batchSize, checkpointEvery = 25, exportEvery = 100, jitterCopies, command } = options;
+  const { vae, set, work, out, seed, steps, batchSize, checkpointEvery = 25, exportEvery = 100, jitterCopies, command, identifiers } = options;
+  const name = identifiers ? "unet-identifiers" : "unet";
+  const initFacts = identifiers ? (JSON.parse(await readFile(path.join(identifiers.init, "training.json"), "utf8")) as Record<string, unknown>) : undefined;
   const copies = await jitteredCopies(set.scenes, jitterCopies, seed + 5);
   // Scene i's views: index i as drawn, then its copies at i + k·n (k = 1 … jitterCopies).
   const views = [set.images, ...Array.from({ length: jitterCopies }, (_, k) => copies.map((renders) => renders[k]))].flat();
   const plain = encodeAll(vae, views);
   const mirrored = encodeAll(vae, views.map(flipHorizontal));
   const variance = plain.reduce((sum, latent) => sum + latent.reduce((s, v) => s + v * v, 0), 0) / (plain.length * plain[0].length);
-  const scalingFactor = Number((1 / Math.sqrt(variance)).toPrecision(5));
+  const measured = Number((1 / Math.sqrt(variance)).toPrecision(5));
+  // A continued model keeps the latent scale it learned with (the same images measure the same value).
+  const scalingFactor = identifiers ? (JSON.parse(await readFile(path.join(identifiers.init, "vae", "config.json"), "utf8")) as { scaling_factor: number }).scaling_factor : measured;
+  if (Math.abs(scalingFactor - measured) > 1e-3 * measured) console.error(`${name}: latent scale measured ${measured}, continuing with ${scalingFactor}`);
   vae.config.scaling_factor = scalingFactor;
   const scale = (latent: Float32Array) => latent.map((v) => v * scalingFactor);
 
@@ -117,9 +143,23 @@ export async function trainUNet(options: UNetStageOptions): Promise<void> {
   }));
   const unconditional = Int32Array.from(tokenizer.encode(""));
   for (let i = 0; i < views.length; i += 10) instance.push({ latents: instance[i].latents, tokenIds: unconditional });
+  if (identifiers) {
+    const random = new Random(seed + 7);
+    const known = (word: string) => set.vocabulary.vocab[`${word}</w>`] !== undefined;
+    for (let i = 0; i < views.length; i++) {
+      if (random.uniform() >= identifiers.share) continue;
+      const { caption, classIndex } = set.scenes[i % set.scenes.length];
+      const text = captionWithIdentifier(caption, EMOJI_CLASSES[classIndex].noun, unknownWord(random, known));
+      instance.push({ latents: instance[i].latents, tokenIds: Int32Array.from(tokenizer.encode(text)) });
+    }
+  }
 
   const textEncoder = new ClipTextModel(emojiTextConfig(Object.keys(set.vocabulary.vocab).length), { kind: "random", seed: seed + 1 });
   const unet = new UNet2DConditionModel(emojiUNetConfig, { kind: "random", seed: seed + 2 });
+  if (identifiers) {
+    await loadWeights(unet.params, [path.join(identifiers.init, "unet", "diffusion_pytorch_model.safetensors")]);
+    await loadWeights(textEncoder.params, [path.join(identifiers.init, "text_encoder", "model.safetensors")]);
+  }
   const trainable = attachTrainableWeights({ unet, textEncoder }, { method: "full", lora_rank: 4, lora_alpha: 4, train_text_encoder: true, seed });
   const trainer = new DreamBoothTrainer({
     unet,
@@ -136,26 +176,31 @@ export async function trainUNet(options: UNetStageOptions): Promise<void> {
       snrGamma: 5,
       maxGradNorm: 1,
       weightDecay: 1e-2,
-      learningRate: { kind: "cosine", baseLr: 1e-3, warmupSteps: 100, totalSteps: steps },
+      learningRate: identifiers ? { kind: "cosine", baseLr: identifiers.baseLr, warmupSteps: 50, totalSteps: steps } : { kind: "cosine", baseLr: 1e-3, warmupSteps: 100, totalSteps: steps },
       trainTextEncoder: true,
       seed,
       workers: trainingWorkers(),
     },
   });
-  const checkpointFile = path.join(work, "unet-checkpoint.safetensors");
+  const checkpointFile = path.join(work, `${name}-checkpoint.safetensors`);
   // As in the VAE stage, the planned length is not part of the fingerprint, so a run can be extended.
-  const fingerprint = JSON.stringify({ stage: "unet", seed, batchSize, examples: instance.length, scalingFactor });
+  const fingerprint = JSON.stringify({ stage: name, seed, batchSize, examples: instance.length, scalingFactor, ...(identifiers ? { share: identifiers.share, baseLr: identifiers.baseLr } : {}) });
   if (await exists(checkpointFile)) await trainer.restoreCheckpoint(checkpointFile, fingerprint);
-  const historyFile = path.join(work, "unet-losses.json");
+  const historyFile = path.join(work, `${name}-losses.json`);
   const history: { step: number; loss: number; seconds: number }[] = (await exists(historyFile)) ? JSON.parse(await readFile(historyFile, "utf8")) : [];
   // Training time adds up over resumed runs: each history point has the seconds spent up to its step.
   const seconds = sittingClock(history.at(-1)?.seconds ?? 0);
-  if (trainer.step > 0) console.error(`unet: resumed at step ${trainer.step} of ${steps}`);
-  const progress = new Progress("unet", steps, trainer.step);
-  const stage = { command, seed, plannedSteps: steps, batchSize, images: set.images.length, jitterCopies, scalingFactor };
-  await writeFile(path.join(work, "unet-stage.json"), JSON.stringify(stage));
+  if (trainer.step > 0) console.error(`${name}: resumed at step ${trainer.step} of ${steps}`);
+  const progress = new Progress(name, steps, trainer.step);
+  const stage = identifiers
+    ? { command, seed, plannedSteps: steps, batchSize, share: identifiers.share, baseLr: identifiers.baseLr, examples: instance.length, reserved: RESERVED_IDENTIFIERS }
+    : { command, seed, plannedSteps: steps, batchSize, images: set.images.length, jitterCopies, scalingFactor };
+  await writeFile(path.join(work, `${name}-stage.json`), JSON.stringify(stage));
   const autoencoder = await autoencoderFacts(work);
-  const facts = () => ({ ...stage, steps: trainer.step, seconds: seconds(), losses: history, ...autoencoder });
+  // The identifier stage's facts sit under `identifiers` beside the first stage's, which the continued model carried.
+  const facts = () => (identifiers
+    ? { ...initFacts, identifiers: { ...stage, steps: trainer.step, seconds: seconds(), losses: history } }
+    : { ...stage, steps: trainer.step, seconds: seconds(), losses: history, ...autoencoder });
   while (trainer.step < steps) {
     const { step, loss } = trainer.trainStep();
     progress.update(step, loss);
