@@ -21,10 +21,10 @@ export const TINY_EMOJI_VOCABULARY = {
 
 /** Mean over the benchmark's subjects of the untrained model's report (shared/quality.ts measures). */
 export const TINY_EMOJI_BASE_QUALITY = {
-  subject_fidelity: 0.5125,
-  subject_fidelity_normalized: -0.5062,
-  prompt_fidelity: 0.9833,
-  prior_preservation_similarity: 0.5776,
-  class_recognized: 0.75,
-  diversity: 0.6741,
+  subject_fidelity: 0.5833,
+  subject_fidelity_normalized: -0.2084,
+  prompt_fidelity: 0.9667,
+  prior_preservation_similarity: 0.5745,
+  class_recognized: 0.6667,
+  diversity: 0.5688,
 };

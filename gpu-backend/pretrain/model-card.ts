@@ -55,6 +55,10 @@ async function parameters(file: string, bytes: number): Promise<number> {
 }
 const counts = await Promise.all(weightFiles.map((file, i) => parameters(file, sizes[i])));
 const losses: { step: number; loss: number }[] = training?.losses ?? [];
+/** The identifier stage's facts (train-unet.ts), when the model went through it. */
+const identifierStage = training?.identifiers as
+  | { steps: number; plannedSteps: number; batchSize: number; seconds?: number; baseLr: number; share: number; reserved: string[]; losses: { loss: number }[]; command?: string }
+  | undefined;
 const curve = losses.filter((_, i) => i % Math.max(1, Math.ceil(losses.length / 8)) === 0 || i === losses.length - 1);
 const latent = vaeConfig ? `${32 / 2 ** (vaeConfig.block_out_channels.length - 1)}×${32 / 2 ** (vaeConfig.block_out_channels.length - 1)}×${vaeConfig.latent_channels}` : "?";
 const commandOf = (facts: { command?: string } | undefined) => (facts?.command ? ` Command: \`${facts.command}\`.` : "");
@@ -100,6 +104,7 @@ ${stage("VAE", training?.vae)}
 ${stage("Decoder fine-tune (encoder frozen, so the UNet's latents do not move)", training?.decoder)}
 ${training ? `- UNet + text encoder together: ${training.steps} of ${training.plannedSteps} planned steps of batch ${training.batchSize}${minutes(training.seconds)}, AdamW (lr 10⁻³ cosine, warmup 100, weight decay 10⁻²), min-SNR γ 5, horizontal flips; latent scaling factor ${training.scalingFactor}.${commandOf(training)}` : ""}
 ${curve.length > 0 ? `- ε-prediction loss (smoothed): ${curve.map((point) => `step ${point.step}: ${point.loss.toFixed(3)}`).join(", ")}.` : ""}
+${identifierStage ? `- Identifier stage (the UNet stage continued, so an identifier it never saw leaves the class alone, as DreamBooth's rare tokens do): ${identifierStage.steps} of ${identifierStage.plannedSteps} steps of batch ${identifierStage.batchSize}${minutes(identifierStage.seconds)}, lr ${identifierStage.baseLr} cosine (warmup 50); ${percent(identifierStage.share)} of the scenes also captioned with a random 2–5-letter unknown word before the noun ("a big xqv dog"), never ${identifierStage.reserved.map((word) => `"${word}"`).join(" or ")}; final loss ${identifierStage.losses.at(-1)?.loss.toFixed(3) ?? "?"}.${commandOf(identifierStage)}` : ""}
 ${judge?.training ? `- Judge: ${judge.training.steps} steps of 32 class + 32 identity scenes${minutes(judge.training.seconds)}${judgeAncestry(judge.training.init)}.${commandOf(judge.training)}` : ""}
 
 ## Quality gate (\`npm run pretrain:gate\`)
@@ -120,8 +125,8 @@ Codec: round-trip PSNR ${gate.codec.roundTripPsnr.toFixed(2)} dB on ${gate.codec
 
 A 4-conv CNN that stands in for DINO and CLIP in the benchmark and in each training's \`reports/quality.json\`.
 Its class, background and size heads are trained on the 32 classes' scenes, each class drawn from every Noto
-drawing of its noun (a dog face, a dog, a poodle) and, half the time, from OpenMoji's drawings of the same
-(CC BY-SA 4.0: the judge's licence, see NOTICE), colour-jittered with hue and saturation and mirrored, so it
+drawing of its noun (a dog face, a dog, a poodle) and equally often from OpenMoji's (CC BY-SA 4.0: the judge's
+licence, see NOTICE) and Microsoft Fluent's (flat style, MIT) drawings of the same, colour-jittered with hue and saturation and mirrored, so it
 can name a subject drawn by a vendor it never saw (Twemoji, the benchmark's subjects); its identity head tells every
 Noto drawing apart whatever the background, size or blur, and its embedding is the subject descriptor of
 subject fidelity. Half of every batch is seen as this model's VAE returns it (encode → decode), since
