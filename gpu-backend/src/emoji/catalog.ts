@@ -52,7 +52,9 @@ export const IMAGE_SIZE = 32;
  */
 export type Vendor = DatasourceVendor | SvgVendor;
 /** The vendors whose drawings are SVGs, rasterised and cut square by `compose.ts`. */
-export type SvgVendor = "openmoji" | "fluent";
+export const SVG_VENDORS = ["openmoji", "fluent"] as const;
+export type SvgVendor = (typeof SVG_VENDORS)[number];
+export const isSvgVendor = (vendor: Vendor): vendor is SvgVendor => (SVG_VENDORS as readonly Vendor[]).includes(vendor);
 /** The vendors whose images come in an `emoji-datasource-*` package (64×64 PNGs). */
 export type DatasourceVendor = "google" | "twitter";
 

@@ -5,7 +5,7 @@
  */
 import sharp, { type Sharp } from "sharp";
 import type { Pixels } from "../dreambooth/images.js";
-import { BACKGROUNDS, emojiImagePath, IMAGE_SIZE, type Vendor } from "./catalog.js";
+import { BACKGROUNDS, emojiImagePath, IMAGE_SIZE, isSvgVendor, type Vendor } from "./catalog.js";
 import { jitterSprite, type ColourJitter } from "./jitter.js";
 
 export interface Scene {
@@ -57,7 +57,7 @@ const svgSquares = new Map<string, Promise<Buffer>>();
  * transparent square, which then fills the sprite as the others do.
  */
 async function source(vendor: Vendor, file: string): Promise<Sharp> {
-  if (vendor !== "openmoji" && vendor !== "fluent") return sharp(emojiImagePath(vendor, file));
+  if (!isSvgVendor(vendor)) return sharp(emojiImagePath(vendor, file));
   const key = `${vendor}/${file}`;
   let square = svgSquares.get(key);
   if (!square) {
