@@ -1,7 +1,8 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerTrainingKernels } from "./backend.js";
 import { Random } from "./random.js";
+import { setSpeedSwitches } from "./speed-switches.js";
 
 /** Largest absolute difference relative to the largest reference magnitude. */
 function relativeError(actual: Float32Array, expected: Float32Array): number {
@@ -37,6 +38,10 @@ const CASES: ConvCase[] = [
   { name: "1×1 stride 2 (phases without taps get zero gradient)", input: [2, 6, 7, 3], filter: [1, 1, 3, 4], stride: 2, pad: "valid" },
   { name: "5×5 stride 2, padding 2", input: [2, 9, 8, 2], filter: [5, 5, 2, 3], stride: 2, pad: torchPad(2) },
   { name: "3×3 strides (2, 1), padding 1", input: [2, 7, 6, 2], filter: [3, 3, 2, 3], stride: [2, 1], pad: torchPad(1) },
+  // Fewer output positions than output channels: with packActivations the input gradient is one product and a col2im.
+  { name: "3×3 stride 1, padding 1, 4×4 with more output channels than positions", input: [1, 4, 4, 8], filter: [3, 3, 8, 32], stride: 1, pad: torchPad(1) },
+  { name: "3×3 stride 2, padding 1, batch 2, 4×4 → 2×2 with 16 output channels", input: [2, 4, 4, 6], filter: [3, 3, 6, 16], stride: 2, pad: torchPad(1) },
+  { name: "3×3 stride 2, asymmetric padding (0,1), odd 5×5 input, 12 output channels", input: [1, 5, 5, 3], filter: [3, 3, 3, 12], stride: 2, pad: [[0, 0], [0, 1], [0, 1], [0, 0]] },
   { name: "fused conv with bias (the path tf.fused.conv2d takes under a tape)", input: [2, 6, 5, 3], filter: [3, 3, 3, 4], stride: 1, pad: torchPad(1), fusedBias: true },
 ];
 
@@ -65,7 +70,9 @@ beforeAll(async () => {
   await tf.setBackend("cpu");
 });
 
-describe("convolution gradients rewritten as convolutions (wasm) match the cpu backend's reference kernels", () => {
+describe.each([true, false])("convolution gradients rewritten as convolutions (wasm) match the cpu backend's reference kernels, packActivations %s", (packActivations) => {
+  beforeAll(() => setSpeedSwitches({ packActivations }));
+  afterAll(() => setSpeedSwitches({ packActivations: true }));
   for (const c of CASES) {
     it(c.name, async () => {
       const random = new Random(7);

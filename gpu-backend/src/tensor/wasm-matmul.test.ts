@@ -18,11 +18,19 @@ const CASES: Array<{ a: number[]; b: number[]; transposeA: boolean; transposeB: 
   // Sides that are not multiples of the 32-wide transpose blocks.
   { a: [2, 70, 40], b: [2, 70, 33], transposeA: true, transposeB: false },
   { a: [37, 65], b: [65, 37], transposeA: true, transposeB: true },
+  // Few rows against a large bᵀ (a linear layer's dx = dy·Wᵀ): with packActivations computed as (b·aᵀ)ᵀ.
+  { a: [3, 40], b: [50, 40], transposeA: false, transposeB: true },
+  { a: [40, 3], b: [70, 40], transposeA: true, transposeB: true },
+  { a: [1, 16, 33], b: [1, 130, 33], transposeA: false, transposeB: true },
 ];
 
-describe.each([true, false])("wasm BatchMatMul (transposes made explicit, batches one XNNPACK product at a time), transposeFree %s", (transposeFree) => {
-  beforeAll(() => setSpeedSwitches({ transposeFree }));
-  afterAll(() => setSpeedSwitches({ transposeFree: true }));
+describe.each([
+  [true, true],
+  [true, false],
+  [false, true],
+])("wasm BatchMatMul (transposes made explicit, batches one XNNPACK product at a time), transposeFree %s, packActivations %s", (transposeFree, packActivations) => {
+  beforeAll(() => setSpeedSwitches({ transposeFree, packActivations }));
+  afterAll(() => setSpeedSwitches({ transposeFree: true, packActivations: true }));
   for (const { a, b, transposeA, transposeB } of CASES) {
     it(`a ${a} ${transposeA ? "ᵀ" : ""}· b ${b}${transposeB ? "ᵀ" : ""} equals the cpu backend`, async () => {
       const random = new Random(2);

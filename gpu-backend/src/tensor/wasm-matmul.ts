@@ -34,6 +34,21 @@ function swapLastTwo(x: TensorInfo, backend: BackendWasm): TensorInfo {
   return transpose.kernelFunc({ inputs: { x }, backend, attrs: { perm } }) as TensorInfo;
 }
 
+/** Writes the [rows, cols] matrix at `start` of `source` transposed ([cols, rows]) at `targetStart` of `target`, in 32×32 blocks. */
+function transposeBlocks(source: Float32Array, start: number, rows: number, cols: number, target: Float32Array, targetStart: number): void {
+  const block = 32;
+  for (let r0 = 0; r0 < rows; r0 += block) {
+    const rowEnd = Math.min(r0 + block, rows);
+    for (let c0 = 0; c0 < cols; c0 += block) {
+      const colEnd = Math.min(c0 + block, cols);
+      for (let r = r0; r < rowEnd; r++) {
+        const from = start + r * cols;
+        for (let c = c0; c < colEnd; c++) target[targetStart + c * rows + r] = source[from + c];
+      }
+    }
+  }
+}
+
 /**
  * `x`'s matrix `index` ([rows, cols] of a [..., rows, cols] tensor), transposed, as a new [1, cols, rows]
  * tensor: a blocked copy in JavaScript on the wasm heap. wasm's own Transpose takes ~20 ms for one
@@ -43,20 +58,7 @@ function transposedMatrixAt(x: TensorInfo, index: number, backend: BackendWasm):
   const [rows, cols] = x.shape.slice(-2);
   const out = backend.makeOutput([1, cols, rows], "float32");
   // Views after the allocation: growing the heap detaches older ones.
-  const source = backend.typedArrayFromHeap(x);
-  const target = backend.typedArrayFromHeap(out);
-  const start = index * rows * cols;
-  const block = 32;
-  for (let r0 = 0; r0 < rows; r0 += block) {
-    const rowEnd = Math.min(r0 + block, rows);
-    for (let c0 = 0; c0 < cols; c0 += block) {
-      const colEnd = Math.min(c0 + block, cols);
-      for (let r = r0; r < rowEnd; r++) {
-        const from = start + r * cols;
-        for (let c = c0; c < colEnd; c++) target[c * rows + r] = source[from + c];
-      }
-    }
-  }
+  transposeBlocks(backend.typedArrayFromHeap(x) as Float32Array, index * rows * cols, rows, cols, backend.typedArrayFromHeap(out) as Float32Array, 0);
   return out;
 }
 
@@ -112,6 +114,26 @@ function viewedBatchMatMul({ inputs: { a, b }, backend, attrs }: MatMulArgs, bat
   if (sharedB) letGo(sharedB);
 }
 
+/**
+ * One product a·bᵀ with b a single [n, k] matrix (a layer's weight, as every linear backward dx = dy·Wᵀ
+ * has it) computed as its transpose, (b·aᵀ)ᵀ. XNNPACK repacks the right-hand operand of every product
+ * whose tensor it has not seen (its packed copy is cached by tensor, and training makes new weights
+ * each step): here that is aᵀ, m·k values, instead of the k·n of the weight. With few rows (8×8 latents
+ * at batch 1: 64 tokens, 16 at 4×4) the packing, not the arithmetic, was most of the product's time.
+ */
+function weightLeftProduct({ inputs: { a, b }, backend, attrs }: MatMulArgs, out: TensorInfo): void {
+  const [m, n] = out.shape.slice(-2);
+  const weight = matrixView(b, 0, backend);
+  const right = attrs.transposeA ? matrixView(a, 0, backend) : transposedMatrixAt(a, 0, backend);
+  const product = backend.makeOutput([1, n, m], "float32");
+  productInto(weight, right, product, backend);
+  transposeBlocks(backend.typedArrayFromHeap(product) as Float32Array, 0, n, m, backend.typedArrayFromHeap(out) as Float32Array, 0);
+  releaseView(weight, backend);
+  if (attrs.transposeA) releaseView(right, backend);
+  else backend.disposeData(right.dataId);
+  backend.disposeData(product.dataId);
+}
+
 /** The earlier route (switch off): each matrix copied out, transposed with wasm's Transpose, product copied in. */
 function copiedBatchMatMul({ inputs: { a, b }, backend, attrs }: MatMulArgs, batchA: number, batchB: number, out: TensorInfo): void {
   const [m, n] = out.shape.slice(-2);
@@ -160,7 +182,10 @@ function batchMatMul(args: MatMulArgs): TensorInfo {
   const m = attrs.transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
   const n = attrs.transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
   const out = backend.makeOutput([...outerDims, m, n], "float32");
-  (fast ? viewedBatchMatMul : copiedBatchMatMul)(args, batchA, batchB, out);
+  const k = attrs.transposeA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
+  // Packing and copying aᵀ and the product's transpose (m·k + m·n values) against packing bᵀ (k·n).
+  if (fast && batchA === 1 && batchB === 1 && attrs.transposeB && switchOn("packActivations") && m * k + m * n < k * n) weightLeftProduct(args, out);
+  else (fast ? viewedBatchMatMul : copiedBatchMatMul)(args, batchA, batchB, out);
   return out;
 }
 
