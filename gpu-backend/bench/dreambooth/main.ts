@@ -46,6 +46,8 @@ const { values } = parseArgs({
     "class-images": { type: "string", default: "32" },
     "full-lr": { type: "string", default: "2e-4" },
     "lora-lr": { type: "string", default: "2e-3" },
+    /** Train the text encoder too (full: its weights; LoRA: its adapters): none, prior (the prior runs only) or all. */
+    "train-text-encoder": { type: "string", default: "none" },
     out: { type: "string", default: "bench-out/dreambooth" },
     /** Comma-separated indices into the run kinds (0 base, 1–2 full, 3–4 LoRA): to split a benchmark over processes. */
     variants: { type: "string", default: "0,1,2,3,4" },
@@ -57,6 +59,9 @@ const { values } = parseArgs({
     publish: { type: "boolean", default: false },
   },
 });
+const textEncoderChoice = values["train-text-encoder"]!;
+if (!["none", "prior", "all"].includes(textEncoderChoice)) throw new Error(`--train-text-encoder must be none, prior or all (got ${textEncoderChoice})`);
+const trainsTextEncoder = (variant: RunKind) => textEncoderChoice === "all" || (textEncoderChoice === "prior" && variant.priorWeight > 0);
 const learningRate = (method: RunKind["method"]) => (method === "lora" ? Number(values["lora-lr"]) : Number(values["full-lr"]));
 
 const out = path.resolve(values.out!);
@@ -157,7 +162,7 @@ for (const classNoun of subjectList) {
   for (const variant of variants) {
     for (const seed of variant.method ? trainingSeeds : [0]) {
       const config = variant.method
-        ? { label: variant.label, method: variant.method, priorWeight: variant.priorWeight, learningRate: learningRate(variant.method), seed, steps }
+        ? { label: variant.label, method: variant.method, priorWeight: variant.priorWeight, learningRate: learningRate(variant.method), seed, steps, trainTextEncoder: trainsTextEncoder(variant) }
         : undefined;
       const result = await benchmarkRun({ model, judge, photos: subject.photos, classImages, identifier: "sks", classNoun }, config, DEFAULT_EVALUATION, baseModel);
       (reports[variant.key] ??= []).push(result.report);
@@ -188,7 +193,7 @@ for (const classNoun of subjectList) {
 }
 
 console.log(benchmarkTable(reports));
-const settings = { subjects: values.subjects, trainingSeeds, steps, photos: Number(values.photos), classImages: Number(values["class-images"]), fullLr: Number(values["full-lr"]), loraLr: Number(values["lora-lr"]), evaluation: DEFAULT_EVALUATION, minutes: (Date.now() - started) / 60000 };
+const settings = { subjects: values.subjects, trainingSeeds, steps, photos: Number(values.photos), classImages: Number(values["class-images"]), fullLr: Number(values["full-lr"]), loraLr: Number(values["lora-lr"]), trainTextEncoder: textEncoderChoice, evaluation: DEFAULT_EVALUATION, minutes: (Date.now() - started) / 60000 };
 await writeFile(path.join(out, `results-${values.variants!.replace(/,/g, "")}-${values.subjects!.replace(/,/g, "-")}.json`), JSON.stringify({ settings, finalLosses: losses, trainingSeconds, reports }, null, 2));
 console.error(`[${elapsed()}] done; contact sheets and results-*.json in ${out} (combine several with --merge)`);
 if (values.publish) await merge();

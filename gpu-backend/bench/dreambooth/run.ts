@@ -21,6 +21,8 @@ export interface RunConfig {
   learningRate: number;
   steps: number;
   seed: number;
+  /** Train the text encoder beside the UNet (diffusers' --train_text_encoder), so the identifier can gain a meaning. */
+  trainTextEncoder: boolean;
 }
 
 export interface RunInput {
@@ -46,7 +48,7 @@ export async function benchmarkRun(input: RunInput, config: RunConfig | undefine
   if (!config) return { ...(await evaluateSubject(model, judge, photos, subject, baseModel, evaluation)), losses: [] as number[], trainingSeconds: 0 };
   const trainable = attachTrainableWeights(
     { unet: model.unet, textEncoder: model.textEncoder },
-    { method: config.method, lora_rank: 4, lora_alpha: 4, train_text_encoder: false, seed: config.seed },
+    { method: config.method, lora_rank: 4, lora_alpha: 4, train_text_encoder: config.trainTextEncoder, seed: config.seed },
   );
   const instanceTokens = Int32Array.from(model.tokenizer.encode(`a photo of a ${identifier} ${classNoun}`));
   const classTokens = Int32Array.from(model.tokenizer.encode(`a photo of a ${classNoun}`));
@@ -67,7 +69,7 @@ export async function benchmarkRun(input: RunInput, config: RunConfig | undefine
       maxGradNorm: 1,
       weightDecay: 1e-2,
       learningRate: { kind: "constant", baseLr: config.learningRate, warmupSteps: 0, totalSteps: config.steps },
-      trainTextEncoder: false,
+      trainTextEncoder: config.trainTextEncoder,
       seed: config.seed,
       workers: trainingWorkers(),
     },
