@@ -13,6 +13,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmConvGradients } from "./conv-gradients.js";
 import { registerGegluKernels } from "./geglu.js";
 import { registerNormKernels } from "./group-norm.js";
+import { installLightSaves } from "./light-saves.js";
 import { registerNoCopyKernels } from "./no-copy.js";
 import { registerMissingWasmKernels } from "./wasm-kernels.js";
 import { registerWasmBatchMatMul } from "./wasm-matmul.js";
@@ -40,6 +41,7 @@ export function registerTrainingKernels(): void {
   registerWasmBatchMatMul();
   registerMissingWasmKernels();
   registerNoCopyKernels();
+  installLightSaves();
   registerNormKernels();
   registerGegluKernels();
 }
