@@ -94,10 +94,12 @@ describe("DreamBoothTrainer", () => {
     const plain = await trainLora(2);
     const bounded = await trainLora(2, { extra: { memory: { gradientCheckpointing: true, attentionChunk: 16 } } });
     expect(unet.memory).toEqual({ gradientCheckpointing: false });
+    // Chunked attention sums in another order, and AdamW's first steps divide each gradient by its own
+    // magnitude, so float32 rounding shows at ~1e-5 of the weights (a wrong gradient would show at 1e-2 and up).
     for (const [name, values] of plain.weights) {
       const other = bounded.weights.get(name)!;
       const difference = Math.hypot(...values.map((value, i) => value - other[i]));
-      expect(difference).toBeLessThanOrEqual(1e-5 * Math.max(Math.hypot(...values), 1e-3));
+      expect(difference).toBeLessThanOrEqual(5e-5 * Math.max(Math.hypot(...values), 1e-3));
     }
     bounded.losses.forEach((loss, i) => expect(Math.abs(loss - plain.losses[i])).toBeLessThan(1e-5 * plain.losses[i]));
   });

@@ -4,6 +4,7 @@ import { silu } from "../model/layers.js";
 import { initTensorBackend } from "./backend.js";
 import { randomInputs, relativeError, valueAndGradients, type Input } from "./gradient-check.js";
 import { fusedGroupNorm, fusedLayerNorm } from "./group-norm.js";
+import { setSpeedSwitches } from "./speed-switches.js";
 
 beforeAll(() => initTensorBackend({ requested: "wasm", log: () => {} }));
 afterAll(() => tf.setBackend("wasm"));
@@ -39,7 +40,10 @@ function normInputs(shape: number[], seed: number): Input[] {
   return [{ ...x, values: x.values.map((v) => 3 + 2 * v) }, { ...gamma, values: gamma.values.map((v) => 1 + 0.3 * v) }, beta];
 }
 
-describe("fused GroupNorm on wasm equals the composed ops on the cpu backend (value, dx, dγ, dβ)", () => {
+describe.each([true, false])("fused GroupNorm on wasm equals the composed ops on the cpu backend (value, dx, dγ, dβ), wasmSimd %s", (wasmSimd) => {
+  beforeAll(() => setSpeedSwitches({ wasmSimd }));
+  afterAll(() => setSpeedSwitches({ wasmSimd: true }));
+
   it("GroupNorm, batch 2, 4 groups of 3 channels", async () => {
     await expectSame((x, g, b) => composedGroupNorm(x, g, b, 4, 1e-5), (x, g, b) => fusedGroupNorm(x as tf.Tensor4D, g, b, { groups: 4, eps: 1e-5, silu: false }), normInputs([2, 5, 3, 12], 1));
   });
@@ -49,6 +53,14 @@ describe("fused GroupNorm on wasm equals the composed ops on the cpu backend (va
       (x, g, b) => silu(composedGroupNorm(x, g, b, 6, 1e-6)),
       (x, g, b) => fusedGroupNorm(x as tf.Tensor4D, g, b, { groups: 6, eps: 1e-6, silu: true }),
       normInputs([3, 4, 4, 6], 2),
+    );
+  });
+
+  it("GroupNorm then SiLU, batch 2, 4 groups of 4 channels (channels a multiple of 4: the SIMD sweeps)", async () => {
+    await expectSame(
+      (x, g, b) => silu(composedGroupNorm(x, g, b, 4, 1e-5)),
+      (x, g, b) => fusedGroupNorm(x as tf.Tensor4D, g, b, { groups: 4, eps: 1e-5, silu: true }),
+      normInputs([2, 5, 3, 16], 4),
     );
   });
 

@@ -15,6 +15,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { fastExp } from "./fast-exp.js";
 import { hasJsKernel, registerJsKernel, runJsKernel, type JsKernel } from "./js-kernel.js";
+import { simdKernelsFor, type NormKernels } from "./wasm-simd.js";
 
 interface NormAttrs {
   groups: number;
@@ -44,16 +45,44 @@ function channelSums(values: Float32Array, base: number, positions: number, chan
   }
 }
 
+/**
+ * The SIMD sweeps' working vectors, laid out in a kernel's scratch: two float64 per-channel sums, then
+ * five float32 per-channel vectors. Null where the sweeps cannot run (channels not a multiple of 4, a
+ * LayerNorm's one position per row, which the JavaScript loops handle better, the cpu backend, the
+ * wasmSimd switch off).
+ */
+interface SimdNorm {
+  kernels: NormKernels;
+  sums: Float64Array;
+  squares: Float64Array;
+  vectors: Float32Array[];
+}
+
+/** Floats of scratch the SIMD sweeps need: 2 float64 + 5 float32 vectors per channel, and 8-byte alignment slack. */
+const simdScratch = ([[, positions, channels]]: number[][]) => (channels % 4 === 0 && positions > 1 ? 9 * channels + 2 : 0);
+
+function simdNorm(scratch: Float32Array, channels: number, positions: number, ...tensors: Float32Array[]): SimdNorm | null {
+  if (channels % 4 !== 0 || positions <= 1 || scratch.length < 9 * channels + 2) return null;
+  const simd = simdKernelsFor(scratch, ...tensors);
+  if (!simd) return null;
+  const skip = (scratch.byteOffset % 8) / 4;
+  const float64 = (index: number) => new Float64Array(scratch.buffer, scratch.byteOffset + 4 * (skip + 2 * index * channels), channels);
+  const vectors = Array.from({ length: 5 }, (_, i) => scratch.subarray(skip + (4 + i) * channels, skip + (5 + i) * channels));
+  return { kernels: simd.norm, sums: float64(0), squares: float64(1), vectors };
+}
+
 /** x [B, N, C], γ [C], β [C] → out [B, N, C], mean [B, G], rstd [B, G]. */
 const FORWARD: JsKernel<NormAttrs> = {
   name: "DreamboothGroupNorm",
   inputs: ["x", "gamma", "beta"],
   outputShapes: ([[batch, positions, channels]], { groups }) => [[batch, positions, channels], [batch, groups], [batch, groups]],
-  compute([x, gamma, beta], [out, mean, rstd], [[batch, positions, channels]], { groups, eps, silu }) {
+  scratch: simdScratch,
+  compute([x, gamma, beta], [out, mean, rstd], [[batch, positions, channels]], { groups, eps, silu }, scratch) {
     const groupOf = groupsOf(channels, groups);
     const count = (positions * channels) / groups;
-    const sum = new Float64Array(channels);
-    const squares = new Float64Array(channels);
+    const simd = simdNorm(scratch, channels, positions, x, gamma, beta, out);
+    const sum = simd?.sums ?? new Float64Array(channels);
+    const squares = simd?.squares ?? new Float64Array(channels);
     const groupSum = new Float64Array(groups);
     const groupSquares = new Float64Array(groups);
     // y = x·scale[c] + shift[c], with scale = rstd·γ and shift = β − μ·rstd·γ.
@@ -61,7 +90,9 @@ const FORWARD: JsKernel<NormAttrs> = {
     const shift = new Float64Array(channels);
     for (let b = 0; b < batch; b++) {
       const base = b * positions * channels;
-      channelSums(x, base, positions, channels, sum, squares);
+      const sample = (values: Float32Array) => values.subarray(base, base + positions * channels);
+      if (simd) simd.kernels.channelSums(sample(x), positions, channels, sum, squares);
+      else channelSums(x, base, positions, channels, sum, squares);
       groupSum.fill(0);
       groupSquares.fill(0);
       for (let c = 0; c < channels; c++) {
@@ -74,6 +105,16 @@ const FORWARD: JsKernel<NormAttrs> = {
         const variance = Math.max(0, groupSquares[g] / count - mu * mu);
         mean[b * groups + g] = mu;
         rstd[b * groups + g] = 1 / Math.sqrt(variance + eps);
+      }
+      if (simd) {
+        const [channelMean, channelScale] = simd.vectors;
+        for (let c = 0; c < channels; c++) {
+          const g = b * groups + groupOf[c];
+          channelMean[c] = mean[g];
+          channelScale[c] = rstd[g] * gamma[c];
+        }
+        simd.kernels.forward(sample(x), sample(out), positions, channels, channelMean, channelScale, beta, silu);
+        continue;
       }
       for (let c = 0; c < channels; c++) {
         const g = b * groups + groupOf[c];
@@ -95,9 +136,15 @@ const BACKWARD: JsKernel<NormAttrs> = {
   name: "DreamboothGroupNormGrad",
   inputs: ["dy", "x", "gamma", "beta", "mean", "rstd"],
   outputShapes: ([shape, , gamma]) => [shape, gamma, gamma],
-  compute([dOut, x, gamma, beta, mean, rstd], [dx, dGamma, dBeta], [[batch, positions, channels]], { groups, silu }) {
+  scratch: simdScratch,
+  compute([dOut, x, gamma, beta, mean, rstd], [dx, dGamma, dBeta], [[batch, positions, channels]], { groups, silu }, scratch) {
     const groupOf = groupsOf(channels, groups);
     const count = (positions * channels) / groups;
+    const simd = simdNorm(scratch, channels, positions, dOut, x, gamma, beta, dx);
+    if (simd) {
+      simdBackward(simd, { dOut, x, gamma, beta, mean, rstd, dx, dGamma, dBeta }, batch, positions, channels, groupOf, count, silu);
+      return;
+    }
     const gammaSum = new Float64Array(channels);
     const betaSum = new Float64Array(channels);
     // x̂ = x·inverse[c] + offset[c]; y = x̂·γ + β.
@@ -159,6 +206,53 @@ const BACKWARD: JsKernel<NormAttrs> = {
     dBeta.set(betaSum);
   },
 };
+
+/** The backward pass with the SIMD sweeps: the same two passes and per-channel coefficients as the JavaScript loops. */
+function simdBackward(
+  simd: SimdNorm,
+  t: Record<"dOut" | "x" | "gamma" | "beta" | "mean" | "rstd" | "dx" | "dGamma" | "dBeta", Float32Array>,
+  batch: number,
+  positions: number,
+  channels: number,
+  groupOf: Int32Array,
+  count: number,
+  silu: boolean,
+): void {
+  const groups = t.mean.length / batch;
+  const [channelMean, channelRstd, a, b, k] = simd.vectors;
+  const { sums: dySum, squares: dyXSum } = simd;
+  const gammaSum = new Float64Array(channels);
+  const betaSum = new Float64Array(channels);
+  const sumG = new Float64Array(groups);
+  const sumGX = new Float64Array(groups);
+  for (let n = 0; n < batch; n++) {
+    const base = n * positions * channels;
+    const sample = (values: Float32Array) => values.subarray(base, base + positions * channels);
+    for (let c = 0; c < channels; c++) {
+      channelMean[c] = t.mean[n * groups + groupOf[c]];
+      channelRstd[c] = t.rstd[n * groups + groupOf[c]];
+    }
+    simd.kernels.gradSums(sample(t.dOut), sample(t.x), sample(t.dx), positions, channels, channelMean, channelRstd, t.gamma, t.beta, silu, dySum, dyXSum);
+    sumG.fill(0);
+    sumGX.fill(0);
+    for (let c = 0; c < channels; c++) {
+      betaSum[c] += dySum[c];
+      gammaSum[c] += dyXSum[c];
+      sumG[groupOf[c]] += t.gamma[c] * dySum[c];
+      sumGX[groupOf[c]] += t.gamma[c] * dyXSum[c];
+    }
+    // dx = rstd·(dy·γ − mean(g) − x̂·mean(g·x̂)).
+    for (let c = 0; c < channels; c++) {
+      const r = channelRstd[c];
+      a[c] = r * t.gamma[c];
+      b[c] = -r * (sumGX[groupOf[c]] / count);
+      k[c] = -r * (sumG[groupOf[c]] / count);
+    }
+    simd.kernels.gradApply(sample(t.dx), sample(t.x), positions, channels, channelMean, channelRstd, a, b, k);
+  }
+  t.dGamma.set(gammaSum);
+  t.dBeta.set(betaSum);
+}
 
 export function registerNormKernels(): void {
   registerJsKernel(FORWARD);

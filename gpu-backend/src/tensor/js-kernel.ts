@@ -14,7 +14,9 @@ export interface JsKernel<Attrs> {
   /** Input names, in the order `compute` receives them. */
   inputs: string[];
   outputShapes(inputShapes: number[][], attrs: Attrs): number[][];
-  compute(inputs: Float32Array[], outputs: Float32Array[], inputShapes: number[][], attrs: Attrs): void;
+  /** Floats of working memory `compute` gets as `scratch` (on wasm, on the heap, so SIMD kernels can use it); none when absent. */
+  scratch?(inputShapes: number[][], attrs: Attrs): number;
+  compute(inputs: Float32Array[], outputs: Float32Array[], inputShapes: number[][], attrs: Attrs, scratch: Float32Array): void;
 }
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
@@ -27,9 +29,15 @@ function onWasm<Attrs>(kernel: JsKernel<Attrs>) {
     const infos = kernel.inputs.map((name) => inputs[name]);
     const shapes = infos.map((info) => info.shape);
     const outputs = kernel.outputShapes(shapes, attrs as Attrs).map((shape) => wasm.makeOutput(shape, "float32"));
+    const scratchFloats = kernel.scratch?.(shapes, attrs as Attrs) ?? 0;
+    const scratch = scratchFloats > 0 ? wasm.makeOutput([scratchFloats], "float32") : undefined;
     // Views only after every allocation: growing the heap detaches earlier ones.
     const views = (list: tf.TensorInfo[]) => list.map((info) => wasm.typedArrayFromHeap(info) as Float32Array);
-    kernel.compute(views(infos), views(outputs), shapes, attrs as Attrs);
+    try {
+      kernel.compute(views(infos), views(outputs), shapes, attrs as Attrs, scratch ? views([scratch])[0] : new Float32Array(0));
+    } finally {
+      if (scratch) wasm.disposeData(scratch.dataId);
+    }
     return outputs;
   };
 }
@@ -46,6 +54,7 @@ function onCpu<Attrs>(kernel: JsKernel<Attrs>) {
       outputs,
       shapes,
       attrs as Attrs,
+      new Float32Array(kernel.scratch?.(shapes, attrs as Attrs) ?? 0),
     );
     return outputs.map((values, i) => cpu.makeTensorInfo(outputShapes[i], "float32", values));
   };

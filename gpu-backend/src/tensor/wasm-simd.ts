@@ -5,8 +5,8 @@
  * `wabt` (the WebAssembly Binary Toolkit compiled to wasm), so the source is what runs.
  *
  * They serve the elementwise passes that JavaScript runs slowest: AdamW over every parameter
- * (a square root and a division per element: 36 ms → 10 ms a step for the embedded model's 4.2 M parameters) and the
- * gradient's sum of squares. Four float32 lanes at a time, the same float32 arithmetic as the composed
+ * (a square root and a division per element: 36 ms → 10 ms a step for the embedded model's 4.2 M parameters), the
+ * gradient's sum of squares, and GroupNorm's (+SiLU's) sweeps forward and backward (group-norm.ts). Four float32 lanes at a time, the same float32 arithmetic as the composed
  * tfjs ops; the sum of squares accumulates in float64 lanes as the JavaScript loop does. Behind the
  * `wasmSimd` speed switch; where they cannot run (cpu backend, tensorflow, a view off the heap) the
  * callers keep their JavaScript loops.
@@ -115,7 +115,152 @@ const WAT = String.raw`
       (f64.add (f64x2.extract_lane 0 (local.get $sumLow)) (f64x2.extract_lane 1 (local.get $sumLow)))
       (f64.add
         (f64.add (f64x2.extract_lane 0 (local.get $sumHigh)) (f64x2.extract_lane 1 (local.get $sumHigh)))
-        (local.get $tail)))))
+        (local.get $tail))))
+  ;; eˣ of four float32 lanes: 2ᵏ · eᵍ with k = nearest(x·log₂e), g = x − k·ln2 (ln2 in Cephes' two
+  ;; parts, the first exact in k·ln2) and eᵍ from its degree-6 Taylor series (|g| ≤ ln2 / 2, relative
+  ;; error ~1e-7); x clamped to [−87, 88], where float32's eˣ is finite and normal, as fast-exp.ts does.
+  (func $exp4 (param $x v128) (result v128)
+    (local $k v128) (local $g v128)
+    (local.set $x (f32x4.min (f32x4.max (local.get $x) (v128.const f32x4 -87 -87 -87 -87)) (v128.const f32x4 88 88 88 88)))
+    (local.set $k (f32x4.nearest (f32x4.mul (local.get $x) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))))
+    (local.set $g (f32x4.add
+      (f32x4.sub (local.get $x) (f32x4.mul (local.get $k) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375)))
+      (f32x4.mul (local.get $k) (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4))))
+    (f32x4.mul
+      (f32x4.add (v128.const f32x4 1 1 1 1) (f32x4.mul (local.get $g)
+      (f32x4.add (v128.const f32x4 1 1 1 1) (f32x4.mul (local.get $g)
+      (f32x4.add (v128.const f32x4 0.5 0.5 0.5 0.5) (f32x4.mul (local.get $g)
+      (f32x4.add (v128.const f32x4 0.16666667 0.16666667 0.16666667 0.16666667) (f32x4.mul (local.get $g)
+      (f32x4.add (v128.const f32x4 0.041666667 0.041666667 0.041666667 0.041666667) (f32x4.mul (local.get $g)
+      (f32x4.add (v128.const f32x4 0.0083333333 0.0083333333 0.0083333333 0.0083333333) (f32x4.mul (local.get $g)
+        (v128.const f32x4 0.0013888889 0.0013888889 0.0013888889 0.0013888889)))))))))))))
+      ;; 2ᵏ: k + 127 in the exponent bits.
+      (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $k)) (v128.const i32x4 127 127 127 127)) (i32.const 23))))
+
+  ;; σ(y) = 1 / (1 + e⁻ʸ).
+  (func $sigmoid4 (param $y v128) (result v128)
+    (f32x4.div (v128.const f32x4 1 1 1 1) (f32x4.add (v128.const f32x4 1 1 1 1) (call $exp4 (f32x4.neg (local.get $y))))))
+
+  ;; Adds the four lanes of $v, widened to float64, to the four float64 values at byte $to.
+  (func $accumulate4 (param $to i32) (param $v v128)
+    (v128.store (local.get $to) (f64x2.add (v128.load (local.get $to)) (f64x2.promote_low_f32x4 (local.get $v))))
+    (v128.store offset=16 (local.get $to) (f64x2.add (v128.load offset=16 (local.get $to))
+      (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))))
+
+  ;; Zeroes $bytes bytes from $to ($bytes a multiple of 16).
+  (func $zero (param $to i32) (param $bytes i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $to) (local.get $bytes)))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $to) (local.get $end)))
+      (v128.store (local.get $to) (v128.const i32x4 0 0 0 0))
+      (local.set $to (i32.add (local.get $to) (i32.const 16)))
+      (br $each))))
+
+  ;; The normalisation kernels of group-norm.ts over one sample x [positions, channels], channels a
+  ;; multiple of 4. Per-channel float32 vectors hold each channel's group statistics and coefficients;
+  ;; per-channel sums are float64. x̂ = (x − mean)·rstd: subtracting first keeps x̂ as exact as float32
+  ;; allows however far the mean is from 0. In the loops $c is a byte offset into the channel vectors.
+
+  ;; Per-channel Σx and Σx² over the positions, into float64 vectors.
+  (func (export "channelSums") (param $x i32) (param $positions i32) (param $channels i32) (param $sums i32) (param $squares i32)
+    (local $end i32) (local $row i32) (local $c i32) (local $v v128)
+    (local.set $row (i32.shl (local.get $channels) (i32.const 2)))
+    (call $zero (local.get $sums) (i32.shl (local.get $row) (i32.const 1)))
+    (call $zero (local.get $squares) (i32.shl (local.get $row) (i32.const 1)))
+    (local.set $end (i32.add (local.get $x) (i32.mul (local.get $positions) (local.get $row))))
+    (block $done (loop $position
+      (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+      (local.set $c (i32.const 0))
+      (loop $four
+        (local.set $v (v128.load (i32.add (local.get $x) (local.get $c))))
+        (call $accumulate4 (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 1))) (local.get $v))
+        (call $accumulate4 (i32.add (local.get $squares) (i32.shl (local.get $c) (i32.const 1))) (f32x4.mul (local.get $v) (local.get $v)))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br_if $four (i32.lt_u (local.get $c) (local.get $row))))
+      (local.set $x (i32.add (local.get $x) (local.get $row)))
+      (br $position))))
+
+  ;; out = y, or y·σ(y) when $silu, with y = (x − mean)·scale + beta (scale = rstd·γ).
+  (func (export "normForward") (param $x i32) (param $out i32) (param $positions i32) (param $channels i32)
+    (param $mean i32) (param $scale i32) (param $beta i32) (param $silu i32)
+    (local $end i32) (local $row i32) (local $c i32) (local $y v128)
+    (local.set $row (i32.shl (local.get $channels) (i32.const 2)))
+    (local.set $end (i32.add (local.get $x) (i32.mul (local.get $positions) (local.get $row))))
+    (block $done (loop $position
+      (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+      (local.set $c (i32.const 0))
+      (loop $four
+        (local.set $y (f32x4.add
+          (f32x4.mul
+            (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $c))) (v128.load (i32.add (local.get $mean) (local.get $c))))
+            (v128.load (i32.add (local.get $scale) (local.get $c))))
+          (v128.load (i32.add (local.get $beta) (local.get $c)))))
+        (if (local.get $silu) (then (local.set $y (f32x4.mul (local.get $y) (call $sigmoid4 (local.get $y))))))
+        (v128.store (i32.add (local.get $out) (local.get $c)) (local.get $y))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br_if $four (i32.lt_u (local.get $c) (local.get $row))))
+      (local.set $x (i32.add (local.get $x) (local.get $row)))
+      (local.set $out (i32.add (local.get $out) (local.get $row)))
+      (br $position))))
+
+  ;; The gradient's first sweep: dy = dOut, times SiLU's derivative σ(y)·(1 + y·(1 − σ(y))) at
+  ;; y = x̂·γ + β when $silu, written to dx, and per-channel Σdy and Σdy·x̂ (float64).
+  (func (export "normGradSums") (param $dOut i32) (param $x i32) (param $dx i32) (param $positions i32) (param $channels i32)
+    (param $mean i32) (param $rstd i32) (param $gamma i32) (param $beta i32) (param $silu i32) (param $dySum i32) (param $dyXSum i32)
+    (local $end i32) (local $row i32) (local $c i32) (local $normalized v128) (local $dy v128) (local $y v128) (local $s v128)
+    (local.set $row (i32.shl (local.get $channels) (i32.const 2)))
+    (call $zero (local.get $dySum) (i32.shl (local.get $row) (i32.const 1)))
+    (call $zero (local.get $dyXSum) (i32.shl (local.get $row) (i32.const 1)))
+    (local.set $end (i32.add (local.get $x) (i32.mul (local.get $positions) (local.get $row))))
+    (block $done (loop $position
+      (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+      (local.set $c (i32.const 0))
+      (loop $four
+        (local.set $normalized (f32x4.mul
+          (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $c))) (v128.load (i32.add (local.get $mean) (local.get $c))))
+          (v128.load (i32.add (local.get $rstd) (local.get $c)))))
+        (local.set $dy (v128.load (i32.add (local.get $dOut) (local.get $c))))
+        (if (local.get $silu) (then
+          (local.set $y (f32x4.add (f32x4.mul (local.get $normalized) (v128.load (i32.add (local.get $gamma) (local.get $c))))
+            (v128.load (i32.add (local.get $beta) (local.get $c)))))
+          (local.set $s (call $sigmoid4 (local.get $y)))
+          (local.set $dy (f32x4.mul (local.get $dy) (f32x4.mul (local.get $s)
+            (f32x4.add (v128.const f32x4 1 1 1 1) (f32x4.mul (local.get $y) (f32x4.sub (v128.const f32x4 1 1 1 1) (local.get $s)))))))))
+        (v128.store (i32.add (local.get $dx) (local.get $c)) (local.get $dy))
+        (call $accumulate4 (i32.add (local.get $dySum) (i32.shl (local.get $c) (i32.const 1))) (local.get $dy))
+        (call $accumulate4 (i32.add (local.get $dyXSum) (i32.shl (local.get $c) (i32.const 1))) (f32x4.mul (local.get $dy) (local.get $normalized)))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br_if $four (i32.lt_u (local.get $c) (local.get $row))))
+      (local.set $x (i32.add (local.get $x) (local.get $row)))
+      (local.set $dOut (i32.add (local.get $dOut) (local.get $row)))
+      (local.set $dx (i32.add (local.get $dx) (local.get $row)))
+      (br $position))))
+
+  ;; The gradient's second sweep, in place: dx = dy·a + x̂·b + k per channel.
+  (func (export "normGradApply") (param $dx i32) (param $x i32) (param $positions i32) (param $channels i32)
+    (param $mean i32) (param $rstd i32) (param $a i32) (param $b i32) (param $k i32)
+    (local $end i32) (local $row i32) (local $c i32)
+    (local.set $row (i32.shl (local.get $channels) (i32.const 2)))
+    (local.set $end (i32.add (local.get $x) (i32.mul (local.get $positions) (local.get $row))))
+    (block $done (loop $position
+      (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+      (local.set $c (i32.const 0))
+      (loop $four
+        (v128.store (i32.add (local.get $dx) (local.get $c)) (f32x4.add
+          (f32x4.add
+            (f32x4.mul (v128.load (i32.add (local.get $dx) (local.get $c))) (v128.load (i32.add (local.get $a) (local.get $c))))
+            (f32x4.mul
+              (f32x4.mul
+                (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $c))) (v128.load (i32.add (local.get $mean) (local.get $c))))
+                (v128.load (i32.add (local.get $rstd) (local.get $c))))
+              (v128.load (i32.add (local.get $b) (local.get $c)))))
+          (v128.load (i32.add (local.get $k) (local.get $c)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br_if $four (i32.lt_u (local.get $c) (local.get $row))))
+      (local.set $x (i32.add (local.get $x) (local.get $row)))
+      (local.set $dx (i32.add (local.get $dx) (local.get $row)))
+      (br $position)))))
 `;
 
 /** One AdamW step's scalars (the optimizer's kernel attributes). */
@@ -136,6 +281,25 @@ export interface AdamWScalars {
 interface Exports {
   adamw(...args: number[]): void;
   squaredSum(x: number, n: number): number;
+  channelSums(...args: number[]): void;
+  normForward(...args: number[]): void;
+  normGradSums(...args: number[]): void;
+  normGradApply(...args: number[]): void;
+}
+
+/**
+ * The normalisation sweeps of group-norm.ts over one sample [positions, channels] (channels a multiple
+ * of 4), on views of the heap; per-channel vectors are float32 of length `channels`, sums float64.
+ */
+export interface NormKernels {
+  /** Per-channel Σx and Σx² over the positions. */
+  channelSums(x: Float32Array, positions: number, channels: number, sums: Float64Array, squares: Float64Array): void;
+  /** out = y or y·σ(y), y = (x − mean)·scale + beta. */
+  forward(x: Float32Array, out: Float32Array, positions: number, channels: number, mean: Float32Array, scale: Float32Array, beta: Float32Array, silu: boolean): void;
+  /** dx = dy (through SiLU at x̂·γ + β when `silu`), with per-channel Σdy and Σdy·x̂, x̂ = (x − mean)·rstd. */
+  gradSums(dOut: Float32Array, x: Float32Array, dx: Float32Array, positions: number, channels: number, mean: Float32Array, rstd: Float32Array, gamma: Float32Array, beta: Float32Array, silu: boolean, dySum: Float64Array, dyXSum: Float64Array): void;
+  /** dx = dx·a + x̂·b + k, in place. */
+  gradApply(dx: Float32Array, x: Float32Array, positions: number, channels: number, mean: Float32Array, rstd: Float32Array, a: Float32Array, b: Float32Array, k: Float32Array): void;
 }
 
 /** The kernels, bound to one heap. */
@@ -143,6 +307,7 @@ export interface SimdKernels {
   /** One AdamW step over equally long views of the heap, written into the three output views. */
   adamW(inputs: [Float32Array, Float32Array, Float32Array, Float32Array], outputs: [Float32Array, Float32Array, Float32Array], scalars: AdamWScalars): void;
   squaredSum(x: Float32Array): number;
+  norm: NormKernels;
 }
 
 let attached: { memory: WebAssembly.Memory; kernels: SimdKernels } | null = null;
@@ -167,13 +332,22 @@ export async function attachSimdKernels(memory: WebAssembly.Memory): Promise<Sim
         s.beta1, s.beta2, 1 - s.beta1, 1 - s.beta2, s.epsilon, s.decay, s.stepSize, s.rootBiasCorrection2, s.gradScale);
     },
     squaredSum: (x) => exports.squaredSum(x.byteOffset, x.length),
+    norm: {
+      channelSums: (x, positions, channels, sums, squares) => exports.channelSums(x.byteOffset, positions, channels, sums.byteOffset, squares.byteOffset),
+      forward: (x, out, positions, channels, mean, scale, beta, silu) =>
+        exports.normForward(x.byteOffset, out.byteOffset, positions, channels, mean.byteOffset, scale.byteOffset, beta.byteOffset, silu ? 1 : 0),
+      gradSums: (dOut, x, dx, positions, channels, mean, rstd, gamma, beta, silu, dySum, dyXSum) =>
+        exports.normGradSums(dOut.byteOffset, x.byteOffset, dx.byteOffset, positions, channels, mean.byteOffset, rstd.byteOffset, gamma.byteOffset, beta.byteOffset, silu ? 1 : 0, dySum.byteOffset, dyXSum.byteOffset),
+      gradApply: (dx, x, positions, channels, mean, rstd, a, b, k) =>
+        exports.normGradApply(dx.byteOffset, x.byteOffset, positions, channels, mean.byteOffset, rstd.byteOffset, a.byteOffset, b.byteOffset, k.byteOffset),
+    },
   };
   attached = { memory, kernels };
   return kernels;
 }
 
 /** The kernels when they may run on every one of `views` (all on the attached heap, `wasmSimd` on); else null. */
-export function simdKernelsFor(...views: Float32Array[]): SimdKernels | null {
+export function simdKernelsFor(...views: Array<Float32Array | Float64Array>): SimdKernels | null {
   if (!attached || !switchOn("wasmSimd")) return null;
   const heap = attached.memory.buffer;
   return views.every((view) => view.buffer === heap) ? attached.kernels : null;
