@@ -48,8 +48,6 @@ const { values } = parseArgs({
     "identifier-steps": { type: "string", default: "1200" },
     "identifier-share": { type: "string", default: "0.25" },
     "identifier-lr": { type: "string", default: "2e-4" },
-    /** Scenes of each named individual in the identifier stage (another drawing of a class, always called by one word); 0 for none. */
-    "identifier-named": { type: "string", default: "0" },
     /** The exported model the identifier stage continues (default: --out, where the UNet stage exported it). */
     init: { type: "string" },
     seed: { type: "string", default: "20261202" },
@@ -144,5 +142,5 @@ if (values.only === "unet") process.exit(0);
 await trainUNet({
   ...unetStage,
   steps: Number(values["identifier-steps"]),
-  identifiers: { init: path.resolve(values.init ?? values.out!), share: Number(values["identifier-share"]), baseLr: Number(values["identifier-lr"]), named: Number(values["identifier-named"]) },
+  identifiers: { init: path.resolve(values.init ?? values.out!), share: Number(values["identifier-share"]), baseLr: Number(values["identifier-lr"]) },
 });

@@ -34,8 +34,7 @@ import { SafetensorsReader } from "../src/model/safetensors.js";
 import { loadWeights } from "../src/model/weights.js";
 import { Random } from "../src/tensor/random.js";
 import { EMOJI_CLASSES } from "../src/emoji/catalog.js";
-import { captionWithIdentifier, namedIndividuals, namedScenes, RESERVED_IDENTIFIERS, unknownWord } from "../src/emoji/unknown-words.js";
-import { renderScene } from "../src/emoji/compose.js";
+import { captionWithIdentifier, RESERVED_IDENTIFIERS, unknownWord } from "../src/emoji/unknown-words.js";
 import { exportModel } from "./export.js";
 import { Progress, sittingClock } from "./progress.js";
 
@@ -64,8 +63,6 @@ export interface IdentifierStageOptions {
   share: number;
   /** Peak learning rate of the stage's cosine schedule (warmup 50 steps). */
   baseLr: number;
-  /** Scenes of each named individual (unknown-words.ts: another drawing of a class, always called by one word); 0 for none. */
-  named?: number;
 }
 
 const exists = (file: string) => access(file).then(() => true, () => false);
@@ -155,13 +152,6 @@ export async function trainUNet(options: UNetStageOptions): Promise<void> {
       const text = captionWithIdentifier(caption, EMOJI_CLASSES[classIndex].noun, unknownWord(random, known));
       instance.push({ latents: instance[i].latents, tokenIds: Int32Array.from(tokenizer.encode(text)) });
     }
-    if (identifiers.named) {
-      const scenes = namedScenes(namedIndividuals(seed + 11, known), identifiers.named, seed + 13);
-      const images: Pixels[] = [];
-      for (const { scene } of scenes) images.push(await renderScene(scene));
-      const [namedPlain, namedMirrored] = [encodeAll(vae, images), encodeAll(vae, images.map(flipHorizontal))];
-      scenes.forEach(({ caption }, i) => instance.push({ latents: [scale(namedPlain[i]), scale(namedMirrored[i])], tokenIds: Int32Array.from(tokenizer.encode(caption)) }));
-    }
   }
 
   const textEncoder = new ClipTextModel(emojiTextConfig(Object.keys(set.vocabulary.vocab).length), { kind: "random", seed: seed + 1 });
@@ -194,7 +184,7 @@ export async function trainUNet(options: UNetStageOptions): Promise<void> {
   });
   const checkpointFile = path.join(work, `${name}-checkpoint.safetensors`);
   // As in the VAE stage, the planned length is not part of the fingerprint, so a run can be extended.
-  const fingerprint = JSON.stringify({ stage: name, seed, batchSize, examples: instance.length, scalingFactor, ...(identifiers ? { share: identifiers.share, baseLr: identifiers.baseLr, ...(identifiers.named ? { named: identifiers.named } : {}) } : {}) });
+  const fingerprint = JSON.stringify({ stage: name, seed, batchSize, examples: instance.length, scalingFactor, ...(identifiers ? { share: identifiers.share, baseLr: identifiers.baseLr } : {}) });
   if (await exists(checkpointFile)) await trainer.restoreCheckpoint(checkpointFile, fingerprint);
   const historyFile = path.join(work, `${name}-losses.json`);
   const history: { step: number; loss: number; seconds: number }[] = (await exists(historyFile)) ? JSON.parse(await readFile(historyFile, "utf8")) : [];
@@ -203,7 +193,7 @@ export async function trainUNet(options: UNetStageOptions): Promise<void> {
   if (trainer.step > 0) console.error(`${name}: resumed at step ${trainer.step} of ${steps}`);
   const progress = new Progress(name, steps, trainer.step);
   const stage = identifiers
-    ? { command, seed, plannedSteps: steps, batchSize, share: identifiers.share, baseLr: identifiers.baseLr, named: identifiers.named ?? 0, examples: instance.length, reserved: RESERVED_IDENTIFIERS }
+    ? { command, seed, plannedSteps: steps, batchSize, share: identifiers.share, baseLr: identifiers.baseLr, examples: instance.length, reserved: RESERVED_IDENTIFIERS }
     : { command, seed, plannedSteps: steps, batchSize, images: set.images.length, jitterCopies, scalingFactor };
   await writeFile(path.join(work, `${name}-stage.json`), JSON.stringify(stage));
   const autoencoder = await autoencoderFacts(work);

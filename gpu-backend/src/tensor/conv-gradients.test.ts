@@ -42,6 +42,7 @@ const CASES: ConvCase[] = [
   { name: "3×3 stride 1, padding 1, 4×4 with more output channels than positions", input: [1, 4, 4, 8], filter: [3, 3, 8, 32], stride: 1, pad: torchPad(1) },
   { name: "3×3 stride 2, padding 1, batch 2, 4×4 → 2×2 with 16 output channels", input: [2, 4, 4, 6], filter: [3, 3, 6, 16], stride: 2, pad: torchPad(1) },
   { name: "3×3 stride 2, asymmetric padding (0,1), odd 5×5 input, 12 output channels", input: [1, 5, 5, 3], filter: [3, 3, 3, 12], stride: 2, pad: [[0, 0], [0, 1], [0, 1], [0, 0]] },
+  { name: "fused conv with bias at 2×2 with more output channels than positions (forward as im2col and one product)", input: [1, 2, 2, 5], filter: [3, 3, 5, 8], stride: 1, pad: torchPad(1), fusedBias: true },
   { name: "fused conv with bias (the path tf.fused.conv2d takes under a tape)", input: [2, 6, 5, 3], filter: [3, 3, 3, 4], stride: 1, pad: torchPad(1), fusedBias: true },
 ];
 
@@ -61,6 +62,16 @@ function convGradients(c: ConvCase, x: Float32Array, w: Float32Array, probe: Flo
   });
 }
 
+/** The forward convolution (with its bias when fused) on the current backend. */
+function convForward(c: ConvCase, x: Float32Array, w: Float32Array, bias: Float32Array): Float32Array {
+  return tf.tidy(() => {
+    const xt = tf.tensor4d(x, c.input);
+    const wt = tf.tensor4d(w, c.filter);
+    const y = c.fusedBias ? tf.fused.conv2d({ x: xt, filter: wt, bias: tf.tensor1d(bias), strides: c.stride, pad: c.pad }) : tf.conv2d(xt, wt, c.stride, c.pad);
+    return y.dataSync() as Float32Array;
+  });
+}
+
 function outputSize(c: ConvCase): number {
   return tf.tidy(() => tf.conv2d(tf.zeros(c.input) as tf.Tensor4D, tf.zeros(c.filter) as tf.Tensor4D, c.stride, c.pad).size);
 }
@@ -70,7 +81,7 @@ beforeAll(async () => {
   await tf.setBackend("cpu");
 });
 
-describe.each([true, false])("convolution gradients rewritten as convolutions (wasm) match the cpu backend's reference kernels, packActivations %s", (packActivations) => {
+describe.each([true, false])("convolutions and their gradients on wasm (forward and input gradient as products at small sizes with packActivations) match the cpu backend's reference kernels, packActivations %s", (packActivations) => {
   beforeAll(() => setSpeedSwitches({ packActivations }));
   afterAll(() => setSpeedSwitches({ packActivations: true }));
   for (const c of CASES) {
@@ -82,9 +93,11 @@ describe.each([true, false])("convolution gradients rewritten as convolutions (w
       await tf.setBackend("cpu");
       const probe = random.normalArray(outputSize(c));
       const reference = convGradients(c, x, w, probe, bias);
+      const forward = convForward(c, x, w, bias);
       await tf.setBackend("wasm");
       const before = tf.memory().numTensors;
       const rewritten = convGradients(c, x, w, probe, bias);
+      expect(relativeError(convForward(c, x, w, bias), forward)).toBeLessThan(1e-5);
       expect(tf.memory().numTensors).toBe(before);
       expect(relativeError(rewritten[0], reference[0])).toBeLessThan(1e-4);
       expect(relativeError(rewritten[1], reference[1])).toBeLessThan(1e-4);

@@ -18,13 +18,16 @@
  */
 import {
   backend_util,
+  Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
+  FusedConv2D,
   getKernel,
   registerKernel,
   unregisterKernel,
   type Conv2DBackpropFilterAttrs,
   type Conv2DBackpropInputAttrs,
+  type KernelFunc,
   type KernelConfig,
   type NamedAttrMap,
   type NamedTensorInfoMap,
@@ -290,6 +293,85 @@ function backpropFilterAsMatMul() {
   };
 }
 
+/**
+ * A forward convolution with few output positions as im2col and one product with the filter read as the
+ * [k·k·Cin, Cout] matrix it is (bias added by the product). XNNPACK packs a convolution's filter into a
+ * layout of its own (~4.6 ns a value here) the first time it meets the tensor; training makes a new
+ * filter every step, so at 4×4 and 8×8 latents the packing cost more than the convolution. The product
+ * packs the same values as a GEMM's right-hand side (~2.5 ns a value) and caches that per tensor too,
+ * so sampling with fixed weights packs once; the im2col is one copy of Cin values per tap and position.
+ */
+function forwardAsProduct(x: TensorInfo, filter: TensorInfo, bias: TensorInfo | undefined, info: backend_util.Conv2DInfo, backend: BackendWasm): TensorInfo {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const { top, left } = info.padInfo;
+  const scope = new KernelScope(backend);
+  const positions = batchSize * outHeight * outWidth;
+  const depth = filterHeight * filterWidth * inChannels;
+  const columns = scope.zeros([1, positions, depth]);
+  const source = backend.typedArrayFromHeap(x) as Float32Array;
+  const target = backend.typedArrayFromHeap(columns) as Float32Array;
+  for (let n = 0, row = 0; n < batchSize; n++) {
+    for (let oy = 0; oy < outHeight; oy++) {
+      for (let ox = 0; ox < outWidth; ox++, row += depth) {
+        for (let i = 0; i < filterHeight; i++) {
+          const y = oy * strideHeight + i - top;
+          if (y < 0 || y >= inHeight) continue;
+          for (let j = 0; j < filterWidth; j++) {
+            const xx = ox * strideWidth + j - left;
+            if (xx < 0 || xx >= inWidth) continue;
+            const from = ((n * inHeight + y) * inWidth + xx) * inChannels;
+            target.set(source.subarray(from, from + inChannels), row + (i * filterWidth + j) * inChannels);
+          }
+        }
+      }
+    }
+  }
+  const weights = scope.reshape(filter, [1, depth, outChannels]);
+  const product = bias
+    ? scope.run("_FusedMatMul", { a: columns, b: weights, bias }, { transposeA: false, transposeB: false, activation: "linear" })
+    : scope.run("BatchMatMul", { a: columns, b: weights }, { transposeA: false, transposeB: false });
+  return scope.finish(scope.reshape(product, [batchSize, outHeight, outWidth, outChannels]));
+}
+
+/** Filters a forward convolution has met (by data id): from the second use on XNNPACK's packed copy is the faster path. */
+const seenFilters = new WeakSet<object>();
+
+/**
+ * Wraps wasm's Conv2D and FusedConv2D: a filter's first use with few output positions (and no activation
+ * or dilation) goes to forwardAsProduct. Training meets every filter once (each step makes new weights);
+ * sampling meets the same filters at every step, where XNNPACK's cached packing beats the im2col.
+ */
+function forwardRouting(stock: KernelFunc) {
+  return (args: KernelArgs<{ x: TensorInfo; filter: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo }>): TensorInfo => {
+    const { inputs, backend, attrs } = args;
+    const firstUse = !seenFilters.has(inputs.filter.dataId);
+    seenFilters.add(inputs.filter.dataId);
+    const activation = (attrs.activation as string | undefined) ?? "linear";
+    const dilations = attrs.dilations as number | [number, number] | undefined;
+    const plain = activation === "linear" && inputs.preluActivationWeights == null && (dilations == null || [dilations].flat().every((d) => d === 1));
+    if (firstUse && plain && switchOn("packActivations") && backend_util.convertConv2DDataFormat(attrs.dataFormat as "NHWC" | "NCHW") === "channelsLast") {
+      const info = convInfoFor(inputs.x.shape, inputs.filter.shape, attrs as unknown as Conv2DBackpropInputAttrs);
+      if (productPays(info)) return forwardAsProduct(inputs.x, inputs.filter, inputs.bias, info, backend);
+    }
+    return stock(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+  };
+}
+
+const routed = new WeakSet<KernelFunc>();
+
+/** Puts forwardRouting in front of wasm's stock forward convolutions. Idempotent. */
+function registerForwardRouting(): void {
+  for (const kernelName of [Conv2D, FusedConv2D]) {
+    const current = getKernel(kernelName, "wasm");
+    if (current == null) throw new Error(`wasm backend has no ${kernelName} kernel`);
+    if (routed.has(current.kernelFunc)) continue;
+    const kernelFunc = forwardRouting(current.kernelFunc) as unknown as KernelFunc;
+    routed.add(kernelFunc);
+    unregisterKernel(kernelName, "wasm");
+    registerKernel({ ...current, kernelFunc });
+  }
+}
+
 /** Makes wasm's convolution gradient kernels the rewrites above. Idempotent. */
 export function registerWasmConvGradients(): void {
   const configs: KernelConfig[] = [
@@ -300,4 +382,5 @@ export function registerWasmConvGradients(): void {
     if (getKernel(config.kernelName, "wasm") != null) unregisterKernel(config.kernelName, "wasm");
     registerKernel(config);
   }
+  registerForwardRouting();
 }
