@@ -9,7 +9,7 @@
  * `--variants` splits the run kinds further and `--merge` combines results-*.json files by hand.
  *
  *   npm run bench:dreambooth -- [--subjects dog,cat,fox,frog] [--seeds 3] [--steps 700] [--full-lr 2e-4] [--lora-lr 2e-3]
- *                               [--class-images 32] [--jobs 2] [--publish] [--out bench-out/dreambooth]
+ *                               [--class-images 32] [--train-text-encoder none|prior|all] [--jobs 2] [--publish] [--out bench-out/dreambooth]
  *
  * `--subjects` takes any of the 32 class nouns (src/emoji/catalog.ts); each subject is Twemoji's drawing of it.
  */
