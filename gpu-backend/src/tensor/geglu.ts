@@ -6,12 +6,14 @@
  *
  *   d hidden = dy · gelu(gate),  d gate = dy · hidden · (Φ(gate) + gate · φ(gate))
  *
+ * With the `wasmSimd` switch (features a multiple of 4) both run as WebAssembly SIMD loops (wasm-simd.ts).
  * erf is tfjs' own approximation (Abramowitz & Stegun 7.1.26, the one its Erf kernels use), so values
  * match the composed ops; the gradient uses the exact density, as tfjs' Erf gradient does.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { fastExp } from "./fast-exp.js";
 import { hasJsKernel, registerJsKernel, runJsKernel, type JsKernel } from "./js-kernel.js";
+import { simdKernelsFor } from "./wasm-simd.js";
 
 const { ERF_P, ERF_A1, ERF_A2, ERF_A3, ERF_A4, ERF_A5 } = tf.backend_util;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
@@ -30,6 +32,8 @@ const FORWARD: JsKernel<Record<string, never>> = {
   compute([projected], [out], [shape]) {
     const features = shape[shape.length - 1] / 2;
     const rows = out.length / features;
+    const simd = features % 4 === 0 ? simdKernelsFor(projected, out) : null;
+    if (simd) return simd.geglu(projected, out, rows, features);
     for (let r = 0; r < rows; r++) {
       const from = r * 2 * features;
       const to = r * features;
@@ -49,6 +53,8 @@ const BACKWARD: JsKernel<Record<string, never>> = {
   compute([dy, projected], [dProjected], [, shape]) {
     const features = shape[shape.length - 1] / 2;
     const rows = dy.length / features;
+    const simd = features % 4 === 0 ? simdKernelsFor(dy, projected, dProjected) : null;
+    if (simd) return simd.gegluGrad(dy, projected, dProjected, rows, features);
     for (let r = 0; r < rows; r++) {
       const from = r * 2 * features;
       const at = r * features;

@@ -67,4 +67,8 @@ describe.each([true, false])("fused GroupNorm on wasm equals the composed ops on
   it("LayerNorm over the last axis of [B, N, C]", async () => {
     await expectSame((x, g, b) => composedLayerNorm(x, g, b, 1e-5), (x, g, b) => fusedLayerNorm(x, g, b, 1e-5), normInputs([2, 7, 10], 3));
   });
+
+  it("LayerNorm with channels a multiple of 4 (all rows in one SIMD call)", async () => {
+    await expectSame((x, g, b) => composedLayerNorm(x, g, b, 1e-5), (x, g, b) => fusedLayerNorm(x, g, b, 1e-5), normInputs([2, 9, 24], 5));
+  });
 });

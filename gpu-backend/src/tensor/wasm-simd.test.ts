@@ -61,6 +61,23 @@ describe("WebAssembly SIMD loops on the wasm heap (wasmSimd)", () => {
     }
   });
 
+  it("transpose matrices exactly, edges included, in place of other data", () => {
+    const random = new Random(5);
+    for (const [rows, cols] of [[1, 1], [3, 5], [4, 8], [9, 13], [32, 6], [6, 37], [67, 66]]) {
+      // Two matrices in one tensor: the second one's start is not 16-byte aligned when rows·cols is odd.
+      const x = random.normal([2, rows, cols]);
+      const out = tf.fill([3 + rows * cols], -1);
+      const [source, target] = [heapView(x), heapView(out)];
+      simdKernelsFor(source, target)!.transpose(source, rows * cols, rows, cols, target, 3);
+      const values = x.dataSync();
+      const expected = Float32Array.from({ length: rows * cols }, (_, i) => values[rows * cols + (i % rows) * cols + Math.floor(i / rows)]);
+      const written = out.dataSync();
+      expect(Array.from(written.subarray(0, 3))).toEqual([-1, -1, -1]);
+      expect(Array.from(written.subarray(3))).toEqual(Array.from(expected));
+      tf.dispose([x, out]);
+    }
+  });
+
   it("take the same AdamW steps as the JavaScript loop and as the composed ops", () => {
     const tensorsBefore = tf.memory().numTensors;
     const simd = threeSteps();

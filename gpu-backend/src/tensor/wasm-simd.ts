@@ -6,7 +6,10 @@
  *
  * They serve the elementwise passes that JavaScript runs slowest: AdamW over every parameter
  * (a square root and a division per element: 36 ms → 10 ms a step for the embedded model's 4.2 M parameters), the
- * gradient's sum of squares, and GroupNorm's (+SiLU's) sweeps forward and backward (group-norm.ts). Four float32 lanes at a time, the same float32 arithmetic as the composed
+ * gradient's sum of squares, GroupNorm's (+SiLU's) sweeps forward and backward (group-norm.ts), LayerNorm
+ * and GEGLU each way (all rows in one call: their JavaScript loops took 7 % and 5 % of the tiny UNet's
+ * step), and the transposes of the batched products (wasm-matmul.ts: a 1024² matrix in ~0.9 ms against
+ * ~4 in JavaScript). Four float32 lanes at a time, the same float32 arithmetic as the composed
  * tfjs ops; the sum of squares accumulates in float64 lanes as the JavaScript loop does. Behind the
  * `wasmSimd` speed switch; where they cannot run (cpu backend, tensorflow, a view off the heap) the
  * callers keep their JavaScript loops.
@@ -157,6 +160,236 @@ const WAT = String.raw`
       (local.set $to (i32.add (local.get $to) (i32.const 16)))
       (br $each))))
 
+  ;; The [rows, cols] float32 matrix at byte $src written transposed, [cols, rows], at byte $dst: 4×4
+  ;; blocks through registers (two rounds of lane shuffles), in strips of 8 columns, so that the
+  ;; target rows being written stay in cache (rows 4 KiB apart fall in the same cache sets: 1.8 → 0.9 ms
+  ;; for a 1024² matrix); the
+  ;; edges one value at a time.
+  (func (export "transpose") (param $src i32) (param $rows i32) (param $cols i32) (param $dst i32)
+    (local $r i32) (local $c i32) (local $strip i32) (local $stripEnd i32) (local $rows4 i32) (local $cols4 i32)
+    (local $rowBytes i32) (local $colBytes i32) (local $from i32) (local $to i32)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $rows4 (i32.and (local.get $rows) (i32.const -4)))
+    (local.set $cols4 (i32.and (local.get $cols) (i32.const -4)))
+    (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $colBytes (i32.shl (local.get $rows) (i32.const 2)))
+    (block $stripsDone (loop $stripLoop
+      (br_if $stripsDone (i32.ge_u (local.get $strip) (local.get $cols4)))
+      (local.set $stripEnd (i32.add (local.get $strip) (i32.const 8)))
+      (if (i32.gt_u (local.get $stripEnd) (local.get $cols4)) (then (local.set $stripEnd (local.get $cols4))))
+      (local.set $r (i32.const 0))
+      (block $rowsDone (loop $rowBlock
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows4)))
+        (local.set $c (local.get $strip))
+        (loop $colBlock
+          (local.set $from (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $r) (local.get $cols)) (local.get $c)) (i32.const 2))))
+          (local.set $v0 (v128.load (local.get $from)))
+          (local.set $v1 (v128.load (i32.add (local.get $from) (local.get $rowBytes))))
+          (local.set $v2 (v128.load (i32.add (local.get $from) (i32.shl (local.get $rowBytes) (i32.const 1)))))
+          (local.set $v3 (v128.load (i32.add (local.get $from) (i32.mul (local.get $rowBytes) (i32.const 3)))))
+          ;; t0 = a0 b0 a1 b1, t1 = a2 b2 a3 b3, t2 = c0 d0 c1 d1, t3 = c2 d2 c3 d3
+          (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $v0) (local.get $v1)))
+          (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $v0) (local.get $v1)))
+          (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $v2) (local.get $v3)))
+          (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $v2) (local.get $v3)))
+          (local.set $to (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $c) (local.get $rows)) (local.get $r)) (i32.const 2))))
+          (v128.store (local.get $to) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+          (v128.store (i32.add (local.get $to) (local.get $colBytes)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+          (v128.store (i32.add (local.get $to) (i32.shl (local.get $colBytes) (i32.const 1))) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+          (v128.store (i32.add (local.get $to) (i32.mul (local.get $colBytes) (i32.const 3))) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+          (local.set $c (i32.add (local.get $c) (i32.const 4)))
+          (br_if $colBlock (i32.lt_u (local.get $c) (local.get $stripEnd))))
+        (local.set $r (i32.add (local.get $r) (i32.const 4)))
+        (br $rowBlock)))
+      (local.set $strip (local.get $stripEnd))
+      (br $stripLoop)))
+    ;; The columns after the last block of four (rows of the blocks), then the rows after it (every column).
+    (local.set $c (local.get $cols4))
+    (block $edgeDone (loop $edge
+      (br_if $edgeDone (i32.ge_u (local.get $c) (local.get $cols)))
+      (call $copyColumn (local.get $src) (local.get $dst) (local.get $rows) (local.get $cols) (i32.const 0) (local.get $rows4) (local.get $c))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $edge)))
+    (local.set $c (i32.const 0))
+    (block $tailDone (loop $tail
+      (br_if $tailDone (i32.ge_u (local.get $c) (local.get $cols)))
+      (call $copyColumn (local.get $src) (local.get $dst) (local.get $rows) (local.get $cols) (local.get $rows4) (local.get $rows) (local.get $c))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $tail))))
+
+  ;; dst[c][r] = src[r][c] for r in [$from, $to): one column of the source into one row of the target.
+  (func $copyColumn (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32) (param $from i32) (param $to i32) (param $c i32)
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $from) (local.get $to)))
+      (f32.store (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $c) (local.get $rows)) (local.get $from)) (i32.const 2)))
+        (f32.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $from) (local.get $cols)) (local.get $c)) (i32.const 2)))))
+      (local.set $from (i32.add (local.get $from) (i32.const 1)))
+      (br $each))))
+
+  ;; LayerNorm over rows of $channels values ($channels a multiple of 4), as group-norm.ts computes it
+  ;; with one group per row: Σx and Σx² in float64, variance E[x²] − μ², then
+  ;; out = (x − μ)·(rstd·γ) + β; μ and rstd of each row written to $mean and $rstd.
+  (func (export "layerNormForward") (param $x i32) (param $out i32) (param $rows i32) (param $channels i32)
+    (param $gamma i32) (param $beta i32) (param $mean i32) (param $rstd i32) (param $eps f64)
+    (local $row i32) (local $bytes i32) (local $c i32) (local $v v128) (local $lo v128) (local $hi v128)
+    (local $sum v128) (local $squares v128) (local $mu f64) (local $r f64) (local $m v128) (local $rs v128)
+    (local.set $bytes (i32.shl (local.get $channels) (i32.const 2)))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $row) (local.get $rows)))
+      (local.set $sum (v128.const f64x2 0 0))
+      (local.set $squares (v128.const f64x2 0 0))
+      (local.set $c (i32.const 0))
+      (loop $four
+        (local.set $v (v128.load (i32.add (local.get $x) (local.get $c))))
+        (local.set $lo (f64x2.promote_low_f32x4 (local.get $v)))
+        (local.set $hi (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+        (local.set $sum (f64x2.add (local.get $sum) (f64x2.add (local.get $lo) (local.get $hi))))
+        (local.set $squares (f64x2.add (local.get $squares)
+          (f64x2.add (f64x2.mul (local.get $lo) (local.get $lo)) (f64x2.mul (local.get $hi) (local.get $hi)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br_if $four (i32.lt_u (local.get $c) (local.get $bytes))))
+      (local.set $mu (f64.div (f64.add (f64x2.extract_lane 0 (local.get $sum)) (f64x2.extract_lane 1 (local.get $sum))) (f64.convert_i32_u (local.get $channels))))
+      (local.set $r (f64.div (f64.const 1) (f64.sqrt (f64.add (local.get $eps) (f64.max (f64.const 0)
+        (f64.sub
+          (f64.div (f64.add (f64x2.extract_lane 0 (local.get $squares)) (f64x2.extract_lane 1 (local.get $squares))) (f64.convert_i32_u (local.get $channels)))
+          (f64.mul (local.get $mu) (local.get $mu))))))))
+      (f32.store (i32.add (local.get $mean) (i32.shl (local.get $row) (i32.const 2))) (f32.demote_f64 (local.get $mu)))
+      (f32.store (i32.add (local.get $rstd) (i32.shl (local.get $row) (i32.const 2))) (f32.demote_f64 (local.get $r)))
+      (local.set $m (f32x4.splat (f32.demote_f64 (local.get $mu))))
+      (local.set $rs (f32x4.splat (f32.demote_f64 (local.get $r))))
+      (local.set $c (i32.const 0))
+      (loop $apply
+        (v128.store (i32.add (local.get $out) (local.get $c)) (f32x4.add
+          (f32x4.mul
+            (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $c))) (local.get $m))
+            (f32x4.mul (local.get $rs) (v128.load (i32.add (local.get $gamma) (local.get $c)))))
+          (v128.load (i32.add (local.get $beta) (local.get $c)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br_if $apply (i32.lt_u (local.get $c) (local.get $bytes))))
+      (local.set $x (i32.add (local.get $x) (local.get $bytes)))
+      (local.set $out (i32.add (local.get $out) (local.get $bytes)))
+      (local.set $row (i32.add (local.get $row) (i32.const 1)))
+      (br $each))))
+
+  ;; LayerNorm's gradient: dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·γ and x̂ = (x − μ)·rstd,
+  ;; the row means in float64; dγ = Σ dy·x̂ and dβ = Σ dy over the rows into float64 vectors.
+  (func (export "layerNormGrad") (param $dy i32) (param $x i32) (param $dx i32) (param $rows i32) (param $channels i32)
+    (param $gamma i32) (param $mean i32) (param $rstd i32) (param $dGamma i32) (param $dBeta i32)
+    (local $row i32) (local $bytes i32) (local $c i32) (local $d v128) (local $xh v128) (local $g v128)
+    (local $sumG v128) (local $sumGX v128) (local $m v128) (local $rs v128) (local $meanG v128) (local $meanGX v128)
+    (local.set $bytes (i32.shl (local.get $channels) (i32.const 2)))
+    (call $zero (local.get $dGamma) (i32.shl (local.get $bytes) (i32.const 1)))
+    (call $zero (local.get $dBeta) (i32.shl (local.get $bytes) (i32.const 1)))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $row) (local.get $rows)))
+      (local.set $m (v128.load32_splat (i32.add (local.get $mean) (i32.shl (local.get $row) (i32.const 2)))))
+      (local.set $rs (v128.load32_splat (i32.add (local.get $rstd) (i32.shl (local.get $row) (i32.const 2)))))
+      (local.set $sumG (v128.const f64x2 0 0))
+      (local.set $sumGX (v128.const f64x2 0 0))
+      (local.set $c (i32.const 0))
+      (loop $sums
+        (local.set $d (v128.load (i32.add (local.get $dy) (local.get $c))))
+        (local.set $xh (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $c))) (local.get $m)) (local.get $rs)))
+        (local.set $g (f32x4.mul (local.get $d) (v128.load (i32.add (local.get $gamma) (local.get $c)))))
+        (local.set $sumG (f64x2.add (local.get $sumG) (call $pairSum (local.get $g))))
+        (local.set $sumGX (f64x2.add (local.get $sumGX) (call $pairSum (f32x4.mul (local.get $g) (local.get $xh)))))
+        (call $accumulate4 (i32.add (local.get $dBeta) (i32.shl (local.get $c) (i32.const 1))) (local.get $d))
+        (call $accumulate4 (i32.add (local.get $dGamma) (i32.shl (local.get $c) (i32.const 1))) (f32x4.mul (local.get $d) (local.get $xh)))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br_if $sums (i32.lt_u (local.get $c) (local.get $bytes))))
+      (local.set $meanG (f32x4.splat (f32.demote_f64 (f64.div
+        (f64.add (f64x2.extract_lane 0 (local.get $sumG)) (f64x2.extract_lane 1 (local.get $sumG))) (f64.convert_i32_u (local.get $channels))))))
+      (local.set $meanGX (f32x4.splat (f32.demote_f64 (f64.div
+        (f64.add (f64x2.extract_lane 0 (local.get $sumGX)) (f64x2.extract_lane 1 (local.get $sumGX))) (f64.convert_i32_u (local.get $channels))))))
+      (local.set $c (i32.const 0))
+      (loop $apply
+        (local.set $xh (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $c))) (local.get $m)) (local.get $rs)))
+        (v128.store (i32.add (local.get $dx) (local.get $c)) (f32x4.mul (local.get $rs)
+          (f32x4.sub
+            (f32x4.sub
+              (f32x4.mul (v128.load (i32.add (local.get $dy) (local.get $c))) (v128.load (i32.add (local.get $gamma) (local.get $c))))
+              (local.get $meanG))
+            (f32x4.mul (local.get $xh) (local.get $meanGX)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br_if $apply (i32.lt_u (local.get $c) (local.get $bytes))))
+      (local.set $x (i32.add (local.get $x) (local.get $bytes)))
+      (local.set $dy (i32.add (local.get $dy) (local.get $bytes)))
+      (local.set $dx (i32.add (local.get $dx) (local.get $bytes)))
+      (local.set $row (i32.add (local.get $row) (i32.const 1)))
+      (br $each))))
+
+  ;; The four float32 lanes of $v widened to float64 and added in pairs: (v0 + v2, v1 + v3).
+  (func $pairSum (param $v v128) (result v128)
+    (f64x2.add (f64x2.promote_low_f32x4 (local.get $v))
+      (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+
+  ;; erf by Abramowitz & Stegun 7.1.26, the approximation tfjs' Erf kernels use (geglu.ts):
+  ;; sign(x)·(1 − t·(a₁ + t·(a₂ + t·(a₃ + t·(a₄ + t·a₅))))·e^(−x²)), t = 1 / (1 + p·|x|).
+  (func $erf4 (param $x v128) (result v128)
+    (local $v v128) (local $t v128)
+    (local.set $v (f32x4.abs (local.get $x)))
+    (local.set $t (f32x4.div (v128.const f32x4 1 1 1 1)
+      (f32x4.add (v128.const f32x4 1 1 1 1) (f32x4.mul (v128.const f32x4 0.3275911 0.3275911 0.3275911 0.3275911) (local.get $v)))))
+    (v128.xor (v128.and (local.get $x) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))
+      (f32x4.sub (v128.const f32x4 1 1 1 1)
+        (f32x4.mul
+          (f32x4.mul (local.get $t)
+            (f32x4.add (v128.const f32x4 0.254829592 0.254829592 0.254829592 0.254829592) (f32x4.mul (local.get $t)
+            (f32x4.add (v128.const f32x4 -0.284496736 -0.284496736 -0.284496736 -0.284496736) (f32x4.mul (local.get $t)
+            (f32x4.add (v128.const f32x4 1.421413741 1.421413741 1.421413741 1.421413741) (f32x4.mul (local.get $t)
+            (f32x4.add (v128.const f32x4 -1.453152027 -1.453152027 -1.453152027 -1.453152027) (f32x4.mul (local.get $t)
+              (v128.const f32x4 1.061405429 1.061405429 1.061405429 1.061405429))))))))))
+          (call $exp4 (f32x4.neg (f32x4.mul (local.get $v) (local.get $v))))))))
+
+  ;; GEGLU over rows of [hidden | gate] ($features each, a multiple of 4): out = hidden·gelu(gate),
+  ;; gelu(g) = g·Φ(g), Φ(g) = (1 + erf(g/√2)) / 2.
+  (func (export "geglu") (param $projected i32) (param $out i32) (param $rows i32) (param $features i32)
+    (local $bytes i32) (local $end i32) (local $c i32) (local $gate v128)
+    (local.set $bytes (i32.shl (local.get $features) (i32.const 2)))
+    (local.set $end (i32.add (local.get $out) (i32.mul (local.get $rows) (local.get $bytes))))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $out) (local.get $end)))
+      (local.set $c (i32.const 0))
+      (loop $four
+        (local.set $gate (v128.load (i32.add (i32.add (local.get $projected) (local.get $bytes)) (local.get $c))))
+        (v128.store (i32.add (local.get $out) (local.get $c))
+          (f32x4.mul (v128.load (i32.add (local.get $projected) (local.get $c)))
+            (f32x4.mul (f32x4.mul (v128.const f32x4 0.5 0.5 0.5 0.5) (local.get $gate))
+              (f32x4.add (v128.const f32x4 1 1 1 1)
+                (call $erf4 (f32x4.mul (local.get $gate) (v128.const f32x4 0.70710678 0.70710678 0.70710678 0.70710678)))))))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br_if $four (i32.lt_u (local.get $c) (local.get $bytes))))
+      (local.set $projected (i32.add (local.get $projected) (i32.shl (local.get $bytes) (i32.const 1))))
+      (local.set $out (i32.add (local.get $out) (local.get $bytes)))
+      (br $each))))
+
+  ;; GEGLU's gradient: d hidden = dy·g·Φ(g), d gate = dy·hidden·(Φ(g) + g·φ(g)), φ the normal density.
+  (func (export "gegluGrad") (param $dy i32) (param $projected i32) (param $dProjected i32) (param $rows i32) (param $features i32)
+    (local $bytes i32) (local $end i32) (local $c i32) (local $gate v128) (local $d v128) (local $cdf v128) (local $density v128)
+    (local.set $bytes (i32.shl (local.get $features) (i32.const 2)))
+    (local.set $end (i32.add (local.get $dy) (i32.mul (local.get $rows) (local.get $bytes))))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $dy) (local.get $end)))
+      (local.set $c (i32.const 0))
+      (loop $four
+        (local.set $gate (v128.load (i32.add (i32.add (local.get $projected) (local.get $bytes)) (local.get $c))))
+        (local.set $d (v128.load (i32.add (local.get $dy) (local.get $c))))
+        (local.set $cdf (f32x4.mul (v128.const f32x4 0.5 0.5 0.5 0.5) (f32x4.add (v128.const f32x4 1 1 1 1)
+          (call $erf4 (f32x4.mul (local.get $gate) (v128.const f32x4 0.70710678 0.70710678 0.70710678 0.70710678))))))
+        (local.set $density (f32x4.mul (v128.const f32x4 0.39894228 0.39894228 0.39894228 0.39894228)
+          (call $exp4 (f32x4.mul (v128.const f32x4 -0.5 -0.5 -0.5 -0.5) (f32x4.mul (local.get $gate) (local.get $gate))))))
+        (v128.store (i32.add (local.get $dProjected) (local.get $c))
+          (f32x4.mul (local.get $d) (f32x4.mul (local.get $gate) (local.get $cdf))))
+        (v128.store (i32.add (i32.add (local.get $dProjected) (local.get $bytes)) (local.get $c))
+          (f32x4.mul (f32x4.mul (local.get $d) (v128.load (i32.add (local.get $projected) (local.get $c))))
+            (f32x4.add (local.get $cdf) (f32x4.mul (local.get $gate) (local.get $density)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br_if $four (i32.lt_u (local.get $c) (local.get $bytes))))
+      (local.set $projected (i32.add (local.get $projected) (i32.shl (local.get $bytes) (i32.const 1))))
+      (local.set $dProjected (i32.add (local.get $dProjected) (i32.shl (local.get $bytes) (i32.const 1))))
+      (local.set $dy (i32.add (local.get $dy) (local.get $bytes)))
+      (br $each))))
+
   ;; The normalisation kernels of group-norm.ts over one sample x [positions, channels], channels a
   ;; multiple of 4. Per-channel float32 vectors hold each channel's group statistics and coefficients;
   ;; per-channel sums are float64. x̂ = (x − mean)·rstd: subtracting first keeps x̂ as exact as float32
@@ -285,6 +518,11 @@ interface Exports {
   normForward(...args: number[]): void;
   normGradSums(...args: number[]): void;
   normGradApply(...args: number[]): void;
+  transpose(src: number, rows: number, cols: number, dst: number): void;
+  layerNormForward(...args: number[]): void;
+  layerNormGrad(...args: number[]): void;
+  geglu(projected: number, out: number, rows: number, features: number): void;
+  gegluGrad(dy: number, projected: number, dProjected: number, rows: number, features: number): void;
 }
 
 /**
@@ -300,6 +538,10 @@ export interface NormKernels {
   gradSums(dOut: Float32Array, x: Float32Array, dx: Float32Array, positions: number, channels: number, mean: Float32Array, rstd: Float32Array, gamma: Float32Array, beta: Float32Array, silu: boolean, dySum: Float64Array, dyXSum: Float64Array): void;
   /** dx = dx·a + x̂·b + k, in place. */
   gradApply(dx: Float32Array, x: Float32Array, positions: number, channels: number, mean: Float32Array, rstd: Float32Array, a: Float32Array, b: Float32Array, k: Float32Array): void;
+  /** LayerNorm of `rows` rows of `channels` (a multiple of 4): out, and each row's mean and rstd. */
+  layerNormForward(x: Float32Array, out: Float32Array, rows: number, channels: number, gamma: Float32Array, beta: Float32Array, mean: Float32Array, rstd: Float32Array, eps: number): void;
+  /** Its gradient: dx, and dγ, dβ summed over the rows into float64 vectors. */
+  layerNormGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, rows: number, channels: number, gamma: Float32Array, mean: Float32Array, rstd: Float32Array, dGamma: Float64Array, dBeta: Float64Array): void;
 }
 
 /** The kernels, bound to one heap. */
@@ -307,7 +549,12 @@ export interface SimdKernels {
   /** One AdamW step over equally long views of the heap, written into the three output views. */
   adamW(inputs: [Float32Array, Float32Array, Float32Array, Float32Array], outputs: [Float32Array, Float32Array, Float32Array], scalars: AdamWScalars): void;
   squaredSum(x: Float32Array): number;
+  /** Writes the [rows, cols] matrix that starts at `source[start]` transposed at `target[targetStart]`. */
+  transpose(source: Float32Array, start: number, rows: number, cols: number, target: Float32Array, targetStart: number): void;
   norm: NormKernels;
+  /** hidden·gelu(gate) of rows [hidden | gate] with `features` (a multiple of 4) each. */
+  geglu(projected: Float32Array, out: Float32Array, rows: number, features: number): void;
+  gegluGrad(dy: Float32Array, projected: Float32Array, dProjected: Float32Array, rows: number, features: number): void;
 }
 
 let attached: { memory: WebAssembly.Memory; kernels: SimdKernels } | null = null;
@@ -332,6 +579,7 @@ export async function attachSimdKernels(memory: WebAssembly.Memory): Promise<Sim
         s.beta1, s.beta2, 1 - s.beta1, 1 - s.beta2, s.epsilon, s.decay, s.stepSize, s.rootBiasCorrection2, s.gradScale);
     },
     squaredSum: (x) => exports.squaredSum(x.byteOffset, x.length),
+    transpose: (source, start, rows, cols, target, targetStart) => exports.transpose(source.byteOffset + 4 * start, rows, cols, target.byteOffset + 4 * targetStart),
     norm: {
       channelSums: (x, positions, channels, sums, squares) => exports.channelSums(x.byteOffset, positions, channels, sums.byteOffset, squares.byteOffset),
       forward: (x, out, positions, channels, mean, scale, beta, silu) =>
@@ -340,7 +588,13 @@ export async function attachSimdKernels(memory: WebAssembly.Memory): Promise<Sim
         exports.normGradSums(dOut.byteOffset, x.byteOffset, dx.byteOffset, positions, channels, mean.byteOffset, rstd.byteOffset, gamma.byteOffset, beta.byteOffset, silu ? 1 : 0, dySum.byteOffset, dyXSum.byteOffset),
       gradApply: (dx, x, positions, channels, mean, rstd, a, b, k) =>
         exports.normGradApply(dx.byteOffset, x.byteOffset, positions, channels, mean.byteOffset, rstd.byteOffset, a.byteOffset, b.byteOffset, k.byteOffset),
+      layerNormForward: (x, out, rows, channels, gamma, beta, mean, rstd, eps) =>
+        exports.layerNormForward(x.byteOffset, out.byteOffset, rows, channels, gamma.byteOffset, beta.byteOffset, mean.byteOffset, rstd.byteOffset, eps),
+      layerNormGrad: (dy, x, dx, rows, channels, gamma, mean, rstd, dGamma, dBeta) =>
+        exports.layerNormGrad(dy.byteOffset, x.byteOffset, dx.byteOffset, rows, channels, gamma.byteOffset, mean.byteOffset, rstd.byteOffset, dGamma.byteOffset, dBeta.byteOffset),
     },
+    geglu: (projected, out, rows, features) => exports.geglu(projected.byteOffset, out.byteOffset, rows, features),
+    gegluGrad: (dy, projected, dProjected, rows, features) => exports.gegluGrad(dy.byteOffset, projected.byteOffset, dProjected.byteOffset, rows, features),
   };
   attached = { memory, kernels };
   return kernels;
