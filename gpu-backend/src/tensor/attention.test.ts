@@ -18,16 +18,24 @@ const CASES = [
   { name: "queries in chunks of 4 (last chunk short)", q: [2, 10, 8], kv: [2, 7, 8], heads: 2, queryChunk: 4 },
   { name: "causal mask (the text encoder)", q: [2, 6, 8], kv: [2, 6, 8], heads: 2, mask: true },
   { name: "causal mask with query chunks", q: [1, 7, 4], kv: [1, 7, 4], heads: 2, mask: true, queryChunk: 3 },
+  { name: "keys a multiple of 4 (whole SIMD lanes), 2 heads", q: [2, 16, 8], kv: [2, 12, 8], heads: 2 },
 ];
 
-describe("fusedAttention on wasm equals the composed ops on the cpu backend (value and q/k/v gradients)", () => {
+// On wasm: with the SIMD softmax kernels and without; on cpu: the kernels' JavaScript loops.
+describe.each([
+  ["wasm", true],
+  ["wasm", false],
+  ["cpu", true],
+])("fusedAttention on %s (wasmSimd %s) equals the composed ops on the cpu backend (value and q/k/v gradients)", (backend, wasmSimd) => {
+  afterAll(() => setSpeedSwitches({ wasmSimd: true }));
   for (const c of CASES) {
     it(c.name, async () => {
       const inputs = randomInputs(3, c.q, c.kv, c.kv);
       await tf.setBackend("cpu");
       setSpeedSwitches({ fusedAttention: false });
       const reference = valueAndGradients((q, k, v) => tf.tidy(() => multiHeadAttention(q, k, v, c.heads, c.mask ? causalMask(c.q[1]) : undefined)), inputs);
-      await tf.setBackend("wasm");
+      setSpeedSwitches({ fusedAttention: true, wasmSimd });
+      await tf.setBackend(backend);
       const before = tf.memory().numTensors;
       const got = valueAndGradients(
         (q, k, v) => tf.tidy(() => fusedAttention(q, k, v, c.heads, { mask: c.mask ? causalMask(c.q[1]) : undefined, queryChunk: c.queryChunk })),

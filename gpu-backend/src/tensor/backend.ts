@@ -10,6 +10,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
+import { registerAttentionKernels } from "./attention.js";
 import { registerWasmConvGradients } from "./conv-gradients.js";
 import { registerGegluKernels } from "./geglu.js";
 import { registerNormKernels } from "./group-norm.js";
@@ -44,6 +45,7 @@ export function registerTrainingKernels(): void {
   installLightSaves();
   registerNormKernels();
   registerGegluKernels();
+  registerAttentionKernels();
 }
 
 async function loadTensorflowBinding(): Promise<string | null> {

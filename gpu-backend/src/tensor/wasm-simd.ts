@@ -14,6 +14,7 @@
  * `wasmSimd` speed switch; where they cannot run (cpu backend, tensorflow, a view off the heap) the
  * callers keep their JavaScript loops.
  */
+import * as tf from "@tensorflow/tfjs-core";
 import wabt from "wabt";
 import { switchOn } from "./speed-switches.js";
 
@@ -122,23 +123,41 @@ const WAT = String.raw`
   ;; eˣ of four float32 lanes: 2ᵏ · eᵍ with k = nearest(x·log₂e), g = x − k·ln2 (ln2 in Cephes' two
   ;; parts, the first exact in k·ln2) and eᵍ from its degree-6 Taylor series (|g| ≤ ln2 / 2, relative
   ;; error ~1e-7); x clamped to [−87, 88], where float32's eˣ is finite and normal, as fast-exp.ts does.
+  ;; k is rounded by adding 1.5·2²³ (the sum's low mantissa bits are then k, rounded to nearest even),
+  ;; the clamps are pmin/pmax, and the constants are globals: f32x4.nearest, trunc_sat, the NaN-ordering
+  ;; min/max and v128.const each compile to several instructions, and made this ~3× slower.
+  (global $c_m87 v128 (v128.const f32x4 -87 -87 -87 -87))
+  (global $c_88 v128 (v128.const f32x4 88 88 88 88))
+  (global $c_1_44269504 v128 (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))
+  (global $c_12582912 v128 (v128.const f32x4 12582912 12582912 12582912 12582912))
+  (global $c_0_693359375 v128 (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375))
+  (global $c_2_12194440Em4 v128 (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4))
+  (global $c_1 v128 (v128.const f32x4 1 1 1 1))
+  (global $c_0_5 v128 (v128.const f32x4 0.5 0.5 0.5 0.5))
+  (global $c_0_16666667 v128 (v128.const f32x4 0.16666667 0.16666667 0.16666667 0.16666667))
+  (global $c_0_041666667 v128 (v128.const f32x4 0.041666667 0.041666667 0.041666667 0.041666667))
+  (global $c_0_0083333333 v128 (v128.const f32x4 0.0083333333 0.0083333333 0.0083333333 0.0083333333))
+  (global $c_0_0013888889 v128 (v128.const f32x4 0.0013888889 0.0013888889 0.0013888889 0.0013888889))
+  (global $c_m1262485377 v128 (v128.const i32x4 -1262485377 -1262485377 -1262485377 -1262485377))
   (func $exp4 (param $x v128) (result v128)
-    (local $k v128) (local $g v128)
-    (local.set $x (f32x4.min (f32x4.max (local.get $x) (v128.const f32x4 -87 -87 -87 -87)) (v128.const f32x4 88 88 88 88)))
-    (local.set $k (f32x4.nearest (f32x4.mul (local.get $x) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))))
+    (local $shifted v128) (local $k v128) (local $g v128)
+    (local.set $x (f32x4.pmin (f32x4.pmax (local.get $x) (global.get $c_m87)) (global.get $c_88)))
+    (local.set $shifted (f32x4.add (f32x4.mul (local.get $x) (global.get $c_1_44269504))
+      (global.get $c_12582912)))
+    (local.set $k (f32x4.sub (local.get $shifted) (global.get $c_12582912)))
     (local.set $g (f32x4.add
-      (f32x4.sub (local.get $x) (f32x4.mul (local.get $k) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375)))
-      (f32x4.mul (local.get $k) (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4))))
+      (f32x4.sub (local.get $x) (f32x4.mul (local.get $k) (global.get $c_0_693359375)))
+      (f32x4.mul (local.get $k) (global.get $c_2_12194440Em4))))
     (f32x4.mul
-      (f32x4.add (v128.const f32x4 1 1 1 1) (f32x4.mul (local.get $g)
-      (f32x4.add (v128.const f32x4 1 1 1 1) (f32x4.mul (local.get $g)
-      (f32x4.add (v128.const f32x4 0.5 0.5 0.5 0.5) (f32x4.mul (local.get $g)
-      (f32x4.add (v128.const f32x4 0.16666667 0.16666667 0.16666667 0.16666667) (f32x4.mul (local.get $g)
-      (f32x4.add (v128.const f32x4 0.041666667 0.041666667 0.041666667 0.041666667) (f32x4.mul (local.get $g)
-      (f32x4.add (v128.const f32x4 0.0083333333 0.0083333333 0.0083333333 0.0083333333) (f32x4.mul (local.get $g)
-        (v128.const f32x4 0.0013888889 0.0013888889 0.0013888889 0.0013888889)))))))))))))
-      ;; 2ᵏ: k + 127 in the exponent bits.
-      (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $k)) (v128.const i32x4 127 127 127 127)) (i32.const 23))))
+      (f32x4.add (global.get $c_1) (f32x4.mul (local.get $g)
+      (f32x4.add (global.get $c_1) (f32x4.mul (local.get $g)
+      (f32x4.add (global.get $c_0_5) (f32x4.mul (local.get $g)
+      (f32x4.add (global.get $c_0_16666667) (f32x4.mul (local.get $g)
+      (f32x4.add (global.get $c_0_041666667) (f32x4.mul (local.get $g)
+      (f32x4.add (global.get $c_0_0083333333) (f32x4.mul (local.get $g)
+        (global.get $c_0_0013888889)))))))))))))
+      ;; 2ᵏ: k + 127 in the exponent bits; 1.5·2²³'s bits are 0x4B400000, so k's are the sum's minus those.
+      (i32x4.shl (i32x4.add (local.get $shifted) (global.get $c_m1262485377)) (i32.const 23))))
 
   ;; σ(y) = 1 / (1 + e⁻ʸ).
   (func $sigmoid4 (param $y v128) (result v128)
@@ -390,6 +409,49 @@ const WAT = String.raw`
       (local.set $dy (i32.add (local.get $dy) (local.get $bytes)))
       (br $each))))
 
+  ;; Softmax's gradient through rows of probabilities p: dx = p·(dp − Σ dp·p), one row at a time.
+  (func (export "softmaxGrad") (param $p i32) (param $dp i32) (param $dx i32) (param $rows i32) (param $cols i32)
+    (local $row i32) (local $bytes i32) (local $full i32) (local $c i32) (local $acc v128) (local $dot f32) (local $d v128)
+    (local.set $bytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $full (i32.and (local.get $bytes) (i32.const -16)))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $row) (local.get $rows)))
+      (local.set $acc (v128.const f32x4 0 0 0 0))
+      (local.set $c (i32.const 0))
+      (block $dotDone (loop $dotFour
+        (br_if $dotDone (i32.ge_u (local.get $c) (local.get $full)))
+        (local.set $acc (f32x4.add (local.get $acc)
+          (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $c))) (v128.load (i32.add (local.get $dp) (local.get $c))))))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br $dotFour)))
+      (local.set $dot (f32.add (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
+        (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
+      (block $dotTailDone (loop $dotOne
+        (br_if $dotTailDone (i32.ge_u (local.get $c) (local.get $bytes)))
+        (local.set $dot (f32.add (local.get $dot)
+          (f32.mul (f32.load (i32.add (local.get $p) (local.get $c))) (f32.load (i32.add (local.get $dp) (local.get $c))))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $dotOne)))
+      (local.set $d (f32x4.splat (local.get $dot)))
+      (local.set $c (i32.const 0))
+      (block $applyDone (loop $applyFour
+        (br_if $applyDone (i32.ge_u (local.get $c) (local.get $full)))
+        (v128.store (i32.add (local.get $dx) (local.get $c)) (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $c)))
+          (f32x4.sub (v128.load (i32.add (local.get $dp) (local.get $c))) (local.get $d))))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br $applyFour)))
+      (block $applyTailDone (loop $applyOne
+        (br_if $applyTailDone (i32.ge_u (local.get $c) (local.get $bytes)))
+        (f32.store (i32.add (local.get $dx) (local.get $c)) (f32.mul (f32.load (i32.add (local.get $p) (local.get $c)))
+          (f32.sub (f32.load (i32.add (local.get $dp) (local.get $c))) (local.get $dot))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $applyOne)))
+      (local.set $p (i32.add (local.get $p) (local.get $bytes)))
+      (local.set $dp (i32.add (local.get $dp) (local.get $bytes)))
+      (local.set $dx (i32.add (local.get $dx) (local.get $bytes)))
+      (local.set $row (i32.add (local.get $row) (i32.const 1)))
+      (br $each))))
+
   ;; The normalisation kernels of group-norm.ts over one sample x [positions, channels], channels a
   ;; multiple of 4. Per-channel float32 vectors hold each channel's group statistics and coefficients;
   ;; per-channel sums are float64. x̂ = (x − mean)·rstd: subtracting first keeps x̂ as exact as float32
@@ -523,6 +585,7 @@ interface Exports {
   layerNormGrad(...args: number[]): void;
   geglu(projected: number, out: number, rows: number, features: number): void;
   gegluGrad(dy: number, projected: number, dProjected: number, rows: number, features: number): void;
+  softmaxGrad(p: number, dp: number, dx: number, rows: number, cols: number): void;
 }
 
 /**
@@ -555,6 +618,8 @@ export interface SimdKernels {
   /** hidden·gelu(gate) of rows [hidden | gate] with `features` (a multiple of 4) each. */
   geglu(projected: Float32Array, out: Float32Array, rows: number, features: number): void;
   gegluGrad(dy: Float32Array, projected: Float32Array, dProjected: Float32Array, rows: number, features: number): void;
+  /** dx = p·(dp − Σ dp·p) per row of [rows, cols]. */
+  softmaxGrad(p: Float32Array, dp: Float32Array, dx: Float32Array, rows: number, cols: number): void;
 }
 
 let attached: { memory: WebAssembly.Memory; kernels: SimdKernels } | null = null;
@@ -595,9 +660,15 @@ export async function attachSimdKernels(memory: WebAssembly.Memory): Promise<Sim
     },
     geglu: (projected, out, rows, features) => exports.geglu(projected.byteOffset, out.byteOffset, rows, features),
     gegluGrad: (dy, projected, dProjected, rows, features) => exports.gegluGrad(dy.byteOffset, projected.byteOffset, dProjected.byteOffset, rows, features),
+    softmaxGrad: (p, dp, dx, rows, cols) => exports.softmaxGrad(p.byteOffset, dp.byteOffset, dx.byteOffset, rows, cols),
   };
   attached = { memory, kernels };
   return kernels;
+}
+
+/** Whether the kernels run on the current backend's tensors (the wasm backend, its heap attached, `wasmSimd` on). */
+export function simdKernelsOnBackend(): boolean {
+  return attached != null && switchOn("wasmSimd") && tf.getBackend() === "wasm";
 }
 
 /** The kernels when they may run on every one of `views` (all on the attached heap, `wasmSimd` on); else null. */
