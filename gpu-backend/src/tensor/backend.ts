@@ -19,6 +19,7 @@ import { installLightSaves } from "./light-saves.js";
 import { registerNoCopyKernels } from "./no-copy.js";
 import { registerMissingWasmKernels } from "./wasm-kernels.js";
 import { registerWasmBatchMatMul } from "./wasm-matmul.js";
+import { registerWasmSum } from "./wasm-reduce.js";
 import { attachSimdKernels } from "./wasm-simd.js";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 
@@ -41,6 +42,7 @@ export function backendCandidates(requested: string | undefined): TensorBackendN
 export function registerTrainingKernels(): void {
   registerWasmConvGradients();
   registerWasmBatchMatMul();
+  registerWasmSum();
   registerMissingWasmKernels();
   registerNoCopyKernels();
   installLightSaves();

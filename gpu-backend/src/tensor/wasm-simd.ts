@@ -9,7 +9,8 @@
  * gradient's sum of squares, GroupNorm's (+SiLU's) sweeps forward and backward (group-norm.ts), LayerNorm
  * and GEGLU each way (all rows in one call: their JavaScript loops took 7 % and 5 % of the tiny UNet's
  * step), and the transposes of the batched products (wasm-matmul.ts: a 1024² matrix in ~0.9 ms against
- * ~4 in JavaScript). Four float32 lanes at a time, the same float32 arithmetic as the composed
+ * ~4 in JavaScript), attention's softmax-Jacobian step (attention.ts) and sums down columns for the
+ * bias gradients (wasm-reduce.ts). Four float32 lanes at a time, the same float32 arithmetic as the composed
  * tfjs ops; the sum of squares accumulates in float64 lanes as the JavaScript loop does. Behind the
  * `wasmSimd` speed switch; where they cannot run (cpu backend, tensorflow, a view off the heap) the
  * callers keep their JavaScript loops.
@@ -467,6 +468,32 @@ const WAT = String.raw`
       (local.set $row (i32.add (local.get $row) (i32.const 1)))
       (br $each))))
 
+  ;; out[c] = Σ_r x[r][c] over a [rows, cols] matrix, in float32 in row order (as a sequential sum
+  ;; over each column does): the bias gradients, which wasm's Sum reaches only after transposing.
+  (func (export "columnSums") (param $x i32) (param $out i32) (param $rows i32) (param $cols i32)
+    (local $bytes i32) (local $full i32) (local $c i32) (local $end i32)
+    (local.set $bytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $full (i32.and (local.get $bytes) (i32.const -16)))
+    (local.set $end (i32.add (local.get $x) (i32.mul (local.get $rows) (local.get $bytes))))
+    (memory.fill (local.get $out) (i32.const 0) (local.get $bytes))
+    (block $done (loop $row
+      (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+      (local.set $c (i32.const 0))
+      (block $fourDone (loop $four
+        (br_if $fourDone (i32.ge_u (local.get $c) (local.get $full)))
+        (v128.store (i32.add (local.get $out) (local.get $c))
+          (f32x4.add (v128.load (i32.add (local.get $out) (local.get $c))) (v128.load (i32.add (local.get $x) (local.get $c)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br $four)))
+      (block $oneDone (loop $one
+        (br_if $oneDone (i32.ge_u (local.get $c) (local.get $bytes)))
+        (f32.store (i32.add (local.get $out) (local.get $c))
+          (f32.add (f32.load (i32.add (local.get $out) (local.get $c))) (f32.load (i32.add (local.get $x) (local.get $c)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $one)))
+      (local.set $x (i32.add (local.get $x) (local.get $bytes)))
+      (br $row))))
+
   ;; The normalisation kernels of group-norm.ts over one sample x [positions, channels], channels a
   ;; multiple of 4. Per-channel float32 vectors hold each channel's group statistics and coefficients;
   ;; per-channel sums are float64. x̂ = (x − mean)·rstd: subtracting first keeps x̂ as exact as float32
@@ -601,6 +628,7 @@ interface Exports {
   geglu(projected: number, out: number, rows: number, features: number): void;
   gegluGrad(dy: number, projected: number, dProjected: number, rows: number, features: number): void;
   softmaxGrad(p: number, dp: number, dx: number, rows: number, cols: number): void;
+  columnSums(x: number, out: number, rows: number, cols: number): void;
 }
 
 /**
@@ -635,6 +663,8 @@ export interface SimdKernels {
   gegluGrad(dy: Float32Array, projected: Float32Array, dProjected: Float32Array, rows: number, features: number): void;
   /** dx = p·(dp − Σ dp·p) per row of [rows, cols]. */
   softmaxGrad(p: Float32Array, dp: Float32Array, dx: Float32Array, rows: number, cols: number): void;
+  /** out[c] = Σ over rows of x[r, c] for a [rows, cols] matrix. */
+  columnSums(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
 }
 
 let attached: { memory: WebAssembly.Memory; kernels: SimdKernels } | null = null;
@@ -676,6 +706,7 @@ export async function attachSimdKernels(memory: WebAssembly.Memory): Promise<Sim
     geglu: (projected, out, rows, features) => exports.geglu(projected.byteOffset, out.byteOffset, rows, features),
     gegluGrad: (dy, projected, dProjected, rows, features) => exports.gegluGrad(dy.byteOffset, projected.byteOffset, dProjected.byteOffset, rows, features),
     softmaxGrad: (p, dp, dx, rows, cols) => exports.softmaxGrad(p.byteOffset, dp.byteOffset, dx.byteOffset, rows, cols),
+    columnSums: (x, out, rows, cols) => exports.columnSums(x.byteOffset, out.byteOffset, rows, cols),
   };
   attached = { memory, kernels };
   return kernels;
