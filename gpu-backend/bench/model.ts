@@ -15,7 +15,7 @@
  * ran colder and every later configuration looked faster.
  *
  * Environment: BENCH_CONFIGS (default "tiny,small"; also "toy-conv"), BENCH_REPEATS (timed rounds after
- * the warm-up; default 5), BENCH_WORKER_STEPS (default 8), BENCH_IMAGES (default 3).
+ * the warm-up; default 5), BENCH_WORKER_STEPS (default 8, even), BENCH_IMAGES (default 3).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -278,9 +278,16 @@ async function main(): Promise<void> {
   const matMul = Math.max(matMulBefore, matMulAfter);
   const workerSteps = Number(process.env.BENCH_WORKER_STEPS ?? 8);
   const loadBefore = loadavg()[0];
-  const workers = { "1": trainerSamplesPerSecond(1, workerSteps), "2": trainerSamplesPerSecond(2, workerSteps) };
+  // Alternating rounds, each configuration's median: one replica at 4 + 4 examples a step; two replicas at
+  // the same global batch (2 + 2 each: what TRAIN_WORKERS=2 does to a job); two at the same batch per
+  // replica (8 + 8 a step, 4 + 4 each: what two cores add when the batch grows with them).
+  const rounds: Array<[number, number, number]> = [];
+  for (let round = 0; round < 3; round++) {
+    rounds.push([trainerSamplesPerSecond(1, workerSteps, 4), trainerSamplesPerSecond(2, workerSteps, 4), trainerSamplesPerSecond(2, workerSteps / 2, 8)]);
+  }
+  const [one, two, twoWeak] = [0, 1, 2].map((i) => median(rounds.map((round) => round[i])));
   const loadAfterWorkers = loadavg()[0];
-  console.error(`workers: ${workers["1"].toFixed(1)} → ${workers["2"].toFixed(1)} samples/s`);
+  console.error(`workers: ${one.toFixed(1)} → ${two.toFixed(1)} samples/s (${twoWeak.toFixed(1)} at the same batch per replica)`);
   const images = Number(process.env.BENCH_IMAGES ?? 3);
   setSpeedSwitches(allSwitches(false));
   const generateBaseline = await generateMsPerImage(images);
@@ -289,7 +296,11 @@ async function main(): Promise<void> {
 
   console.log(`Plain matMul 1024³ on wasm: ${matMul.toFixed(1)} GFLOP/s (CPU time; ${matMulBefore.toFixed(1)} before the workloads, ${matMulAfter.toFixed(1)} after).\n`);
   printWorkloads(results, matMul);
-  console.log(`\nData-parallel DreamBooth trainer (tiny UNet, full fine-tune, 4 + 4 examples a step, wall time): 1 replica ${workers["1"].toFixed(1)} samples/s, 2 replicas ${workers["2"].toFixed(1)} samples/s (× ${(workers["2"] / workers["1"]).toFixed(2)}); load average ${loadBefore.toFixed(2)} before, ${loadAfterWorkers.toFixed(2)} after, on ${cpus().length} cores.`);
+  console.log(
+    `\nData-parallel DreamBooth trainer (tiny UNet, full fine-tune, wall time, median of 3 alternating rounds): 1 replica at 4 + 4 examples a step ${one.toFixed(1)} samples/s; ` +
+      `2 replicas at the same global batch ${two.toFixed(1)} samples/s (× ${(two / one).toFixed(2)}); 2 replicas at the same batch per replica (8 + 8 a step) ${twoWeak.toFixed(1)} samples/s (× ${(twoWeak / one).toFixed(2)}); ` +
+      `load average ${loadBefore.toFixed(2)} before, ${loadAfterWorkers.toFixed(2)} after, on ${cpus().length} cores.`,
+  );
   console.log(`20-step DDIM render of tiny-emoji (guidance 7.5): ${generateMs.toFixed(0)} ms per image (all switches off: ${generateBaseline.toFixed(0)} ms).`);
   console.log(`Load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(", ")} on ${cpus().length} cores.`);
 
@@ -305,7 +316,7 @@ async function main(): Promise<void> {
         gflops: result.gflop / (result.on.cpuMs / 1000),
         per_sample_ms: result.on.cpuMs / BATCH,
       })),
-    workers: { "1": { samples_per_s: workers["1"] }, "2": { samples_per_s: workers["2"] } },
+    workers: { "1": { samples_per_s: one }, "2": { samples_per_s: two, samples_per_s_same_batch_per_replica: twoWeak } },
     generate_ms_per_image: generateMs,
   };
   await mkdir("bench-out", { recursive: true });

@@ -1,7 +1,8 @@
 /**
  * Data-parallel scaling: samples per second of the DreamBooth trainer (full fine-tune of the tiny
- * UNet, 16×16 latents, 4 subject + 4 class examples a step) with one replica and with two. Wall time,
- * since the point is two threads working at once; the load average belongs next to the result.
+ * UNet, 16×16 latents, `batchSize` subject + `batchSize` class examples a step, split over the replicas)
+ * with one replica or several. Wall time, since the point is threads working at once; the load average
+ * belongs next to the result.
  */
 import { ClipTextModel } from "../../src/model/clip-text.js";
 import { tinyClipTextConfig, tinyUNetConfig } from "../../src/model/tiny.js";
@@ -12,7 +13,7 @@ import { DreamBoothTrainer, type TrainingExample } from "../../src/dreambooth/tr
 
 const SIDE = tinyUNetConfig.sample_size;
 
-export function trainerSamplesPerSecond(workers: number, steps: number): number {
+export function trainerSamplesPerSecond(workers: number, steps: number, batchSize = 4): number {
   const unet = new UNet2DConditionModel(tinyUNetConfig, { kind: "random", seed: 1 });
   const textEncoder = new ClipTextModel(tinyClipTextConfig, { kind: "random", seed: 2 });
   const random = new Random(3);
@@ -23,7 +24,7 @@ export function trainerSamplesPerSecond(workers: number, steps: number): number 
   };
   const trainable = attachTrainableWeights({ unet, textEncoder }, { method: "full", lora_rank: 4, lora_alpha: 4, train_text_encoder: false, seed: 1 });
   const alphasCumprod = Float32Array.from({ length: 1000 }, (_, t) => Math.cos(((t / 1000 + 0.008) / 1.008) * (Math.PI / 2)) ** 2);
-  const batchSize = 4;
+
   const trainer = new DreamBoothTrainer({
     unet,
     textEncoder,
