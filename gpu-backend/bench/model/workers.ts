@@ -24,7 +24,6 @@ export function trainerSamplesPerSecond(workers: number, steps: number, batchSiz
   };
   const trainable = attachTrainableWeights({ unet, textEncoder }, { method: "full", lora_rank: 4, lora_alpha: 4, train_text_encoder: false, seed: 1 });
   const alphasCumprod = Float32Array.from({ length: 1000 }, (_, t) => Math.cos(((t / 1000 + 0.008) / 1.008) * (Math.PI / 2)) ** 2);
-
   const trainer = new DreamBoothTrainer({
     unet,
     textEncoder,

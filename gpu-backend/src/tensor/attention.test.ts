@@ -21,7 +21,7 @@ const CASES = [
   { name: "keys a multiple of 4 (whole SIMD lanes), 2 heads", q: [2, 16, 8], kv: [2, 12, 8], heads: 2 },
 ];
 
-// On wasm: with the SIMD softmax kernels and without; on cpu: the kernels' JavaScript loops.
+// On wasm: with the SIMD softmax-Jacobian kernel and without; on cpu: its JavaScript loop.
 describe.each([
   ["wasm", true],
   ["wasm", false],

@@ -15,10 +15,8 @@
  * against ~47 for 16 heads of 1024². (A SIMD softmax forward lost to XNNPACK's, 38 ms against 22.)
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { registerJsKernel, runJsKernel, type JsKernel } from "./js-kernel.js";
+import { hasJsKernel, registerJsKernel, runJsKernel, type JsKernel } from "./js-kernel.js";
 import { simdKernelsFor, simdKernelsOnBackend } from "./wasm-simd.js";
-
-const rowsOf = (shape: number[]) => shape.slice(0, -1).reduce((a, b) => a * b, 1);
 
 /** dS = P ⊙ (dP − rowsum(dP ⊙ P)) over the last axis. */
 const SOFTMAX_GRAD: JsKernel<Record<string, never>> = {
@@ -27,7 +25,7 @@ const SOFTMAX_GRAD: JsKernel<Record<string, never>> = {
   outputShapes: ([shape]) => [shape],
   compute([p, dp], [dx], [shape]) {
     const cols = shape[shape.length - 1];
-    const rows = rowsOf(shape);
+    const rows = tf.util.sizeFromShape(shape.slice(0, -1));
     const simd = simdKernelsFor(p, dp, dx);
     if (simd) return simd.softmaxGrad(p, dp, dx, rows, cols);
     for (let r = 0, at = 0; r < rows; r++, at += cols) {
@@ -47,7 +45,7 @@ export function registerAttentionKernels(): void {
  * on cpu as its JavaScript loop (faster there than the composed ops); else the composed ops.
  */
 function softmaxGrad(p: tf.Tensor, dP: tf.Tensor): tf.Tensor {
-  const kernel = simdKernelsOnBackend() || (tf.getBackend() === "cpu" && tf.getKernel(SOFTMAX_GRAD.name, "cpu") != null);
+  const kernel = simdKernelsOnBackend() || (tf.getBackend() === "cpu" && hasJsKernel(SOFTMAX_GRAD as JsKernel<unknown>));
   return kernel ? runJsKernel(SOFTMAX_GRAD, [p, dP], {})[0] : tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dP, p), -1, true)));
 }
 
