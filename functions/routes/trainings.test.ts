@@ -254,6 +254,10 @@ describe("listing trainings and generations", () => {
     expect(secondPage.next_cursor).toBeNull();
 
     await waitFor(account, `/v1/trainings/${started[0]}`, (job) => job.status === "succeeded");
+    // The listing's status is the account index's copy, written after the job's own record (job-do.ts
+    // indexStatus): a client that saw the job succeed polls the listing until it shows that too.
+    const listed = (page: unknown) => (page as { items: Array<{ id: string }> }).items.some((item) => item.id === started[0]);
+    await waitFor(account, "/v1/trainings?status=succeeded", listed);
     const succeeded = await list(account, "/v1/trainings?status=succeeded");
     expect(succeeded.items.map((item) => item.id)).toContain(started[0]);
     expect(succeeded.items.every((item) => item.status === "succeeded")).toBe(true);
