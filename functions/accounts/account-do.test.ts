@@ -9,11 +9,35 @@ describe("AccountDO job index", () => {
     const other = accountStore(env, newId("account"));
     await account.recordTraining({ id: "trn_a", subject_id: "sub_1", mode: "live", status: "queued", created_at: 1 });
     await account.recordTraining({ id: "trn_a", subject_id: "sub_1", mode: "live", status: "queued", created_at: 1 });
-    await account.updateJobStatus("trn_a", "training");
+    await account.updateJobStatus("trn_a", "training", 1);
     expect(await account.getTraining("trn_a")).toEqual({ id: "trn_a", mode: "live", subject_id: "sub_1", status: "training", created_at: 1 });
     expect(await account.getGeneration("trn_a")).toBeNull();
     expect(await other.getTraining("trn_a")).toBeNull();
     expect((await account.listTrainings({ mode: "live", limit: 10 })).items).toHaveLength(1);
+  });
+
+  it("keeps the newest status whatever order the job's updates arrive in", async () => {
+    const account = accountStore(env, newId("account"));
+    await account.recordTraining({ id: "trn_b", subject_id: "sub_1", mode: "live", status: "queued", created_at: 1 });
+    await account.updateJobStatus("trn_b", "succeeded", 3);
+    await account.updateJobStatus("trn_b", "training", 2);
+    await account.updateJobStatus("trn_b", "training", 3);
+    expect((await account.getTraining("trn_b"))?.status).toBe("succeeded");
+    expect((await account.listTrainings({ mode: "live", limit: 10, status: "training" })).items).toEqual([]);
+    await account.updateJobStatus("trn_b", "canceled", 4);
+    expect((await account.getTraining("trn_b"))?.status).toBe("canceled");
+  });
+
+  it("keeps a status change that arrives before the job is recorded, and a repeated record does not undo it", async () => {
+    const account = accountStore(env, newId("account"));
+    await account.updateJobStatus("trn_c", "dispatched", 1);
+    await account.updateJobStatus("trn_c", "queued", 0);
+    expect(await account.getTraining("trn_c")).toBeNull();
+    await account.recordTraining({ id: "trn_c", subject_id: "sub_1", mode: "live", status: "queued", created_at: 1 });
+    expect((await account.getTraining("trn_c"))?.status).toBe("dispatched");
+    await account.recordTraining({ id: "trn_c", subject_id: "sub_1", mode: "live", status: "queued", created_at: 1 });
+    expect((await account.getTraining("trn_c"))?.status).toBe("dispatched");
+    expect((await account.listTrainings({ mode: "live", limit: 10, status: "dispatched" })).items.map((item) => item.id)).toEqual(["trn_c"]);
   });
 
   it("lists trainings per subject and generations per training, newest first, page by page", async () => {

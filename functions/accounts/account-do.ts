@@ -95,6 +95,12 @@ export class AccountDO extends DurableObject<Env> {
       const columns = this.sql.exec<{ name: string }>(`PRAGMA table_info(${table})`).toArray();
       if (!columns.some((column) => column.name === "mode")) this.sql.exec(`ALTER TABLE ${table} ADD COLUMN mode TEXT NOT NULL DEFAULT 'live'`);
     }
+    // The job object's count of its status changes (0: the status it was recorded with), so an update that
+    // arrives late never overwrites a newer one.
+    const jobColumns = this.sql.exec<{ name: string }>("PRAGMA table_info(jobs)").toArray();
+    if (!jobColumns.some((column) => column.name === "status_version")) this.sql.exec("ALTER TABLE jobs ADD COLUMN status_version INTEGER NOT NULL DEFAULT 0");
+    // A job starts before the account records it (start-job.ts), so its first status change can arrive first.
+    this.sql.exec("CREATE TABLE IF NOT EXISTS early_job_status (id TEXT PRIMARY KEY, status TEXT NOT NULL, status_version INTEGER NOT NULL)");
     this.keys = new KeyRegistry(this.sql);
     this.ledger = new Ledger(ctx.storage);
     this.idempotency = new IdempotencyStore(this.sql);
@@ -235,9 +241,23 @@ export class AccountDO extends DurableObject<Env> {
     this.recordJob("generation", entry, entry.training_id);
   }
 
-  /** Keeps the listing's status current; the job object remains the source of truth. */
-  updateJobStatus(id: string, status: JobStatus): void {
-    this.sql.exec("UPDATE jobs SET status = ? WHERE id = ?", status, id);
+  /**
+   * Keeps the listing's status current; the job object remains the source of truth. `version` is the job's
+   * count of status changes: an update older than the one stored (delivered late, or retried after a newer
+   * one) is ignored.
+   */
+  updateJobStatus(id: string, status: JobStatus, version: number): void {
+    if (this.sql.exec("SELECT 1 FROM jobs WHERE id = ?", id).toArray().length === 0) {
+      // Not recorded yet: kept until `recordJob` (or dropped with nothing to apply to, if it never comes).
+      this.sql.exec(
+        "INSERT INTO early_job_status (id, status, status_version) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, status_version = excluded.status_version WHERE excluded.status_version > early_job_status.status_version",
+        id,
+        status,
+        version,
+      );
+      return;
+    }
+    this.sql.exec("UPDATE jobs SET status = ?, status_version = ? WHERE id = ? AND status_version < ?", status, version, id, version);
   }
 
   getTraining(id: string): TrainingEntry | null {
@@ -263,16 +283,20 @@ export class AccountDO extends DurableObject<Env> {
   }
 
   private recordJob(kind: string, entry: { id: string; mode: KeyMode; status: JobStatus; created_at: number }, parentId: string): void {
-    // Idempotent, so a retried create never indexes a job twice.
-    this.sql.exec(
-      "INSERT INTO jobs (id, kind, mode, parent_id, status, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status",
-      entry.id,
-      kind,
-      entry.mode,
-      parentId,
-      entry.status,
-      entry.created_at,
-    );
+    // Idempotent, so a retried create never indexes a job twice; the status moves only by `updateJobStatus`.
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec(
+        "INSERT INTO jobs (id, kind, mode, parent_id, status, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        entry.id,
+        kind,
+        entry.mode,
+        parentId,
+        entry.status,
+        entry.created_at,
+      );
+      const early = this.sql.exec<{ status: JobStatus; status_version: number }>("DELETE FROM early_job_status WHERE id = ? RETURNING status, status_version", entry.id).toArray()[0];
+      if (early) this.sql.exec("UPDATE jobs SET status = ?, status_version = ? WHERE id = ? AND status_version < ?", early.status, early.status_version, entry.id, early.status_version);
+    });
   }
 
   private jobRow(kind: string, id: string): JobRow | undefined {

@@ -10,6 +10,11 @@
  * dies between the write and the broadcast, nothing is lost either — a redelivered
  * backend event is recognised as a duplicate by the log, and every client that
  * reconnects starts from the stored state.
+ *
+ * A status change also owes the customer a webhook and the account its listing's
+ * copy of the status. Both are written with the record, in the same write (`save`):
+ * the webhook into the outbox, the listing update as the "index" timer, which stays
+ * until the account has taken the change and is retried on the alarm otherwise.
  */
 import { DurableObject } from "cloudflare:workers";
 import { isTerminal, r2Keys, type BackendEvent, type JobMessage } from "../../shared/index.js";
@@ -54,6 +59,8 @@ export type IngestResult =
 
 /** Lifetime of the input URLs in a job message: enough to wait in a queue and start, not to linger. */
 const INPUT_URL_TTL_S = 3600;
+/** Wait before the account listing's update is tried again, after a failure (or a restart between the save and the push). */
+const INDEX_RETRY_MS = 10_000;
 /** Longest a best-effort cancel to an old attempt's host may run in the background. */
 const CANCEL_TIMEOUT_MS = 5000;
 
@@ -70,6 +77,9 @@ export class JobDO extends DurableObject<JobEnv> {
     // One row: the record, the origin its URLs are made on, and the message of the current attempt.
     this.sql.exec(`CREATE TABLE IF NOT EXISTS job (
       one INTEGER PRIMARY KEY CHECK (one = 1), record TEXT NOT NULL, origin TEXT NOT NULL, message TEXT)`);
+    // How many times the status has changed: orders the account listing's updates.
+    const columns = this.sql.exec<{ name: string }>("PRAGMA table_info(job)").toArray();
+    if (!columns.some((column) => column.name === "status_version")) this.sql.exec("ALTER TABLE job ADD COLUMN status_version INTEGER NOT NULL DEFAULT 0");
     this.timers = new AlarmTimers(ctx.storage);
     this.log = new EventLog(this.sql);
     this.live = new LiveEvents(ctx);
@@ -127,7 +137,7 @@ export class JobDO extends DurableObject<JobEnv> {
     }
     const current = this.load()!;
     this.publish(current, event.type, event, `${event.attempt}-${event.seq}`);
-    await this.indexStatus(record, current);
+    await this.indexStatus();
     return { result: "applied", status: current.status };
   }
 
@@ -142,7 +152,7 @@ export class JobDO extends DurableObject<JobEnv> {
     });
     await this.ended();
     this.publish(outcome.record, "canceled", null);
-    await this.indexStatus(record, outcome.record);
+    await this.indexStatus();
     this.cancelInBackground(record);
     return outcome;
   }
@@ -193,6 +203,7 @@ export class JobDO extends DurableObject<JobEnv> {
         else if (timer === "webhook") await this.deliverWebhooks();
         else if (timer === "billing") await this.settleCharge();
         else if (timer === "notify") await this.deliverChatNotice();
+        else if (timer === "index") await this.pushListing();
         else await this.heartbeatExpired();
       } catch (error) {
         const record = this.load();
@@ -240,7 +251,7 @@ export class JobDO extends DurableObject<JobEnv> {
       await this.timers.set("dispatch", now + retryInMs);
     }
     this.publish(next, `dispatch_${result.outcome}`, result);
-    await this.indexStatus(current, next);
+    await this.indexStatus();
   }
 
   private async poll(): Promise<void> {
@@ -281,7 +292,7 @@ export class JobDO extends DurableObject<JobEnv> {
     });
     await this.ended();
     this.publish(outcome.record, "failed", outcome.record.error);
-    await this.indexStatus(record, outcome.record);
+    await this.indexStatus();
   }
 
   /** A job that ended needs no more heartbeat, dispatch or poll; its reservation is settled or released and the chat it came from is told. */
@@ -350,7 +361,7 @@ export class JobDO extends DurableObject<JobEnv> {
     await this.timers.clear("heartbeat", "poll");
     await this.timers.set("dispatch", Date.now());
     this.publish(next, "redispatch", { ...detail, attempt: next.attempt });
-    await this.indexStatus(record, next);
+    await this.indexStatus();
     if (cancelPrevious) this.cancelInBackground(record);
   }
 
@@ -401,20 +412,29 @@ export class JobDO extends DurableObject<JobEnv> {
     if (isTerminal(record.status)) this.live.closeAll();
   }
 
+  /** After a save that may have changed the status: the webhook and listing update it queued go out (see `save`). */
+  private async indexStatus(): Promise<void> {
+    if (this.timers.all().index === undefined) return;
+    await this.timers.sync();
+    await this.pushListing();
+  }
+
   /**
-   * A status change: queues the customer's webhook and keeps the account's job
-   * listing in step (a cache, so a failure there is not fatal).
+   * Brings the account's listing to the stored status. The account ignores a version older than its own, so
+   * a late or repeated push is harmless; the "index" timer goes only once the pushed version is still the
+   * latest, and stays for the alarm to retry when the account could not be reached.
    */
-  private async indexStatus(before: JobRecord, after: JobRecord): Promise<void> {
-    if (before.status === after.status) return;
-    if (after.webhook_url) {
-      const now = Date.now();
-      this.outbox.enqueue(webhookEventType(after), webhookPayload(webhookEventType(after), jobView(after, this.origin()), now), now);
-      await this.timers.set("webhook", now);
+  private async pushListing(): Promise<void> {
+    const { record, version } = this.loadVersioned() ?? {};
+    if (!record || version === undefined) return;
+    try {
+      await accountStore(this.env, record.account_id).updateJobStatus(record.id, record.status, version);
+    } catch (error) {
+      console.warn("account listing update failed; retrying on the alarm", error);
+      await this.timers.set("index", Date.now() + INDEX_RETRY_MS);
+      return;
     }
-    await accountStore(this.env, after.account_id)
-      .updateJobStatus(after.id, after.status)
-      .catch((error: unknown) => console.warn("account index update failed", error));
+    if (this.loadVersioned()?.version === version) await this.timers.clear("index");
   }
 
   private backendOf(record: JobRecord): GpuBackend {
@@ -441,8 +461,27 @@ export class JobDO extends DurableObject<JobEnv> {
     return row ? (JSON.parse(row.record) as JobRecord) : null;
   }
 
+  /**
+   * Stores the record. A changed status is counted, queues its webhook and the account listing's update in
+   * the same write, so neither can be lost to a restart between them; `indexStatus` sends them.
+   */
   private save(record: JobRecord): void {
-    this.sql.exec("UPDATE job SET record = ? WHERE one = 1", JSON.stringify(record));
+    const stored = this.sql.exec<{ status: string }>("SELECT json_extract(record, '$.status') AS status FROM job WHERE one = 1").one().status;
+    const changed = stored !== record.status;
+    this.sql.exec("UPDATE job SET record = ?, status_version = status_version + ? WHERE one = 1", JSON.stringify(record), changed ? 1 : 0);
+    if (!changed) return;
+    const now = Date.now();
+    if (record.webhook_url) {
+      const type = webhookEventType(record);
+      this.outbox.enqueue(type, webhookPayload(type, jobView(record, this.origin()), now), now);
+      this.timers.put("webhook", now);
+    }
+    this.timers.put("index", now + INDEX_RETRY_MS);
+  }
+
+  private loadVersioned(): { record: JobRecord; version: number } | null {
+    const row = this.sql.exec<{ record: string; status_version: number }>("SELECT record, status_version FROM job WHERE one = 1").toArray()[0];
+    return row ? { record: JSON.parse(row.record) as JobRecord, version: row.status_version } : null;
   }
 
   private origin(): string {

@@ -5,7 +5,7 @@
  * that reports by polling — and the platform gives one alarm, so the timers live
  * in a table and the alarm is always set to the earliest of them.
  */
-export const TIMER_NAMES = ["heartbeat", "dispatch", "poll", "webhook", "billing", "notify"] as const;
+export const TIMER_NAMES = ["heartbeat", "dispatch", "poll", "webhook", "billing", "notify", "index"] as const;
 export type TimerName = (typeof TIMER_NAMES)[number];
 export type Timers = Partial<Record<TimerName, number>>;
 
@@ -37,8 +37,16 @@ export class AlarmTimers {
   }
 
   async set(name: TimerName, at: number): Promise<void> {
-    this.storage.sql.exec("INSERT OR REPLACE INTO timers (name, at) VALUES (?, ?)", name, at);
+    this.put(name, at);
     await this.sync();
+  }
+
+  /**
+   * Writes the timer without moving the platform alarm, so it can go into the same synchronous write as
+   * the state it serves; the caller's next `set`, `clear` or `sync` points the alarm at it.
+   */
+  put(name: TimerName, at: number): void {
+    this.storage.sql.exec("INSERT OR REPLACE INTO timers (name, at) VALUES (?, ?)", name, at);
   }
 
   async clear(...names: TimerName[]): Promise<void> {

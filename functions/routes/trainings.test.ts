@@ -254,8 +254,8 @@ describe("listing trainings and generations", () => {
     expect(secondPage.next_cursor).toBeNull();
 
     await waitFor(account, `/v1/trainings/${started[0]}`, (job) => job.status === "succeeded");
-    // The listing's status is the account index's copy, written after the job's own record (job-do.ts
-    // indexStatus): a client that saw the job succeed polls the listing until it shows that too.
+    // The listing's status is the account index's copy, pushed after the job's own record is saved
+    // (job-do.ts pushListing): a client that saw the job succeed polls the listing until it shows that too.
     const listed = (page: unknown) => (page as { items: Array<{ id: string }> }).items.some((item) => item.id === started[0]);
     await waitFor(account, "/v1/trainings?status=succeeded", listed);
     const succeeded = await list(account, "/v1/trainings?status=succeeded");
