@@ -25,6 +25,7 @@ import { cursorSeq, page, type Page } from "../pagination.js";
 import type { PageQuery, Photo, Subject } from "../subjects/schemas.js";
 import type { KeyMode } from "./api-keys.js";
 import { KeyRegistry, type Admission, type KeyInfo } from "./key-registry.js";
+import { addColumnIfMissing } from "../storage/sql-columns.js";
 
 export interface TrainingEntry {
   id: string;
@@ -91,14 +92,10 @@ export class AccountDO extends DurableObject<Env> {
       CREATE INDEX IF NOT EXISTS jobs_by_parent ON jobs (kind, parent_id);
     `);
     // Objects made before modes were recorded were all made by live keys.
-    for (const table of ["subjects", "jobs"]) {
-      const columns = this.sql.exec<{ name: string }>(`PRAGMA table_info(${table})`).toArray();
-      if (!columns.some((column) => column.name === "mode")) this.sql.exec(`ALTER TABLE ${table} ADD COLUMN mode TEXT NOT NULL DEFAULT 'live'`);
-    }
+    for (const table of ["subjects", "jobs"]) addColumnIfMissing(this.sql, table, "mode", "TEXT NOT NULL DEFAULT 'live'");
     // The job object's count of its status changes (0: the status it was recorded with), so an update that
     // arrives late never overwrites a newer one.
-    const jobColumns = this.sql.exec<{ name: string }>("PRAGMA table_info(jobs)").toArray();
-    if (!jobColumns.some((column) => column.name === "status_version")) this.sql.exec("ALTER TABLE jobs ADD COLUMN status_version INTEGER NOT NULL DEFAULT 0");
+    addColumnIfMissing(this.sql, "jobs", "status_version", "INTEGER NOT NULL DEFAULT 0");
     // A job starts before the account records it (start-job.ts), so its first status change can arrive first.
     this.sql.exec("CREATE TABLE IF NOT EXISTS early_job_status (id TEXT PRIMARY KEY, status TEXT NOT NULL, status_version INTEGER NOT NULL)");
     this.keys = new KeyRegistry(this.sql);
@@ -257,6 +254,11 @@ export class AccountDO extends DurableObject<Env> {
       );
       return;
     }
+    this.applyJobStatus(id, status, version);
+  }
+
+  /** Moves a recorded job's status, unless the stored one is as new or newer. */
+  private applyJobStatus(id: string, status: JobStatus, version: number): void {
     this.sql.exec("UPDATE jobs SET status = ?, status_version = ? WHERE id = ? AND status_version < ?", status, version, id, version);
   }
 
@@ -295,7 +297,7 @@ export class AccountDO extends DurableObject<Env> {
         entry.created_at,
       );
       const early = this.sql.exec<{ status: JobStatus; status_version: number }>("DELETE FROM early_job_status WHERE id = ? RETURNING status, status_version", entry.id).toArray()[0];
-      if (early) this.sql.exec("UPDATE jobs SET status = ?, status_version = ? WHERE id = ? AND status_version < ?", early.status, early.status_version, entry.id, early.status_version);
+      if (early) this.applyJobStatus(entry.id, early.status, early.status_version);
     });
   }
 

@@ -26,6 +26,7 @@ import { createBackend, isBackendName, secondsVar } from "../backends/index.js";
 import type { GpuBackend } from "../backends/types.js";
 import type { Secrets } from "../secrets.js";
 import { signObjectUrl } from "../storage/signed-urls.js";
+import { addColumnIfMissing } from "../storage/sql-columns.js";
 import { r2ArtifactStore } from "./artifact-store.js";
 import { EventLog, type LogEntry } from "./event-log.js";
 import { LiveEvents } from "./live-events.js";
@@ -78,8 +79,7 @@ export class JobDO extends DurableObject<JobEnv> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS job (
       one INTEGER PRIMARY KEY CHECK (one = 1), record TEXT NOT NULL, origin TEXT NOT NULL, message TEXT)`);
     // How many times the status has changed: orders the account listing's updates.
-    const columns = this.sql.exec<{ name: string }>("PRAGMA table_info(job)").toArray();
-    if (!columns.some((column) => column.name === "status_version")) this.sql.exec("ALTER TABLE job ADD COLUMN status_version INTEGER NOT NULL DEFAULT 0");
+    addColumnIfMissing(this.sql, "job", "status_version", "INTEGER NOT NULL DEFAULT 0");
     this.timers = new AlarmTimers(ctx.storage);
     this.log = new EventLog(this.sql);
     this.live = new LiveEvents(ctx);
@@ -425,8 +425,9 @@ export class JobDO extends DurableObject<JobEnv> {
    * latest, and stays for the alarm to retry when the account could not be reached.
    */
   private async pushListing(): Promise<void> {
-    const { record, version } = this.loadVersioned() ?? {};
-    if (!record || version === undefined) return;
+    const stored = this.loadVersioned();
+    if (!stored) return;
+    const { record, version } = stored;
     try {
       await accountStore(this.env, record.account_id).updateJobStatus(record.id, record.status, version);
     } catch (error) {
@@ -457,8 +458,7 @@ export class JobDO extends DurableObject<JobEnv> {
   }
 
   private load(): JobRecord | null {
-    const row = this.sql.exec<{ record: string }>("SELECT record FROM job WHERE one = 1").toArray()[0];
-    return row ? (JSON.parse(row.record) as JobRecord) : null;
+    return this.loadVersioned()?.record ?? null;
   }
 
   /**
