@@ -38,7 +38,9 @@ const CASES: ConvCase[] = [
   { name: "1×1 stride 2 (phases without taps get zero gradient)", input: [2, 6, 7, 3], filter: [1, 1, 3, 4], stride: 2, pad: "valid" },
   { name: "5×5 stride 2, padding 2", input: [2, 9, 8, 2], filter: [5, 5, 2, 3], stride: 2, pad: torchPad(2) },
   { name: "3×3 strides (2, 1), padding 1", input: [2, 7, 6, 2], filter: [3, 3, 2, 3], stride: [2, 1], pad: torchPad(1) },
-  // Fewer output positions than output channels: with packActivations the input gradient is one product and a col2im.
+  // Few output positions for the output channels (at most 2·Cout·s², the input gradient's line; the forward's is Cout):
+  // with packActivations the input gradient is one product and a col2im.
+  { name: "3×3 stride 1, padding 1, 4×4 with between one and two output channels a position (input gradient as a product)", input: [1, 4, 4, 4], filter: [3, 3, 4, 10], stride: 1, pad: torchPad(1) },
   { name: "3×3 stride 1, padding 1, 4×4 with more output channels than positions", input: [1, 4, 4, 8], filter: [3, 3, 8, 32], stride: 1, pad: torchPad(1) },
   { name: "3×3 stride 2, padding 1, batch 2, 4×4 → 2×2 with 16 output channels", input: [2, 4, 4, 6], filter: [3, 3, 6, 16], stride: 2, pad: torchPad(1) },
   { name: "3×3 stride 2, asymmetric padding (0,1), odd 5×5 input, 12 output channels", input: [1, 5, 5, 3], filter: [3, 3, 3, 12], stride: 2, pad: [[0, 0], [0, 1], [0, 1], [0, 0]] },

@@ -133,7 +133,7 @@ function backpropInputAsConvolution() {
     const convAttrs = attrs as unknown as Conv2DBackpropInputAttrs;
     const [batch, height, width, inChannels] = convAttrs.inputShape;
     const info = convInfoFor(convAttrs.inputShape, filter.shape, convAttrs);
-    if (switchOn("packActivations") && productPays(info)) return backpropInputAsProduct(dy, filter, info, backend);
+    if (switchOn("packActivations") && inputGradientProductPays(info)) return backpropInputAsProduct(dy, filter, info, backend);
     const { filterHeight, filterWidth, strideHeight, strideWidth, outHeight, outWidth, outChannels } = info;
     const { top, left } = info.padInfo;
     const scope = new KernelScope(backend);
@@ -195,6 +195,18 @@ function backpropInputAsConvolution() {
  */
 function productPays(info: backend_util.Conv2DInfo): boolean {
   return info.batchSize * info.outHeight * info.outWidth <= info.outChannels;
+}
+
+/**
+ * The same trade for the input gradient, where the convolution route pays more: it packs a flipped
+ * filter for each of the s×s stride phases and interleaves their outputs. Measured over the tiny and
+ * small UNets' shapes at batch 1, 2 and 4 (CPU ms, convolutions → product): 8×8×64 at batch 2
+ * 1.0–1.6 → 0.8–1.1, 4×4×192 4.2–6.4 → 1.2–2.0, a stride-2 16×16×32 0.5–0.9 → 0.3–0.45; the product
+ * lost from 16×16×32 at stride 1 (0.73–0.98 → 1.1–1.26) and on the stride-2 32×32×48 (1.6 → 1.8).
+ * Both sides of the line were within noise of each other at batch 4 (8×8×64: 1.4 against 1.36).
+ */
+function inputGradientProductPays(info: backend_util.Conv2DInfo): boolean {
+  return info.batchSize * info.outHeight * info.outWidth <= 2 * info.outChannels * info.strideHeight * info.strideWidth;
 }
 
 /**
