@@ -39,7 +39,8 @@ const CASES: ConvCase[] = [
   { name: "5×5 stride 2, padding 2", input: [2, 9, 8, 2], filter: [5, 5, 2, 3], stride: 2, pad: torchPad(2) },
   { name: "3×3 strides (2, 1), padding 1", input: [2, 7, 6, 2], filter: [3, 3, 2, 3], stride: [2, 1], pad: torchPad(1) },
   // Few output positions for the output channels (at most 2·Cout·s², the input gradient's line; the forward's is Cout):
-  // with packActivations the input gradient is one product and a col2im.
+  // with packActivations the input gradient is one product and a col2im. The filter gradient goes by its own line
+  // (filterGradientIm2colPays): these 4×4 and 2×2 maps take the im2col, the larger maps above the padded grid.
   { name: "3×3 stride 1, padding 1, 4×4 with between one and two output channels a position (input gradient as a product)", input: [1, 4, 4, 4], filter: [3, 3, 4, 10], stride: 1, pad: torchPad(1) },
   { name: "3×3 stride 1, padding 1, 4×4 with more output channels than positions", input: [1, 4, 4, 8], filter: [3, 3, 8, 32], stride: 1, pad: torchPad(1) },
   { name: "3×3 stride 2, padding 1, batch 2, 4×4 → 2×2 with 16 output channels", input: [2, 4, 4, 6], filter: [3, 3, 6, 16], stride: 2, pad: torchPad(1) },

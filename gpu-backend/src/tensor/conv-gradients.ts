@@ -10,7 +10,9 @@
  *    stride-2 gradient costs what its forward pass costs;
  *  - filter gradient: the k×k shifted views of the padded input, channels-first and split by stride
  *    phase so each view is a contiguous window ("im2col" without gathers, [k·k·Cin, ≈N·Ho·Wo]),
- *    times dy ([≈N·Ho·Wo, Cout]): one large GEMM with no transposed operand.
+ *    times dy ([≈N·Ho·Wo, Cout]): one large GEMM with no transposed operand. On small maps, where the
+ *    padded grid has many more positions than the output (8×8: 200 against 128 at batch 2), an im2col
+ *    over the real positions instead.
  * The kernels compose other kernels of the same backend directly (as tfjs backends do internally),
  * copy contiguous blocks on the wasm heap themselves where wasm's gather-like kernels are slow, and
  * free every intermediate, so they add no tensors to the engine and work under any tape.
@@ -264,10 +266,14 @@ function backpropFilterAsMatMul() {
     const info = convInfoFor(x.shape, convAttrs.filterShape, convAttrs);
     const { filterHeight, filterWidth, strideHeight, strideWidth, outHeight, outWidth, inChannels, outChannels } = info;
     const batch = x.shape[0];
-    const scope = new KernelScope(backend);
-
     const phaseHeight = Math.ceil(((outHeight - 1) * strideHeight + filterHeight) / strideHeight);
     const phaseWidth = Math.ceil(((outWidth - 1) * strideWidth + filterWidth) / strideWidth);
+    const grid = batch * phaseHeight * phaseWidth;
+    const maxOffset = Math.floor((filterHeight - 1) / strideHeight) * phaseWidth + Math.floor((filterWidth - 1) / strideWidth);
+    const window = grid - maxOffset;
+    if (switchOn("packActivations") && filterGradientIm2colPays(info, window)) return backpropFilterAsIm2col(x, dy, convAttrs.filterShape, info, backend);
+    const scope = new KernelScope(backend);
+
     const { top, left } = info.padInfo;
     const padded = scope.padOrCrop(x, [
       [0, 0],
@@ -275,15 +281,12 @@ function backpropFilterAsMatMul() {
       [left, phaseWidth * strideWidth - x.shape[2] - left],
       [0, 0],
     ]);
-    const grid = batch * phaseHeight * phaseWidth;
     // [N·Hq, sh, Wq, sw·C] → [sh, sw·C, N·Hq, Wq] reads as [(phase, channel), grid position]; one 4-D
     // transpose, which wasm runs far faster than the 6-D one the phase split suggests.
     const split = scope.reshape(padded, [batch * phaseHeight, strideHeight, phaseWidth, strideWidth * inChannels]);
     const phasesFirst = scope.run("Transpose", { x: split }, { perm: [1, 3, 0, 2] });
     const phases = scope.reshape(phasesFirst, [strideHeight * strideWidth * inChannels, grid]);
 
-    const maxOffset = Math.floor((filterHeight - 1) / strideHeight) * phaseWidth + Math.floor((filterWidth - 1) / strideWidth);
-    const window = grid - maxOffset;
     const dyOnGrid = scope.padOrCrop(dy, [[0, 0], [0, phaseHeight - outHeight], [0, phaseWidth - outWidth], [0, 0]]);
     const dyRows = scope.run("Slice", { x: scope.reshape(dyOnGrid, [grid, outChannels]) }, { begin: [0, 0], size: [window, outChannels] });
 
@@ -314,9 +317,24 @@ function backpropFilterAsMatMul() {
  * so sampling with fixed weights packs once; the im2col is one copy of Cin values per tap and position.
  */
 function forwardAsProduct(x: TensorInfo, filter: TensorInfo, bias: TensorInfo | undefined, info: backend_util.Conv2DInfo, backend: BackendWasm): TensorInfo {
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = info;
-  const { top, left } = info.padInfo;
+  const { batchSize, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = info;
   const scope = new KernelScope(backend);
+  const depth = filterHeight * filterWidth * inChannels;
+  const columns = im2col(scope, x, info, backend);
+  const weights = scope.reshape(filter, [1, depth, outChannels]);
+  const product = bias
+    ? scope.run("_FusedMatMul", { a: columns, b: weights, bias }, { transposeA: false, transposeB: false, activation: "linear" })
+    : scope.run("BatchMatMul", { a: columns, b: weights }, { transposeA: false, transposeB: false });
+  return scope.finish(scope.reshape(product, [batchSize, outHeight, outWidth, outChannels]));
+}
+
+/**
+ * The [1, N·Ho·Wo, k·k·Cin] matrix whose row for output position (n, oy, ox) holds the input values its
+ * taps read, tap by tap, zeros where a tap falls in the padding: one copy of Cin values per tap and position.
+ */
+function im2col(scope: KernelScope, x: TensorInfo, info: backend_util.Conv2DInfo, backend: BackendWasm): TensorInfo {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const { top, left } = info.padInfo;
   const positions = batchSize * outHeight * outWidth;
   const depth = filterHeight * filterWidth * inChannels;
   const columns = scope.zeros([1, positions, depth]);
@@ -338,11 +356,29 @@ function forwardAsProduct(x: TensorInfo, filter: TensorInfo, bias: TensorInfo | 
       }
     }
   }
-  const weights = scope.reshape(filter, [1, depth, outChannels]);
-  const product = bias
-    ? scope.run("_FusedMatMul", { a: columns, b: weights, bias }, { transposeA: false, transposeB: false, activation: "linear" })
-    : scope.run("BatchMatMul", { a: columns, b: weights }, { transposeA: false, transposeB: false });
-  return scope.finish(scope.reshape(product, [batchSize, outHeight, outWidth, outChannels]));
+  return columns;
+}
+
+/**
+ * Whether dW is cheaper as im2col(x)ᵀ·dy than on the padded grid above. The grid's product runs over
+ * `window` ≈ N·(Ho+k−1)·(Wo+k−1) positions, the im2col's over the N·Ho·Wo real ones, but the im2col
+ * copies its matrix twice (once to build, once to transpose). Fitted on the UNets' shapes (CPU ms,
+ * grid → im2col): 8×8×64→64 at batch 2 1.3–1.6 → 0.85–0.96, 4×4×192→192 2.2–2.3 → 1.2–1.4, 16×16×96→96
+ * 6.0–6.6 → 4.7–4.8; the grid kept 16×16×32→32 (0.69–0.85 against 0.89–1.0), 32×32×48→48 (5.2–5.4
+ * against 6.3–7.4) and 64×64×32→32 at batch 1 (4.7–5.7 against 7.4–7.9).
+ */
+function filterGradientIm2colPays(info: backend_util.Conv2DInfo, window: number): boolean {
+  const positions = info.batchSize * info.outHeight * info.outWidth;
+  return (window - positions) * info.outChannels > 16 * (2 * positions - window);
+}
+
+/** dW as im2col(x)ᵀ·dy: [k·k·Cin, N·Ho·Wo]·[N·Ho·Wo, Cout], the transposed operand left to the batched-matMul kernel. */
+function backpropFilterAsIm2col(x: TensorInfo, dy: TensorInfo, filterShape: number[], info: backend_util.Conv2DInfo, backend: BackendWasm): TensorInfo {
+  const scope = new KernelScope(backend);
+  const positions = info.batchSize * info.outHeight * info.outWidth;
+  const columns = im2col(scope, x, info, backend);
+  const product = scope.run("BatchMatMul", { a: columns, b: scope.reshape(dy, [1, positions, info.outChannels]) }, { transposeA: true, transposeB: false });
+  return scope.finish(scope.reshape(product, filterShape));
 }
 
 /** Filters a forward convolution has met (by data id): from the second use on XNNPACK's packed copy is the faster path. */
