@@ -22,6 +22,9 @@ const CASES: Array<{ a: number[]; b: number[]; transposeA: boolean; transposeB: 
   { a: [3, 40], b: [50, 40], transposeA: false, transposeB: true },
   { a: [40, 3], b: [70, 40], transposeA: true, transposeB: true },
   { a: [1, 16, 33], b: [1, 130, 33], transposeA: false, transposeB: true },
+  // A narrow aᵀ against a wide b (a linear layer's dW = xᵀ·dy into more channels): also as (bᵀ·a)ᵀ.
+  { a: [70, 5], b: [70, 40], transposeA: true, transposeB: false },
+  { a: [1, 96, 8], b: [1, 96, 64], transposeA: true, transposeB: false },
 ];
 
 describe.each([

@@ -122,23 +122,39 @@ function viewedBatchMatMul({ inputs: { a, b }, backend, attrs }: MatMulArgs, bat
 }
 
 /**
- * One product a·bᵀ with b a single [n, k] matrix (a layer's weight, as every linear backward dx = dy·Wᵀ
- * has it) computed as its transpose, (b·aᵀ)ᵀ. XNNPACK repacks the right-hand operand of every product
- * whose tensor it has not seen (its packed copy is cached by tensor, and training makes new weights
- * each step): here that is aᵀ, m·k values, instead of the k·n of the weight. With few rows (8×8 latents
- * at batch 1: 64 tokens, 16 at 4×4) the packing, not the arithmetic, was most of the product's time.
+ * One product computed as its transpose: C = op(a)·op(b) as (op(b)ᵀ·op(a)ᵀ)ᵀ. XNNPACK repacks the
+ * right-hand operand of every product whose tensor it has not seen (its packed copy is cached by tensor,
+ * and training makes new weights and activations each step): here that is op(a)ᵀ, m·k values, instead
+ * of op(b)'s k·n. A linear layer's dx = dy·Wᵀ with few rows (8×8 latents at batch 1: 64 tokens) packed
+ * its weight, and its dW = xᵀ·dy into a wide layer (32 → 256 channels) packed dy, when the other side
+ * was a fraction of that; `transposedPays` weighs the packing against the extra transposes.
  */
-function weightLeftProduct({ inputs: { a, b }, backend, attrs }: MatMulArgs, out: TensorInfo): void {
+function transposedProduct({ inputs: { a, b }, backend, attrs }: MatMulArgs, out: TensorInfo): void {
   const [m, n] = out.shape.slice(-2);
-  const weight = matrixView(b, 0, backend);
+  const left = attrs.transposeB ? matrixView(b, 0, backend) : transposedMatrixAt(b, 0, backend);
   const right = attrs.transposeA ? matrixView(a, 0, backend) : transposedMatrixAt(a, 0, backend);
   const product = backend.makeOutput([1, n, m], "float32");
-  productInto(weight, right, product, backend);
+  productInto(left, right, product, backend);
   transposeBlocks(backend.typedArrayFromHeap(product) as Float32Array, 0, n, m, backend.typedArrayFromHeap(out) as Float32Array, 0);
-  releaseView(weight, backend);
-  if (attrs.transposeA) releaseView(right, backend);
-  else backend.disposeData(right.dataId);
+  for (const [operand, view] of [[left, attrs.transposeB], [right, attrs.transposeA]] as const) {
+    if (view) releaseView(operand, backend);
+    else backend.disposeData(operand.dataId);
+  }
   backend.disposeData(product.dataId);
+}
+
+/** XNNPACK's packing of a right-hand operand per value, in units of one value transposed on the heap (~2.5 ns against ~1). */
+const PACK_COST = 2.5;
+
+/**
+ * Whether the transposed product moves fewer values: directly, op(a) and op(b) are copied where
+ * transposed and op(b) is packed; transposed, op(b)ᵀ and op(a)ᵀ are copied where they are not views,
+ * op(a)ᵀ is packed and the [n, m] result transposed back.
+ */
+function transposedPays(m: number, k: number, n: number, { transposeA, transposeB }: MatMulArgs["attrs"]): boolean {
+  const direct = (transposeA ? m * k : 0) + (transposeB ? k * n : 0) + PACK_COST * k * n;
+  const transposed = (transposeB ? 0 : k * n) + (transposeA ? 0 : m * k) + PACK_COST * k * m + m * n;
+  return transposed < direct;
 }
 
 /** The earlier route (switch off): each matrix copied out, transposed with wasm's Transpose, product copied in. */
@@ -191,7 +207,7 @@ function batchMatMul(args: MatMulArgs): TensorInfo {
   const out = backend.makeOutput([...outerDims, m, n], "float32");
   const k = attrs.transposeA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
   // Packing and copying aᵀ and the product's transpose (m·k + m·n values) against packing bᵀ (k·n).
-  if (fast && batchA === 1 && batchB === 1 && attrs.transposeB && switchOn("packActivations") && m * k + m * n < k * n) weightLeftProduct(args, out);
+  if (fast && batchA === 1 && batchB === 1 && switchOn("packActivations") && transposedPays(m, k, n, attrs)) transposedProduct(args, out);
   else (fast ? viewedBatchMatMul : copiedBatchMatMul)(args, batchA, batchB, out);
   return out;
 }
