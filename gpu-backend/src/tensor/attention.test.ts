@@ -19,6 +19,10 @@ const CASES = [
   { name: "causal mask (the text encoder)", q: [2, 6, 8], kv: [2, 6, 8], heads: 2, mask: true },
   { name: "causal mask with query chunks", q: [1, 7, 4], kv: [1, 7, 4], heads: 2, mask: true, queryChunk: 3 },
   { name: "keys a multiple of 4 (whole SIMD lanes), 2 heads", q: [2, 16, 8], kv: [2, 12, 8], heads: 2 },
+  // The SIMD kernels take head channels four at a time, then one at a time: 6 = 4 + 2, 8 = 4 + 4.
+  { name: "6 channels a head, keys not a multiple of 4", q: [2, 9, 12], kv: [2, 13, 12], heads: 2 },
+  { name: "8 channels a head, 23 keys", q: [1, 20, 16], kv: [1, 23, 16], heads: 2 },
+  { name: "more keys than the SIMD kernels take (the composed route)", q: [1, 3, 4], kv: [1, 300, 4], heads: 1 },
 ];
 
 // On wasm: with the SIMD softmax-Jacobian kernel and without; on cpu: its JavaScript loop.

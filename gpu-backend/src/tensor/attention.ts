@@ -13,10 +13,14 @@
  * Where the `wasmSimd` loops run (wasm-simd.ts), the softmax-Jacobian step is one SIMD kernel over P's
  * rows instead of four elementwise passes (mul, sum, sub, mul) over a [B, heads, N, N] tensor: 10 ms
  * against ~47 for 16 heads of 1024². (A SIMD softmax forward lost to XNNPACK's, 38 ms against 22.)
+ * With up to 256 keys (the tiny and small UNets' self-attention below 32×32 latents, every
+ * cross-attention) the whole attention is one SIMD kernel each way instead (`simdAttention`): per head
+ * on the [B, N, C] layout, without the head transposes and the per-head products, whose fixed costs
+ * outweighed their arithmetic at these sizes (tiny UNet self-attention, forward and backward: 8.5 → 5.1 ms).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { hasJsKernel, registerJsKernel, runJsKernel, type JsKernel } from "./js-kernel.js";
-import { simdKernelsFor, simdKernelsOnBackend } from "./wasm-simd.js";
+import { paddedKeys, simdKernelsFor, simdKernelsOnBackend, type AttentionShape } from "./wasm-simd.js";
 
 /** dS = P ⊙ (dP − rowsum(dP ⊙ P)) over the last axis. */
 const SOFTMAX_GRAD: JsKernel<Record<string, never>> = {
@@ -36,8 +40,79 @@ const SOFTMAX_GRAD: JsKernel<Record<string, never>> = {
   },
 };
 
+interface AttentionAttrs {
+  heads: number;
+  scale: number;
+}
+
+function attentionShape([q, k]: number[][], { heads, scale }: AttentionAttrs): AttentionShape {
+  return { batch: q[0], queries: q[1], keys: k[1], channels: q[2], heads, scale };
+}
+
+/** The whole attention (softmax(q·scale·kᵀ)·v per head) as one SIMD kernel; P kept for the gradient. Only on the wasm heap. */
+const ATTENTION: JsKernel<AttentionAttrs> = {
+  name: "DreamboothAttention",
+  inputs: ["q", "k", "v"],
+  outputShapes: ([q, k], { heads }) => [q, [q[0], heads, q[1], paddedKeys(k[1])]],
+  scratch: (shapes, attrs) => attentionScratchFloats(attentionShape(shapes, attrs), false),
+  compute([q, k, v], [out, p], shapes, attrs, scratch) {
+    const simd = simdKernelsFor(q, k, v, out, p, scratch);
+    if (!simd) throw new Error("DreamboothAttention runs only on the wasm backend's heap with the wasmSimd loops");
+    simd.attention.forward(q, k, v, out, p, attentionShape(shapes, attrs), scratch);
+  },
+};
+
+const ATTENTION_GRAD: JsKernel<AttentionAttrs> = {
+  name: "DreamboothAttentionGrad",
+  inputs: ["dy", "q", "k", "v", "p"],
+  outputShapes: ([, q, k, v]) => [q, k, v],
+  scratch: ([, q, k], attrs) => attentionScratchFloats(attentionShape([q, k], attrs), true),
+  compute([dy, q, k, v, p], [dq, dk, dv], [, qShape, kShape], attrs, scratch) {
+    const simd = simdKernelsFor(dy, q, k, v, p, dq, dk, dv, scratch);
+    if (!simd) throw new Error("DreamboothAttentionGrad runs only on the wasm backend's heap with the wasmSimd loops");
+    simd.attention.backward(dy, q, k, v, p, dq, dk, dv, attentionShape([qShape, kShape], attrs), scratch);
+  },
+};
+
+/** Scratch floats of the SIMD attention: K and V of one head channels-first (and their gradients), a row, the splats. */
+function attentionScratchFloats({ keys, channels, heads }: AttentionShape, backward: boolean): number {
+  const d = channels / heads;
+  const columns = d * paddedKeys(keys);
+  return backward ? 4 * columns + paddedKeys(keys) + 8 * d : 2 * columns + 4 * d;
+}
+
 export function registerAttentionKernels(): void {
   registerJsKernel(SOFTMAX_GRAD);
+  registerJsKernel(ATTENTION);
+  registerJsKernel(ATTENTION_GRAD);
+}
+
+/**
+ * Up to this many keys the SIMD kernels win both ways. Measured at batch 2 (CPU ms, composed → SIMD,
+ * forward / forward + backward): 256 keys, d 8 (the tiny UNet's self-attention) 3.2–3.5 / 8.3–8.6 →
+ * 2.2–2.9 / 5.1; 77 keys (every cross-attention) 1.1 / 2.8–3.0 → 0.9–1.0 / 1.9–2.0; 256 keys, d 12
+ * 8–10 / 21–25 → 6–7 / 15–24; 64 keys, d 24 1.3–1.5 / 3.6–5.2 → 0.8–1.2 / 2.3. At 512 keys the forward
+ * lost (8.1–9.6 → 9.1–10.3; the training step still won, 23 → 18–20), and at 1024 both could (d 8:
+ * 54–57 / 155–171 → 72–80 / 169–181): XNNPACK's softmax computes eˣ faster than the kernel's exp4.
+ */
+const SIMD_ATTENTION_MAX_KEYS = 256;
+
+/**
+ * Attention as two SIMD kernels on the wasm heap (wasm-simd.ts), one head at a time on the [B, N, C]
+ * layout: no head splits or merges, no per-head products, P's rows written once and read back in cache.
+ */
+function simdAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, heads: number, scale: number): tf.Tensor3D {
+  const attrs: AttentionAttrs = { heads, scale };
+  const attend = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [qIn, kIn, vIn, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const [out, p] = runJsKernel(ATTENTION, [qIn, kIn, vIn], attrs);
+    save([qIn, kIn, vIn, p]);
+    return {
+      value: out,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => runJsKernel(ATTENTION_GRAD, [dy, ...saved], attrs),
+    };
+  });
+  return attend(q, k, v) as tf.Tensor3D;
 }
 
 /**
@@ -103,6 +178,10 @@ export function fusedAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, heads: 
   const [, queries, channels] = q.shape as number[];
   const scale = 1 / Math.sqrt(channels / heads);
   const ranges = queryRanges(queries, queryChunk);
+  const keys = (k.shape as number[])[1];
+  if (!mask && ranges.length === 1 && keys <= SIMD_ATTENTION_MAX_KEYS && simdKernelsOnBackend() && [q, k, v].every((t) => t.dtype === "float32" && t.rank === 3)) {
+    return simdAttention(q, k, v, heads, scale);
+  }
   const attend = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [qIn, kIn, vIn, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const qh = splitHeads(tf.mul(qIn, scale), heads);

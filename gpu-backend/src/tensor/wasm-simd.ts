@@ -10,7 +10,8 @@
  * and GEGLU each way (all rows in one call: their JavaScript loops took 7 % and 5 % of the tiny UNet's
  * step), and the transposes of the batched products (wasm-matmul.ts: a 1024² matrix in ~0.9 ms against
  * ~4 in JavaScript), attention's softmax-Jacobian step (attention.ts) and sums down columns for the
- * bias gradients (wasm-reduce.ts). Four float32 lanes at a time, the same float32 arithmetic as the composed
+ * bias gradients (wasm-reduce.ts), and whole attention forward and backward with few keys (attention.ts).
+ * Four float32 lanes at a time, the same float32 arithmetic as the composed
  * tfjs ops; the sum of squares accumulates in float64 lanes as the JavaScript loop does. Behind the
  * `wasmSimd` speed switch; where they cannot run (cpu backend, tensorflow, a view off the heap) the
  * callers keep their JavaScript loops.
@@ -50,6 +51,7 @@ const WAT = String.raw`
   (global $f_0p39894228 v128 (v128.const f32x4 0.39894228 0.39894228 0.39894228 0.39894228))
   (global $f_m0p5 v128 (v128.const f32x4 -0.5 -0.5 -0.5 -0.5))
   (global $f_0 v128 (v128.const f32x4 0 0 0 0))
+  (global $f_lowest v128 (v128.const f32x4 -3.4e38 -3.4e38 -3.4e38 -3.4e38))
 
   ;; AdamW, torch.optim.AdamW's arithmetic, out of place: (p, m, v, g) → (p', m', v').
   ;;   g  ← g · gradScale              (the clipping factor)
@@ -597,7 +599,345 @@ const WAT = String.raw`
         (br_if $four (i32.lt_u (local.get $c) (local.get $row))))
       (local.set $x (i32.add (local.get $x) (local.get $row)))
       (local.set $dx (i32.add (local.get $dx) (local.get $row)))
-      (br $position)))))
+      (br $position))))
+
+  ;; ---- Attention for one head at a time, on the [B, N, C] layout the projections make (no head splits) ----
+  ;; Per (batch, head): K and V of the head written channels-first, [d][nk4] (nk4 = nk rounded up to 4,
+  ;; the padding zeros), so four keys are one vector; then for each query row: the scores, softmax, P's row
+  ;; (kept, [B, H, Nq, nk4], padding zero) and P·V, all on a row of nk4 floats that stays in cache.
+
+  (func $hsum (param $v v128) (result f32)
+    (f32.add
+      (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))
+      (f32.add (f32x4.extract_lane 2 (local.get $v)) (f32x4.extract_lane 3 (local.get $v)))))
+
+  ;; dst[dd·nk4 + j] = src[j·channels + dd] (floats; src already at the head's first channel), zeros for j in [nk, nk4).
+  (func $toColumns (param $src i32) (param $dst i32) (param $nk i32) (param $nk4 i32) (param $channels i32) (param $d i32)
+    (local $j i32) (local $dd i32) (local $from i32)
+    (block $rowsDone (loop $row
+      (br_if $rowsDone (i32.ge_u (local.get $j) (local.get $nk)))
+      (local.set $from (i32.add (local.get $src) (i32.shl (i32.mul (local.get $j) (local.get $channels)) (i32.const 2))))
+      (local.set $dd (i32.const 0))
+      (loop $col
+        (f32.store (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $dd) (local.get $nk4)) (local.get $j)) (i32.const 2)))
+          (f32.load (i32.add (local.get $from) (i32.shl (local.get $dd) (i32.const 2)))))
+        (local.set $dd (i32.add (local.get $dd) (i32.const 1)))
+        (br_if $col (i32.lt_u (local.get $dd) (local.get $d))))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $row)))
+    (local.set $dd (i32.const 0))
+    (loop $col
+      (local.set $j (local.get $nk))
+      (block $padDone (loop $pad
+        (br_if $padDone (i32.ge_u (local.get $j) (local.get $nk4)))
+        (f32.store (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $dd) (local.get $nk4)) (local.get $j)) (i32.const 2))) (f32.const 0))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $pad)))
+      (local.set $dd (i32.add (local.get $dd) (i32.const 1)))
+      (br_if $col (i32.lt_u (local.get $dd) (local.get $d)))))
+
+  ;; dst[j·channels + dd] = src[dd·nk4 + j] for j < nk: the inverse of $toColumns.
+  (func $fromColumns (param $src i32) (param $dst i32) (param $nk i32) (param $nk4 i32) (param $channels i32) (param $d i32)
+    (local $j i32) (local $dd i32) (local $to i32)
+    (block $rowsDone (loop $row
+      (br_if $rowsDone (i32.ge_u (local.get $j) (local.get $nk)))
+      (local.set $to (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $j) (local.get $channels)) (i32.const 2))))
+      (local.set $dd (i32.const 0))
+      (loop $col
+        (f32.store (i32.add (local.get $to) (i32.shl (local.get $dd) (i32.const 2)))
+          (f32.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $dd) (local.get $nk4)) (local.get $j)) (i32.const 2)))))
+        (local.set $dd (i32.add (local.get $dd) (i32.const 1)))
+        (br_if $col (i32.lt_u (local.get $dd) (local.get $d))))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $row))))
+
+  ;; splats[dd] = x[dd]·factor for dd < d: one vector per value, loaded in the inner loops.
+  (func $splats (param $x i32) (param $splats i32) (param $d i32) (param $factor f32)
+    (local $dd i32)
+    (loop $each
+      (v128.store (i32.add (local.get $splats) (i32.shl (local.get $dd) (i32.const 4)))
+        (f32x4.splat (f32.mul (f32.load (i32.add (local.get $x) (i32.shl (local.get $dd) (i32.const 2)))) (local.get $factor))))
+      (local.set $dd (i32.add (local.get $dd) (i32.const 1)))
+      (br_if $each (i32.lt_u (local.get $dd) (local.get $d)))))
+
+  ;; row[j] += Σ_dd splats[dd]·cols[dd][j] over the row's vectors (cols channels-first, rows $rowBytes apart):
+  ;; four channels a pass, so the row is read and written once per four.
+  (func $accumulateRows (param $row i32) (param $cols i32) (param $splats i32) (param $d i32) (param $rowBytes i32)
+    (local $dd i32) (local $jb i32) (local $c0 i32) (local $c1 i32) (local $c2 i32) (local $c3 i32)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $at i32)
+    (block $quadsDone (loop $quads
+      (br_if $quadsDone (i32.gt_u (i32.add (local.get $dd) (i32.const 4)) (local.get $d)))
+      (local.set $at (i32.add (local.get $splats) (i32.shl (local.get $dd) (i32.const 4))))
+      (local.set $s0 (v128.load (local.get $at)))
+      (local.set $s1 (v128.load offset=16 (local.get $at)))
+      (local.set $s2 (v128.load offset=32 (local.get $at)))
+      (local.set $s3 (v128.load offset=48 (local.get $at)))
+      (local.set $c0 (i32.add (local.get $cols) (i32.mul (local.get $dd) (local.get $rowBytes))))
+      (local.set $c1 (i32.add (local.get $c0) (local.get $rowBytes)))
+      (local.set $c2 (i32.add (local.get $c1) (local.get $rowBytes)))
+      (local.set $c3 (i32.add (local.get $c2) (local.get $rowBytes)))
+      (local.set $jb (i32.const 0))
+      (loop $along
+        (v128.store (i32.add (local.get $row) (local.get $jb)) (f32x4.add (v128.load (i32.add (local.get $row) (local.get $jb)))
+          (f32x4.add
+            (f32x4.add (f32x4.mul (local.get $s0) (v128.load (i32.add (local.get $c0) (local.get $jb))))
+              (f32x4.mul (local.get $s1) (v128.load (i32.add (local.get $c1) (local.get $jb)))))
+            (f32x4.add (f32x4.mul (local.get $s2) (v128.load (i32.add (local.get $c2) (local.get $jb))))
+              (f32x4.mul (local.get $s3) (v128.load (i32.add (local.get $c3) (local.get $jb))))))))
+        (local.set $jb (i32.add (local.get $jb) (i32.const 16)))
+        (br_if $along (i32.lt_u (local.get $jb) (local.get $rowBytes))))
+      (local.set $dd (i32.add (local.get $dd) (i32.const 4)))
+      (br $quads)))
+    (block $singlesDone (loop $singles
+      (br_if $singlesDone (i32.ge_u (local.get $dd) (local.get $d)))
+      (local.set $s0 (v128.load (i32.add (local.get $splats) (i32.shl (local.get $dd) (i32.const 4)))))
+      (local.set $c0 (i32.add (local.get $cols) (i32.mul (local.get $dd) (local.get $rowBytes))))
+      (local.set $jb (i32.const 0))
+      (loop $along1
+        (v128.store (i32.add (local.get $row) (local.get $jb)) (f32x4.add (v128.load (i32.add (local.get $row) (local.get $jb)))
+          (f32x4.mul (local.get $s0) (v128.load (i32.add (local.get $c0) (local.get $jb))))))
+        (local.set $jb (i32.add (local.get $jb) (i32.const 16)))
+        (br_if $along1 (i32.lt_u (local.get $jb) (local.get $rowBytes))))
+      (local.set $dd (i32.add (local.get $dd) (i32.const 1)))
+      (br $singles))))
+
+  ;; out[dd] = factor·Σ_j row[j]·cols[dd][j] (floats at $out, one per channel): four channels a pass.
+  (func $rowTimesColumns (param $row i32) (param $cols i32) (param $d i32) (param $rowBytes i32) (param $out i32) (param $factor f32)
+    (local $dd i32) (local $jb i32) (local $c0 i32) (local $c1 i32) (local $c2 i32) (local $c3 i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $r v128) (local $at i32)
+    (block $quadsDone (loop $quads
+      (br_if $quadsDone (i32.gt_u (i32.add (local.get $dd) (i32.const 4)) (local.get $d)))
+      (local.set $c0 (i32.add (local.get $cols) (i32.mul (local.get $dd) (local.get $rowBytes))))
+      (local.set $c1 (i32.add (local.get $c0) (local.get $rowBytes)))
+      (local.set $c2 (i32.add (local.get $c1) (local.get $rowBytes)))
+      (local.set $c3 (i32.add (local.get $c2) (local.get $rowBytes)))
+      (local.set $a0 (global.get $f_0))
+      (local.set $a1 (global.get $f_0))
+      (local.set $a2 (global.get $f_0))
+      (local.set $a3 (global.get $f_0))
+      (local.set $jb (i32.const 0))
+      (loop $along
+        (local.set $r (v128.load (i32.add (local.get $row) (local.get $jb))))
+        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $r) (v128.load (i32.add (local.get $c0) (local.get $jb))))))
+        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $r) (v128.load (i32.add (local.get $c1) (local.get $jb))))))
+        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $r) (v128.load (i32.add (local.get $c2) (local.get $jb))))))
+        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $r) (v128.load (i32.add (local.get $c3) (local.get $jb))))))
+        (local.set $jb (i32.add (local.get $jb) (i32.const 16)))
+        (br_if $along (i32.lt_u (local.get $jb) (local.get $rowBytes))))
+      (local.set $at (i32.add (local.get $out) (i32.shl (local.get $dd) (i32.const 2))))
+      (f32.store (local.get $at) (f32.mul (call $hsum (local.get $a0)) (local.get $factor)))
+      (f32.store offset=4 (local.get $at) (f32.mul (call $hsum (local.get $a1)) (local.get $factor)))
+      (f32.store offset=8 (local.get $at) (f32.mul (call $hsum (local.get $a2)) (local.get $factor)))
+      (f32.store offset=12 (local.get $at) (f32.mul (call $hsum (local.get $a3)) (local.get $factor)))
+      (local.set $dd (i32.add (local.get $dd) (i32.const 4)))
+      (br $quads)))
+    (block $singlesDone (loop $singles
+      (br_if $singlesDone (i32.ge_u (local.get $dd) (local.get $d)))
+      (local.set $c0 (i32.add (local.get $cols) (i32.mul (local.get $dd) (local.get $rowBytes))))
+      (local.set $a0 (global.get $f_0))
+      (local.set $jb (i32.const 0))
+      (loop $along1
+        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load (i32.add (local.get $row) (local.get $jb)))
+          (v128.load (i32.add (local.get $c0) (local.get $jb))))))
+        (local.set $jb (i32.add (local.get $jb) (i32.const 16)))
+        (br_if $along1 (i32.lt_u (local.get $jb) (local.get $rowBytes))))
+      (f32.store (i32.add (local.get $out) (i32.shl (local.get $dd) (i32.const 2))) (f32.mul (call $hsum (local.get $a0)) (local.get $factor)))
+      (local.set $dd (i32.add (local.get $dd) (i32.const 1)))
+      (br $singles))))
+
+  ;; cols[dd][j] += splats[dd]·row[j]: the outer product of one row into channels-first columns, four channels a pass.
+  (func $addOuter (param $cols i32) (param $splats i32) (param $row i32) (param $d i32) (param $rowBytes i32)
+    (local $dd i32) (local $jb i32) (local $c0 i32) (local $c1 i32) (local $c2 i32) (local $c3 i32)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $r v128) (local $at i32)
+    (block $quadsDone (loop $quads
+      (br_if $quadsDone (i32.gt_u (i32.add (local.get $dd) (i32.const 4)) (local.get $d)))
+      (local.set $at (i32.add (local.get $splats) (i32.shl (local.get $dd) (i32.const 4))))
+      (local.set $s0 (v128.load (local.get $at)))
+      (local.set $s1 (v128.load offset=16 (local.get $at)))
+      (local.set $s2 (v128.load offset=32 (local.get $at)))
+      (local.set $s3 (v128.load offset=48 (local.get $at)))
+      (local.set $c0 (i32.add (local.get $cols) (i32.mul (local.get $dd) (local.get $rowBytes))))
+      (local.set $c1 (i32.add (local.get $c0) (local.get $rowBytes)))
+      (local.set $c2 (i32.add (local.get $c1) (local.get $rowBytes)))
+      (local.set $c3 (i32.add (local.get $c2) (local.get $rowBytes)))
+      (local.set $jb (i32.const 0))
+      (loop $along
+        (local.set $r (v128.load (i32.add (local.get $row) (local.get $jb))))
+        (local.set $at (i32.add (local.get $c0) (local.get $jb)))
+        (v128.store (local.get $at) (f32x4.add (v128.load (local.get $at)) (f32x4.mul (local.get $s0) (local.get $r))))
+        (local.set $at (i32.add (local.get $c1) (local.get $jb)))
+        (v128.store (local.get $at) (f32x4.add (v128.load (local.get $at)) (f32x4.mul (local.get $s1) (local.get $r))))
+        (local.set $at (i32.add (local.get $c2) (local.get $jb)))
+        (v128.store (local.get $at) (f32x4.add (v128.load (local.get $at)) (f32x4.mul (local.get $s2) (local.get $r))))
+        (local.set $at (i32.add (local.get $c3) (local.get $jb)))
+        (v128.store (local.get $at) (f32x4.add (v128.load (local.get $at)) (f32x4.mul (local.get $s3) (local.get $r))))
+        (local.set $jb (i32.add (local.get $jb) (i32.const 16)))
+        (br_if $along (i32.lt_u (local.get $jb) (local.get $rowBytes))))
+      (local.set $dd (i32.add (local.get $dd) (i32.const 4)))
+      (br $quads)))
+    (block $singlesDone (loop $singles
+      (br_if $singlesDone (i32.ge_u (local.get $dd) (local.get $d)))
+      (local.set $s0 (v128.load (i32.add (local.get $splats) (i32.shl (local.get $dd) (i32.const 4)))))
+      (local.set $c0 (i32.add (local.get $cols) (i32.mul (local.get $dd) (local.get $rowBytes))))
+      (local.set $jb (i32.const 0))
+      (loop $along1
+        (local.set $at (i32.add (local.get $c0) (local.get $jb)))
+        (v128.store (local.get $at) (f32x4.add (v128.load (local.get $at))
+          (f32x4.mul (local.get $s0) (v128.load (i32.add (local.get $row) (local.get $jb))))))
+        (local.set $jb (i32.add (local.get $jb) (i32.const 16)))
+        (br_if $along1 (i32.lt_u (local.get $jb) (local.get $rowBytes))))
+      (local.set $dd (i32.add (local.get $dd) (i32.const 1)))
+      (br $singles))))
+
+  ;; out = softmax(q·scale·kᵀ)·v per head, with P = the softmax kept for the gradient.
+  ;; Scratch (bytes): Kt and Vt d·nk4 floats each, then d vectors for the query's splats.
+  (func (export "attentionForward") (param $q i32) (param $k i32) (param $v i32) (param $out i32) (param $p i32)
+    (param $batch i32) (param $nq i32) (param $nk i32) (param $channels i32) (param $heads i32) (param $scale f32) (param $scratch i32)
+    (local $d i32) (local $nk4 i32) (local $rowBytes i32) (local $kt i32) (local $vt i32) (local $qs i32)
+    (local $b i32) (local $h i32) (local $i i32) (local $dd i32) (local $jb i32) (local $j i32)
+    (local $pRow i32) (local $qRow i32) (local $headOffset i32)
+    (local $acc v128) (local $m v128) (local $s v128) (local $e v128) (local $max f32) (local $sum f32) (local $r v128)
+    (local.set $d (i32.div_u (local.get $channels) (local.get $heads)))
+    (local.set $nk4 (i32.and (i32.add (local.get $nk) (i32.const 3)) (i32.const -4)))
+    (local.set $rowBytes (i32.shl (local.get $nk4) (i32.const 2)))
+    (local.set $kt (local.get $scratch))
+    (local.set $vt (i32.add (local.get $kt) (i32.mul (local.get $d) (local.get $rowBytes))))
+    (local.set $qs (i32.add (local.get $vt) (i32.mul (local.get $d) (local.get $rowBytes))))
+    (local.set $pRow (local.get $p))
+    (block $batchDone (loop $batchLoop
+      (br_if $batchDone (i32.ge_u (local.get $b) (local.get $batch)))
+      (local.set $h (i32.const 0))
+      (loop $headLoop
+        (local.set $headOffset (i32.shl (i32.add (i32.mul (i32.mul (local.get $b) (local.get $nk)) (local.get $channels)) (i32.mul (local.get $h) (local.get $d))) (i32.const 2)))
+        (call $toColumns (i32.add (local.get $k) (local.get $headOffset)) (local.get $kt) (local.get $nk) (local.get $nk4) (local.get $channels) (local.get $d))
+        (call $toColumns (i32.add (local.get $v) (local.get $headOffset)) (local.get $vt) (local.get $nk) (local.get $nk4) (local.get $channels) (local.get $d))
+        (local.set $i (i32.const 0))
+        (block $rowsDone (loop $rowLoop
+          (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $nq)))
+          (local.set $qRow (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $nq)) (local.get $i)) (local.get $channels)) (i32.mul (local.get $h) (local.get $d))) (i32.const 2)))
+          (call $splats (i32.add (local.get $q) (local.get $qRow)) (local.get $qs) (local.get $d) (local.get $scale))
+          ;; scores: q·scale against every key, channel by channel into the row
+          (call $zero (local.get $pRow) (local.get $rowBytes))
+          (call $accumulateRows (local.get $pRow) (local.get $kt) (local.get $qs) (local.get $d) (local.get $rowBytes))
+          ;; the padding keys out of the max
+          (local.set $j (local.get $nk))
+          (block $padDone (loop $pad
+            (br_if $padDone (i32.ge_u (local.get $j) (local.get $nk4)))
+            (f32.store (i32.add (local.get $pRow) (i32.shl (local.get $j) (i32.const 2))) (f32.const -3.4e38))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $pad)))
+          (local.set $m (global.get $f_lowest))
+          (local.set $jb (i32.const 0))
+          (loop $maxLoop
+            (local.set $m (f32x4.pmax (local.get $m) (v128.load (i32.add (local.get $pRow) (local.get $jb)))))
+            (local.set $jb (i32.add (local.get $jb) (i32.const 16)))
+            (br_if $maxLoop (i32.lt_u (local.get $jb) (local.get $rowBytes))))
+          (local.set $max (f32.max
+            (f32.max (f32x4.extract_lane 0 (local.get $m)) (f32x4.extract_lane 1 (local.get $m)))
+            (f32.max (f32x4.extract_lane 2 (local.get $m)) (f32x4.extract_lane 3 (local.get $m)))))
+          (local.set $m (f32x4.splat (local.get $max)))
+          (local.set $s (global.get $f_0))
+          (local.set $jb (i32.const 0))
+          (loop $expLoop
+            (local.set $e (call $exp4 (f32x4.sub (v128.load (i32.add (local.get $pRow) (local.get $jb))) (local.get $m))))
+            (v128.store (i32.add (local.get $pRow) (local.get $jb)) (local.get $e))
+            (local.set $s (f32x4.add (local.get $s) (local.get $e)))
+            (local.set $jb (i32.add (local.get $jb) (i32.const 16)))
+            (br_if $expLoop (i32.lt_u (local.get $jb) (local.get $rowBytes))))
+          ;; the padding's e^(−87) share of the sum is below float32's resolution next to the max's 1
+          (local.set $r (f32x4.splat (f32.div (f32.const 1) (call $hsum (local.get $s)))))
+          (local.set $jb (i32.const 0))
+          (loop $normalize
+            (v128.store (i32.add (local.get $pRow) (local.get $jb))
+              (f32x4.mul (v128.load (i32.add (local.get $pRow) (local.get $jb))) (local.get $r)))
+            (local.set $jb (i32.add (local.get $jb) (i32.const 16)))
+            (br_if $normalize (i32.lt_u (local.get $jb) (local.get $rowBytes))))
+          (local.set $j (local.get $nk))
+          (block $zeroDone (loop $zeroPad
+            (br_if $zeroDone (i32.ge_u (local.get $j) (local.get $nk4)))
+            (f32.store (i32.add (local.get $pRow) (i32.shl (local.get $j) (i32.const 2))) (f32.const 0))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $zeroPad)))
+          ;; out[i, h·d + dd] = P's row · V's column dd
+          (call $rowTimesColumns (local.get $pRow) (local.get $vt) (local.get $d) (local.get $rowBytes) (i32.add (local.get $out) (local.get $qRow)) (f32.const 1))
+          (local.set $pRow (i32.add (local.get $pRow) (local.get $rowBytes)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $rowLoop)))
+        (local.set $h (i32.add (local.get $h) (i32.const 1)))
+        (br_if $headLoop (i32.lt_u (local.get $h) (local.get $heads))))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $batchLoop))))
+
+  ;; The gradient, row by row from the kept P (FlashAttention's backward without the recompute):
+  ;;   dP = dO·Vᵀ, D = Σ P⊙dP, dS = P⊙(dP − D), dQ = dS·K·scale, dK += dSᵀ·(q·scale), dV += Pᵀ·dO
+  ;; dK and dV accumulate channels-first in scratch and are written back per head.
+  ;; Scratch (bytes): Kt, Vt, dKt, dVt (d·nk4 floats each), a row of nk4 floats, 2·d vectors of splats.
+  (func (export "attentionBackward") (param $dy i32) (param $q i32) (param $k i32) (param $v i32) (param $p i32)
+    (param $dq i32) (param $dk i32) (param $dv i32)
+    (param $batch i32) (param $nq i32) (param $nk i32) (param $channels i32) (param $heads i32) (param $scale f32) (param $scratch i32)
+    (local $d i32) (local $nk4 i32) (local $rowBytes i32) (local $columnsBytes i32) (local $kt i32) (local $vt i32) (local $dkt i32) (local $dvt i32)
+    (local $row i32) (local $qs i32) (local $dos i32)
+    (local $b i32) (local $h i32) (local $i i32) (local $dd i32) (local $jb i32)
+    (local $pRow i32) (local $qRow i32) (local $headOffset i32) (local $col i32) (local $dcol i32) (local $dvcol i32) (local $vcol i32)
+    (local $acc v128) (local $dsum v128) (local $dsplat v128) (local $qsplat v128) (local $osplat v128) (local $ds v128)
+    (local.set $d (i32.div_u (local.get $channels) (local.get $heads)))
+    (local.set $nk4 (i32.and (i32.add (local.get $nk) (i32.const 3)) (i32.const -4)))
+    (local.set $rowBytes (i32.shl (local.get $nk4) (i32.const 2)))
+    (local.set $columnsBytes (i32.mul (local.get $d) (local.get $rowBytes)))
+    (local.set $kt (local.get $scratch))
+    (local.set $vt (i32.add (local.get $kt) (local.get $columnsBytes)))
+    (local.set $dkt (i32.add (local.get $vt) (local.get $columnsBytes)))
+    (local.set $dvt (i32.add (local.get $dkt) (local.get $columnsBytes)))
+    (local.set $row (i32.add (local.get $dvt) (local.get $columnsBytes)))
+    (local.set $qs (i32.add (local.get $row) (local.get $rowBytes)))
+    (local.set $dos (i32.add (local.get $qs) (i32.shl (local.get $d) (i32.const 4))))
+    (local.set $pRow (local.get $p))
+    (block $batchDone (loop $batchLoop
+      (br_if $batchDone (i32.ge_u (local.get $b) (local.get $batch)))
+      (local.set $h (i32.const 0))
+      (loop $headLoop
+        (local.set $headOffset (i32.shl (i32.add (i32.mul (i32.mul (local.get $b) (local.get $nk)) (local.get $channels)) (i32.mul (local.get $h) (local.get $d))) (i32.const 2)))
+        (call $toColumns (i32.add (local.get $k) (local.get $headOffset)) (local.get $kt) (local.get $nk) (local.get $nk4) (local.get $channels) (local.get $d))
+        (call $toColumns (i32.add (local.get $v) (local.get $headOffset)) (local.get $vt) (local.get $nk) (local.get $nk4) (local.get $channels) (local.get $d))
+        (call $zero (local.get $dkt) (i32.shl (local.get $columnsBytes) (i32.const 1)))
+        (local.set $i (i32.const 0))
+        (block $rowsDone (loop $rowLoop
+          (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $nq)))
+          (local.set $qRow (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $nq)) (local.get $i)) (local.get $channels)) (i32.mul (local.get $h) (local.get $d))) (i32.const 2)))
+          (call $splats (i32.add (local.get $q) (local.get $qRow)) (local.get $qs) (local.get $d) (local.get $scale))
+          (call $splats (i32.add (local.get $dy) (local.get $qRow)) (local.get $dos) (local.get $d) (f32.const 1))
+          ;; dP's row, and D = Σ P⊙dP
+          (call $zero (local.get $row) (local.get $rowBytes))
+          (call $accumulateRows (local.get $row) (local.get $vt) (local.get $dos) (local.get $d) (local.get $rowBytes))
+          (local.set $dsum (global.get $f_0))
+          (local.set $jb (i32.const 0))
+          (loop $dLoop
+            (local.set $dsum (f32x4.add (local.get $dsum) (f32x4.mul
+              (v128.load (i32.add (local.get $row) (local.get $jb))) (v128.load (i32.add (local.get $pRow) (local.get $jb))))))
+            (local.set $jb (i32.add (local.get $jb) (i32.const 16)))
+            (br_if $dLoop (i32.lt_u (local.get $jb) (local.get $rowBytes))))
+          (local.set $dsplat (f32x4.splat (call $hsum (local.get $dsum))))
+          ;; dS = P⊙(dP − D), in place
+          (local.set $jb (i32.const 0))
+          (loop $dsLoop
+            (v128.store (i32.add (local.get $row) (local.get $jb)) (f32x4.mul
+              (v128.load (i32.add (local.get $pRow) (local.get $jb)))
+              (f32x4.sub (v128.load (i32.add (local.get $row) (local.get $jb))) (local.get $dsplat))))
+            (local.set $jb (i32.add (local.get $jb) (i32.const 16)))
+            (br_if $dsLoop (i32.lt_u (local.get $jb) (local.get $rowBytes))))
+          ;; dQ[i, :] = scale·dS·K; dK += dSᵀ·(q[i]·scale); dV += Pᵀ·dO[i]
+          (call $rowTimesColumns (local.get $row) (local.get $kt) (local.get $d) (local.get $rowBytes) (i32.add (local.get $dq) (local.get $qRow)) (local.get $scale))
+          (call $addOuter (local.get $dkt) (local.get $qs) (local.get $row) (local.get $d) (local.get $rowBytes))
+          (call $addOuter (local.get $dvt) (local.get $dos) (local.get $pRow) (local.get $d) (local.get $rowBytes))
+          (local.set $pRow (i32.add (local.get $pRow) (local.get $rowBytes)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $rowLoop)))
+        (call $fromColumns (local.get $dkt) (i32.add (local.get $dk) (local.get $headOffset)) (local.get $nk) (local.get $nk4) (local.get $channels) (local.get $d))
+        (call $fromColumns (local.get $dvt) (i32.add (local.get $dv) (local.get $headOffset)) (local.get $nk) (local.get $nk4) (local.get $channels) (local.get $d))
+        (local.set $h (i32.add (local.get $h) (i32.const 1)))
+        (br_if $headLoop (i32.lt_u (local.get $h) (local.get $heads))))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $batchLoop)))))
 `;
 
 /** One AdamW step's scalars (the optimizer's kernel attributes). */
@@ -629,6 +969,8 @@ interface Exports {
   gegluGrad(dy: number, projected: number, dProjected: number, rows: number, features: number): void;
   softmaxGrad(p: number, dp: number, dx: number, rows: number, cols: number): void;
   columnSums(x: number, out: number, rows: number, cols: number): void;
+  attentionForward(...args: number[]): void;
+  attentionBackward(...args: number[]): void;
 }
 
 /**
@@ -665,7 +1007,29 @@ export interface SimdKernels {
   softmaxGrad(p: Float32Array, dp: Float32Array, dx: Float32Array, rows: number, cols: number): void;
   /** out[c] = Σ over rows of x[r, c] for a [rows, cols] matrix. */
   columnSums(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  attention: AttentionKernels;
 }
+
+/** Attention's shape: q and the output [batch, queries, channels], k and v [batch, keys, channels], `heads` heads. */
+export interface AttentionShape {
+  batch: number;
+  queries: number;
+  keys: number;
+  channels: number;
+  heads: number;
+  scale: number;
+}
+
+/** Multi-head attention on the [B, N, C] layout, one head at a time, P kept as [B, H, Nq, keys rounded up to 4]. */
+export interface AttentionKernels {
+  /** Floats of scratch each direction needs. */
+  scratchFloats(shape: AttentionShape, backward: boolean): number;
+  forward(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, p: Float32Array, shape: AttentionShape, scratch: Float32Array): void;
+  backward(dy: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, p: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array, shape: AttentionShape, scratch: Float32Array): void;
+}
+
+/** Keys rounded up to whole vectors of four: the row length of the kept P. */
+export const paddedKeys = (keys: number) => (keys + 3) & ~3;
 
 let attached: { memory: WebAssembly.Memory; kernels: SimdKernels } | null = null;
 
@@ -707,6 +1071,18 @@ export async function attachSimdKernels(memory: WebAssembly.Memory): Promise<Sim
     gegluGrad: (dy, projected, dProjected, rows, features) => exports.gegluGrad(dy.byteOffset, projected.byteOffset, dProjected.byteOffset, rows, features),
     softmaxGrad: (p, dp, dx, rows, cols) => exports.softmaxGrad(p.byteOffset, dp.byteOffset, dx.byteOffset, rows, cols),
     columnSums: (x, out, rows, cols) => exports.columnSums(x.byteOffset, out.byteOffset, rows, cols),
+    attention: {
+      scratchFloats: ({ keys, channels, heads }, backward) => {
+        const d = channels / heads;
+        const columns = d * paddedKeys(keys);
+        return backward ? 4 * columns + paddedKeys(keys) + 8 * d : 2 * columns + 4 * d;
+      },
+      forward: (q, k, v, out, p, { batch, queries, keys, channels, heads, scale }, scratch) =>
+        exports.attentionForward(q.byteOffset, k.byteOffset, v.byteOffset, out.byteOffset, p.byteOffset, batch, queries, keys, channels, heads, scale, scratch.byteOffset),
+      backward: (dy, q, k, v, p, dq, dk, dv, { batch, queries, keys, channels, heads, scale }, scratch) =>
+        exports.attentionBackward(dy.byteOffset, q.byteOffset, k.byteOffset, v.byteOffset, p.byteOffset, dq.byteOffset, dk.byteOffset, dv.byteOffset,
+          batch, queries, keys, channels, heads, scale, scratch.byteOffset),
+    },
   };
   attached = { memory, kernels };
   return kernels;
