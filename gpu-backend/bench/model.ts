@@ -15,7 +15,8 @@
  * ran colder and every later configuration looked faster.
  *
  * Environment: BENCH_CONFIGS (default "tiny,small"; also "toy-conv"), BENCH_REPEATS (timed rounds after
- * the warm-up; default 5), BENCH_WORKER_STEPS (default 8, even), BENCH_IMAGES (default 3).
+ * the warm-up; default 15 for the sub-second steps, 5 for the small UNet's), BENCH_WORKER_STEPS (default
+ * 8, even), BENCH_IMAGES (default 3).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -94,6 +95,13 @@ const WORKLOADS: Record<string, () => Workload> = {
   tiny: () => unetWorkload("tiny", tinyUNetConfig, BATCH, 77),
   small: () => unetWorkload("small", smallUNetConfig, BATCH, 77),
 };
+
+/**
+ * Timed rounds by default. A median of five single steps of ~150 ms moved by ± 10 % between runs on a
+ * shared 2-core machine (the tiny step's baseline ÷ all on read 1.89, 2.16 and 2.32 in three runs of
+ * one build); those steps are cheap, so they get three times the rounds. The small UNet's take seconds.
+ */
+const DEFAULT_REPEATS: Record<string, number> = { "toy-conv": 15, tiny: 15, small: 5 };
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -272,11 +280,11 @@ function printWorkloads(results: WorkloadResult[], matMul: number): void {
 
 async function main(): Promise<void> {
   const names = (process.env.BENCH_CONFIGS ?? "tiny,small").split(",");
-  const repeats = Number(process.env.BENCH_REPEATS ?? 5);
+  const repeatsFor = (name: string) => Number(process.env.BENCH_REPEATS ?? DEFAULT_REPEATS[name] ?? 5);
   await initTensorBackend({ requested: "wasm" });
   const matMulBefore = matMulGflops(1024, 1024, 1024, 7);
   const results: WorkloadResult[] = [];
-  for (const name of names) results.push(await measureWorkload(name, repeats));
+  for (const name of names) results.push(await measureWorkload(name, repeatsFor(name)));
   const matMulAfter = matMulGflops(1024, 1024, 1024, 7);
   const matMul = Math.max(matMulBefore, matMulAfter);
   const workerSteps = Number(process.env.BENCH_WORKER_STEPS ?? 8);
