@@ -15,7 +15,7 @@
  * ran colder and every later configuration looked faster.
  *
  * Environment: BENCH_CONFIGS (default "tiny,small"; also "toy-conv"), BENCH_REPEATS (timed rounds after
- * the warm-up; default 15 for the sub-second steps, 5 for the small UNet's), BENCH_WORKER_STEPS (default
+ * the warm-up; default 15 for the sub-second steps, 7 for the small UNet's), BENCH_WORKER_STEPS (default
  * 8, even), BENCH_IMAGES (default 3).
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -99,9 +99,10 @@ const WORKLOADS: Record<string, () => Workload> = {
 /**
  * Timed rounds by default. A median of five single steps of ~150 ms moved by ± 10 % between runs on a
  * shared 2-core machine (the tiny step's baseline ÷ all on read 1.89, 2.16 and 2.32 in three runs of
- * one build); those steps are cheap, so they get three times the rounds. The small UNet's take seconds.
+ * one build); those steps are cheap, so they get three times the rounds. The small UNet's take seconds
+ * and swing as much (2.76–3.40 s for one build in separate processes): seven rounds (~1.2 min each).
  */
-const DEFAULT_REPEATS: Record<string, number> = { "toy-conv": 15, tiny: 15, small: 5 };
+const DEFAULT_REPEATS: Record<string, number> = { "toy-conv": 15, tiny: 15, small: 7 };
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
