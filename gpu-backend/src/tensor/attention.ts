@@ -20,7 +20,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { hasJsKernel, registerJsKernel, runJsKernel, type JsKernel } from "./js-kernel.js";
-import { paddedKeys, simdKernelsFor, simdKernelsOnBackend, type AttentionShape } from "./wasm-simd.js";
+import { attentionScratchFloats, paddedKeys, simdKernelsFor, simdKernelsOnBackend, type AttentionShape } from "./wasm-simd.js";
 
 /** dS = P ⊙ (dP − rowsum(dP ⊙ P)) over the last axis. */
 const SOFTMAX_GRAD: JsKernel<Record<string, never>> = {
@@ -73,13 +73,6 @@ const ATTENTION_GRAD: JsKernel<AttentionAttrs> = {
     simd.attention.backward(dy, q, k, v, p, dq, dk, dv, attentionShape([qShape, kShape], attrs), scratch);
   },
 };
-
-/** Scratch floats of the SIMD attention: K and V of one head channels-first (and their gradients), a row, the splats. */
-function attentionScratchFloats({ keys, channels, heads }: AttentionShape, backward: boolean): number {
-  const d = channels / heads;
-  const columns = d * paddedKeys(keys);
-  return backward ? 4 * columns + paddedKeys(keys) + 8 * d : 2 * columns + 4 * d;
-}
 
 export function registerAttentionKernels(): void {
   registerJsKernel(SOFTMAX_GRAD);

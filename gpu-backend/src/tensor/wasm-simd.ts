@@ -1022,14 +1022,24 @@ export interface AttentionShape {
 
 /** Multi-head attention on the [B, N, C] layout, one head at a time, P kept as [B, H, Nq, keys rounded up to 4]. */
 export interface AttentionKernels {
-  /** Floats of scratch each direction needs. */
-  scratchFloats(shape: AttentionShape, backward: boolean): number;
+  /** `scratch` holds at least `attentionScratchFloats(shape, false)` floats (`true` for `backward`). */
   forward(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, p: Float32Array, shape: AttentionShape, scratch: Float32Array): void;
   backward(dy: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, p: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array, shape: AttentionShape, scratch: Float32Array): void;
 }
 
 /** Keys rounded up to whole vectors of four: the row length of the kept P. */
 export const paddedKeys = (keys: number) => (keys + 3) & ~3;
+
+/**
+ * Floats of scratch `attentionForward` / `attentionBackward` use (their layouts in the text above): K and
+ * V of one head channels-first, d·paddedKeys each (and their gradients backward), a row of paddedKeys
+ * backward, and four floats per head channel for each vector of splats (one forward, two backward).
+ */
+export function attentionScratchFloats({ keys, channels, heads }: AttentionShape, backward: boolean): number {
+  const d = channels / heads;
+  const columns = d * paddedKeys(keys);
+  return backward ? 4 * columns + paddedKeys(keys) + 8 * d : 2 * columns + 4 * d;
+}
 
 let attached: { memory: WebAssembly.Memory; kernels: SimdKernels } | null = null;
 
@@ -1072,11 +1082,6 @@ export async function attachSimdKernels(memory: WebAssembly.Memory): Promise<Sim
     softmaxGrad: (p, dp, dx, rows, cols) => exports.softmaxGrad(p.byteOffset, dp.byteOffset, dx.byteOffset, rows, cols),
     columnSums: (x, out, rows, cols) => exports.columnSums(x.byteOffset, out.byteOffset, rows, cols),
     attention: {
-      scratchFloats: ({ keys, channels, heads }, backward) => {
-        const d = channels / heads;
-        const columns = d * paddedKeys(keys);
-        return backward ? 4 * columns + paddedKeys(keys) + 8 * d : 2 * columns + 4 * d;
-      },
       forward: (q, k, v, out, p, { batch, queries, keys, channels, heads, scale }, scratch) =>
         exports.attentionForward(q.byteOffset, k.byteOffset, v.byteOffset, out.byteOffset, p.byteOffset, batch, queries, keys, channels, heads, scale, scratch.byteOffset),
       backward: (dy, q, k, v, p, dq, dk, dv, { batch, queries, keys, channels, heads, scale }, scratch) =>
