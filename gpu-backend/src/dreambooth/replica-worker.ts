@@ -11,6 +11,7 @@ import { ClipTextModel } from "../model/clip-text.js";
 import type { ParamStore } from "../model/params.js";
 import { UNet2DConditionModel } from "../model/unet.js";
 import { initTensorBackend } from "../tensor/backend.js";
+import { tensorValues } from "../tensor/js-kernel.js";
 import { setSpeedSwitches } from "../tensor/speed-switches.js";
 import { REPLICA_STATUS, type ReplicaWorkerData } from "./replica-protocol.js";
 import { shardGradients, type Shard } from "./shard.js";
@@ -47,10 +48,10 @@ function step({ networks, variables }: Awaited<typeof replica>, shard: Shard): v
     tf.tidy(() => variables.get(key)!.assign(tf.tensor(weights.subarray(offsets[i], offsets[i] + size), shapes[i], "float32")));
   });
   const result = shardGradients(networks, variables, shard, spec.latentShape);
-  gradients.fill(0, 0, total);
   keys.forEach((key, i) => {
     const gradient = result.gradients.get(key);
-    if (gradient) gradients.set(gradient.dataSync() as Float32Array, offsets[i]);
+    if (gradient) gradients.set(tensorValues(gradient), offsets[i]);
+    else gradients.fill(0, offsets[i], i + 1 < keys.length ? offsets[i + 1] : total);
   });
   tf.dispose([...result.gradients.values()]);
   losses[index] = result.loss;

@@ -60,6 +60,19 @@ function onCpu<Attrs>(kernel: JsKernel<Attrs>) {
   };
 }
 
+/**
+ * A float32 tensor's values without copying them where the backend allows: on wasm a view of the heap
+ * (valid until the next allocation, which may move the heap), on cpu the backend's own array; elsewhere
+ * a copy (and other dtypes as float32 copies). For reading only.
+ */
+export function tensorValues(tensor: tf.Tensor): Float32Array {
+  if (tensor.dtype !== "float32") return Float32Array.from(tensor.dataSync());
+  const backend = tf.backend();
+  if (tf.getBackend() === "wasm") return (backend as BackendWasm).typedArrayFromHeap(tensor) as Float32Array;
+  if (tf.getBackend() === "cpu") return (backend as MathBackendCPU).data.get(tensor.dataId)!.values as Float32Array;
+  return tensor.dataSync() as Float32Array;
+}
+
 /** Registers `kernel` for wasm and cpu (once; later calls are no-ops). */
 export function registerJsKernel<Attrs>(kernel: JsKernel<Attrs>): void {
   for (const [backendName, make] of [["wasm", onWasm], ["cpu", onCpu]] as const) {
