@@ -5,7 +5,7 @@ import { tinyClipTextConfig, tinyUNetConfig } from "../model/tiny.js";
 import { UNet2DConditionModel } from "../model/unet.js";
 import { initTensorBackend } from "../tensor/backend.js";
 import { Random } from "../tensor/random.js";
-import { sideBySideEnv, trainingWorkers } from "./replica-pool.js";
+import { replicasFor, sideBySideEnv, trainingWorkers } from "./replica-pool.js";
 import { shardRanges } from "./shard.js";
 import { attachTrainableWeights, type TrainingChoice } from "./trainable.js";
 import { DreamBoothTrainer, type TrainingExample } from "./trainer.js";
@@ -29,10 +29,9 @@ const instance = [example(5, 6), example(7, 6), example(5, 7)];
 const classExamples = [example(6), example(6)];
 const alphasCumprod = Float32Array.from({ length: 1000 }, (_, t) => Math.cos(((t / 1000 + 0.008) / 1.008) * (Math.PI / 2)) ** 2);
 
-/** Trains `steps` steps with `workers` replicas; returns the trained weights and the losses. */
-function train(workers: number, choice: TrainingChoice, steps = 2) {
-  const trainable = attachTrainableWeights({ unet, textEncoder }, choice);
-  const trainer = new DreamBoothTrainer({
+/** A trainer on `batchSize` subject + as many class examples a step, with at most `workers` replicas. */
+function trainerFor(workers: number, trainable: ReturnType<typeof attachTrainableWeights>, steps: number, batchSize: number) {
+  return new DreamBoothTrainer({
     unet,
     textEncoder,
     schedule: { alphasCumprod, predictionType: "epsilon" },
@@ -41,22 +40,29 @@ function train(workers: number, choice: TrainingChoice, steps = 2) {
     instance,
     classExamples,
     options: {
-      // 3 subject + 3 class examples: replica shards hold a mix of both halves.
-      batchSize: 3,
+      batchSize,
       priorWeight: 0.5,
       offsetNoise: 0.1,
       snrGamma: 5,
       maxGradNorm: 1,
       weightDecay: 1e-2,
       learningRate: { kind: "constant", baseLr: 1e-2, warmupSteps: 0, totalSteps: steps },
-      trainTextEncoder: choice.train_text_encoder,
+      trainTextEncoder: trainable.choice.train_text_encoder,
       seed: 11,
       workers,
     },
   });
+}
+
+/** Trains `steps` steps with `workers` replicas; returns the trained weights and the losses. */
+function train(workers: number, choice: TrainingChoice, steps = 2) {
+  const trainable = attachTrainableWeights({ unet, textEncoder }, choice);
+  // 3 subject + 3 class examples: replica shards hold a mix of both halves.
+  const trainer = trainerFor(workers, trainable, steps, 3);
   const losses: number[] = [];
   const gradNorms: number[] = [];
   try {
+    expect(trainer.replicas).toBe(workers);
     while (trainer.step < steps) {
       const { loss, gradNorm } = trainer.trainStep();
       losses.push(loss);
@@ -111,6 +117,29 @@ describe("data-parallel training", () => {
     expect(relative(three.losses, one.losses)).toBeLessThan(1e-5);
     expect(relative(three.gradNorms, one.gradNorms)).toBeLessThan(1e-5);
     expect(largestRelativeDifference(three.weights, one.weights)).toBeLessThan(1e-3);
+  });
+});
+
+describe("replicasFor", () => {
+  it("gives every replica at least two examples of the step, and uses no more replicas than asked", () => {
+    expect(replicasFor(2, 2)).toBe(1);
+    expect(replicasFor(3, 2)).toBe(1);
+    expect(replicasFor(4, 2)).toBe(2);
+    expect(replicasFor(16, 2)).toBe(2);
+    expect(replicasFor(6, 8)).toBe(3);
+    expect(replicasFor(1, 1)).toBe(1);
+  });
+
+  it("keeps a step of 1 subject + 1 class example on the trainer's thread", () => {
+    const trainable = attachTrainableWeights({ unet, textEncoder }, lora);
+    const trainer = trainerFor(2, trainable, 1, 1);
+    try {
+      expect(trainer.replicas).toBe(1);
+      expect(Number.isFinite(trainer.trainStep().loss)).toBe(true);
+    } finally {
+      trainer.dispose();
+      trainable.release();
+    }
   });
 });
 

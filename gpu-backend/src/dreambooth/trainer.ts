@@ -21,7 +21,7 @@ import { restoreCheckpoint, writeCheckpoint } from "./checkpoint.js";
 import { dreamboothLoss, exampleCoefficients, minSnrWeights, type PredictionType } from "./loss.js";
 import { learningRateAt, type LrSchedule } from "./lr-schedule.js";
 import { adamWStep, clipScale, createAdamWState, DEFAULT_ADAMW, gradientNorm, type AdamWState } from "./optimizer.js";
-import { ReplicaPool } from "./replica-pool.js";
+import { replicasFor, ReplicaPool } from "./replica-pool.js";
 import { variableLayout, type ReplicaSpec } from "./replica-protocol.js";
 import { shardGradients, shardRanges, sliceShard, type Shard } from "./shard.js";
 import type { TrainableWeights } from "./trainable.js";
@@ -48,7 +48,10 @@ export interface TrainerOptions {
   learningRate: LrSchedule;
   trainTextEncoder: boolean;
   seed: number;
-  /** Data-parallel replicas, one per thread (default 1: no threads). See replica-pool.ts. */
+  /**
+   * Most data-parallel replicas, one per thread (default 1: no threads); fewer when the step has too few
+   * examples to share (`replicasFor`). See replica-pool.ts.
+   */
   workers?: number;
   /** Gradient checkpointing and attention chunks for this run (plain when absent). */
   memory?: UNetMemoryOptions;
@@ -90,6 +93,8 @@ export class DreamBoothTrainer {
   private readonly variableKeys: Map<string, string>;
   private readonly frozenEmbeddings = new Map<TrainingExample, tf.Tensor2D>();
   private readonly pool: ReplicaPool | undefined;
+  /** Replicas computing each step's gradient (1: this thread alone). */
+  readonly replicas: number;
   private readonly unetMemoryBefore: UNetMemoryOptions;
 
   constructor(private readonly setup: TrainerSetup) {
@@ -107,8 +112,9 @@ export class DreamBoothTrainer {
         this.frozenEmbeddings.set(example, embedding);
       }
     }
-    const workers = setup.options.workers ?? 1;
-    if (workers > 1) this.pool = new ReplicaPool(replicaSpec(setup), workers);
+    const examples = setup.options.batchSize * (setup.classExamples.length > 0 ? 2 : 1);
+    this.replicas = replicasFor(examples, setup.options.workers ?? 1);
+    if (this.replicas > 1) this.pool = new ReplicaPool(replicaSpec(setup), this.replicas);
   }
 
   get randomState(): RandomState {
