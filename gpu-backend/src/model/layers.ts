@@ -9,8 +9,9 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { fusedAttention } from "../tensor/attention.js";
 import { fusedGroupNorm, fusedLayerNorm, hasNormKernels } from "../tensor/group-norm.js";
+import { fusedLinear } from "../tensor/linear.js";
 import { switchOn } from "../tensor/speed-switches.js";
-import { loraDelta } from "./lora.js";
+import { hasLoraAdapter, loraDelta } from "./lora.js";
 import type { Scope } from "./params.js";
 
 /**
@@ -44,6 +45,10 @@ export class Linear {
   /** x: [..., in] → [..., out]. */
   forward(x: tf.Tensor): tf.Tensor {
     const leading = x.shape.slice(0, -1);
+    // Training a weight of a layer without an adapter: one taped op (linear.ts).
+    if (switchOn("fusedLinear") && this.weight.trainable && tf.engine().isTapeOn() && !hasLoraAdapter(this.scope.store.lora, this.scope.path)) {
+      return fusedLinear(x, this.weight as tf.Tensor2D, this.bias as tf.Tensor1D | undefined);
+    }
     const flat = x.reshape([-1, this.inFeatures]);
     const weight = this.weight as tf.Tensor2D;
     let y: tf.Tensor;

@@ -67,6 +67,11 @@ export function createLora(store: ParamStore, { rank, alpha = rank, targets, see
 }
 
 /** The adapter's contribution for inputs flattened to [N, in], or undefined when the module has none. */
+/** Whether `loraDelta` adds anything to the layer at `path`. */
+export function hasLoraAdapter(set: LoraSet | undefined, path: string): boolean {
+  return set !== undefined && set.scale !== 0 && set.adapters.has(path);
+}
+
 export function loraDelta(set: LoraSet | undefined, path: string, flatInput: tf.Tensor): tf.Tensor | undefined {
   const adapter = set?.adapters.get(path);
   if (!set || !adapter || set.scale === 0) return undefined;

@@ -10,6 +10,7 @@ export const SPEED_SWITCHES = {
   lightSaves: "tensors a kernel saves for its gradient are new handles on the same data, not clones run as kernels with two tape nodes each (light-saves.ts)",
   transposeFree: "batched and transposed products run on views of the wasm heap (no per-matrix copies) and transpose in JavaScript, not with wasm's Transpose",
   packActivations: "a product with a weight matrix as bᵀ, and a convolution and its input gradient at small sizes, make XNNPACK pack the activations, not the weight it would repack every step; a convolution's filter gradient at small sizes is an im2col product over the real output positions, not the padded grid (wasm-matmul.ts, conv-gradients.ts)",
+  fusedLinear: "a linear layer (reshape, fused product, reshape) as one tf.customGrad with a two-product backward (linear.ts)",
   fusedAttention: "attention forward and backward as one tf.customGrad (attention.ts)",
   fusedGroupNormSilu: "GroupNorm and GroupNorm+SiLU as one kernel each way (group-norm.ts)",
   fusedLayerNorm: "LayerNorm as one kernel each way (layer-norm.ts)",
