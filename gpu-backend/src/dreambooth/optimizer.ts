@@ -36,48 +36,65 @@ export function createAdamWState(parameters: Map<string, tf.Variable>): AdamWSta
   };
 }
 
-/** Σx² of one tensor as a [1] tensor: one pass instead of Square then Sum. */
+/**
+ * Σx² over every element of every input, as a [1] tensor: one pass a tensor instead of Square then Sum,
+ * and one kernel for the whole gradient, not one a parameter (a training step's 208–286 of them each
+ * cost the engine's per-kernel overhead, as large as the tiny UNet's sums themselves).
+ */
 const SQUARED_SUM: JsKernel<Record<string, never>> = {
   name: "DreamboothSquaredSum",
-  inputs: ["x"],
+  inputs: "list",
   outputShapes: () => [[1]],
-  compute([x], [out]) {
-    const simd = simdKernelsFor(x);
-    if (simd) {
-      out[0] = simd.squaredSum(x);
-      return;
+  compute(xs, [out]) {
+    let total = 0;
+    for (const x of xs) {
+      const simd = simdKernelsFor(x);
+      if (simd) {
+        total += simd.squaredSum(x);
+        continue;
+      }
+      for (let i = 0; i < x.length; i++) total += x[i] * x[i];
     }
-    let sum = 0;
-    for (let i = 0; i < x.length; i++) sum += x[i] * x[i];
-    out[0] = sum;
+    out[0] = total;
   },
 };
 
 /** The step's scalars, shared with the SIMD loop (wasm-simd.ts), which documents them. */
 type AdamWAttrs = AdamWScalars;
 
-/** One parameter's AdamW update in one pass: (p, m, v, g) → (p', m', v'), the same arithmetic as the composed ops. */
+/**
+ * Every parameter's AdamW update in one kernel: inputs (p, m, v, g) for each parameter in turn, outputs
+ * (p', m', v') for each, one pass a parameter with the same arithmetic as the composed ops.
+ */
 const ADAMW: JsKernel<AdamWAttrs> = {
   name: "DreamboothAdamW",
-  inputs: ["parameter", "firstMoment", "secondMoment", "gradient"],
-  outputShapes: ([shape]) => [shape, shape, shape],
-  compute([p, m, v, g], [pOut, mOut, vOut], _shapes, attrs) {
-    const { beta1, beta2, epsilon, decay, stepSize, rootBiasCorrection2, gradScale } = attrs;
-    const simd = simdKernelsFor(p, m, v, g, pOut, mOut, vOut);
-    if (simd) {
-      simd.adamW([p, m, v, g], [pOut, mOut, vOut], attrs);
-      return;
-    }
-    const keep1 = 1 - beta1;
-    const keep2 = 1 - beta2;
-    for (let i = 0; i < p.length; i++) {
-      const gradient = g[i] * gradScale;
-      const first = (mOut[i] = beta1 * m[i] + keep1 * gradient);
-      const second = (vOut[i] = beta2 * v[i] + keep2 * gradient * gradient);
-      pOut[i] = p[i] * decay - (stepSize * first) / (Math.sqrt(second) / rootBiasCorrection2 + epsilon);
+  inputs: "list",
+  outputShapes: (shapes) => shapes.flatMap((shape, i) => (i % 4 === 0 ? [shape, shape, shape] : [])),
+  compute(inputs, outputs, _shapes, attrs) {
+    for (let k = 0; 4 * k < inputs.length; k++) {
+      const [p, m, v, g] = inputs.slice(4 * k, 4 * k + 4);
+      const [pOut, mOut, vOut] = outputs.slice(3 * k, 3 * k + 3);
+      adamWPass(p, m, v, g, pOut, mOut, vOut, attrs);
     }
   },
 };
+
+function adamWPass(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, attrs: AdamWAttrs): void {
+  const { beta1, beta2, epsilon, decay, stepSize, rootBiasCorrection2, gradScale } = attrs;
+  const simd = simdKernelsFor(p, m, v, g, pOut, mOut, vOut);
+  if (simd) {
+    simd.adamW([p, m, v, g], [pOut, mOut, vOut], attrs);
+    return;
+  }
+  const keep1 = 1 - beta1;
+  const keep2 = 1 - beta2;
+  for (let i = 0; i < p.length; i++) {
+    const gradient = g[i] * gradScale;
+    const first = (mOut[i] = beta1 * m[i] + keep1 * gradient);
+    const second = (vOut[i] = beta2 * v[i] + keep2 * gradient * gradient);
+    pOut[i] = p[i] * decay - (stepSize * first) / (Math.sqrt(second) / rootBiasCorrection2 + epsilon);
+  }
+}
 registerJsKernel(SQUARED_SUM);
 registerJsKernel(ADAMW);
 
@@ -86,12 +103,13 @@ const fused = () => switchOn("fusedAdamW") && hasJsKernel(ADAMW as JsKernel<unkn
 
 /** The global L2 norm of the gradients (`clip_grad_norm_`'s total norm). */
 export function gradientNorm(gradients: Map<string, tf.Tensor>): number {
-  const norm = tf.tidy(() => {
-    const squares = [...gradients.values()].map((gradient) =>
-      fused() && gradient.dtype === "float32" ? runJsKernel(SQUARED_SUM, [gradient], {})[0] : tf.reshape(tf.sum(tf.square(gradient)), [1]),
-    );
-    return tf.sqrt(tf.addN(squares));
-  });
+  const all = [...gradients.values()];
+  if (all.length === 0) return 0;
+  const norm = tf.tidy(() =>
+    fused() && all.every((gradient) => gradient.dtype === "float32")
+      ? tf.sqrt(runJsKernel(SQUARED_SUM, all, {})[0])
+      : tf.sqrt(tf.addN(all.map((gradient) => tf.reshape(tf.sum(tf.square(gradient)), [1])))),
+  );
   const value = norm.dataSync()[0];
   norm.dispose();
   return value;
@@ -125,20 +143,28 @@ export function adamWStep(
     rootBiasCorrection2: Math.sqrt(biasCorrection2),
     gradScale,
   };
-  const oneKernel = fused();
-  for (const [name, parameter] of parameters) {
-    const gradient = gradients.get(name);
-    if (!gradient) continue;
+  const updates = [...parameters].filter(([name]) => gradients.has(name));
+  if (updates.length === 0) return;
+  if (fused() && updates.every(([, parameter]) => parameter.dtype === "float32")) {
+    tf.tidy(() => {
+      const outputs = runJsKernel(
+        ADAMW,
+        updates.flatMap(([name, parameter]) => [parameter, state.firstMoment.get(name)!, state.secondMoment.get(name)!, gradients.get(name)!]),
+        attrs,
+      );
+      updates.forEach(([name, parameter], k) => {
+        state.firstMoment.get(name)!.assign(outputs[3 * k + 1]);
+        state.secondMoment.get(name)!.assign(outputs[3 * k + 2]);
+        parameter.assign(outputs[3 * k]);
+      });
+    });
+    return;
+  }
+  for (const [name, parameter] of updates) {
+    const gradient = gradients.get(name)!;
     const firstMoment = state.firstMoment.get(name)!;
     const secondMoment = state.secondMoment.get(name)!;
     tf.tidy(() => {
-      if (oneKernel && parameter.dtype === "float32") {
-        const [updated, first, second] = runJsKernel(ADAMW, [parameter, firstMoment, secondMoment, gradient], attrs);
-        firstMoment.assign(first);
-        secondMoment.assign(second);
-        parameter.assign(updated);
-        return;
-      }
       const scaled = gradScale === 1 ? gradient : tf.mul(gradient, gradScale);
       firstMoment.assign(tf.add(tf.mul(firstMoment, beta1), tf.mul(scaled, 1 - beta1)));
       secondMoment.assign(tf.add(tf.mul(secondMoment, beta2), tf.mul(tf.square(scaled), 1 - beta2)));

@@ -11,8 +11,8 @@ import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 
 export interface JsKernel<Attrs> {
   name: string;
-  /** Input names, in the order `compute` receives them. */
-  inputs: string[];
+  /** Input names, in the order `compute` receives them; "list": any number of inputs, in the order given. */
+  inputs: string[] | "list";
   outputShapes(inputShapes: number[][], attrs: Attrs): number[][];
   /** Floats of working memory `compute` gets as `scratch` (on wasm, on the heap, so SIMD kernels can use it); none when absent. */
   scratch?(inputShapes: number[][], attrs: Attrs): number;
@@ -23,10 +23,14 @@ const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs: unknown };
 
+/** The kernel's inputs in `compute`'s order (a list kernel's are named by position). */
+const inputList = <Attrs>(kernel: JsKernel<Attrs>, inputs: Record<string, tf.TensorInfo>) =>
+  kernel.inputs === "list" ? Array.from({ length: Object.keys(inputs).length }, (_, i) => inputs[i]) : kernel.inputs.map((name) => inputs[name]);
+
 function onWasm<Attrs>(kernel: JsKernel<Attrs>) {
   return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] => {
     const wasm = backend as BackendWasm;
-    const infos = kernel.inputs.map((name) => inputs[name]);
+    const infos = inputList(kernel, inputs);
     const shapes = infos.map((info) => info.shape);
     const outputs = kernel.outputShapes(shapes, attrs as Attrs).map((shape) => wasm.makeOutput(shape, "float32"));
     const scratchFloats = kernel.scratch?.(shapes, attrs as Attrs) ?? 0;
@@ -45,7 +49,7 @@ function onWasm<Attrs>(kernel: JsKernel<Attrs>) {
 function onCpu<Attrs>(kernel: JsKernel<Attrs>) {
   return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] => {
     const cpu = backend as MathBackendCPU;
-    const infos = kernel.inputs.map((name) => inputs[name]);
+    const infos = inputList(kernel, inputs);
     const shapes = infos.map((info) => info.shape);
     const outputShapes = kernel.outputShapes(shapes, attrs as Attrs);
     const outputs = outputShapes.map((shape) => new Float32Array(size(shape)));
@@ -88,7 +92,8 @@ export function hasJsKernel(kernel: JsKernel<unknown>): boolean {
 
 /** Runs a registered kernel on float32 tensors; always returns the list of outputs. */
 export function runJsKernel<Attrs>(kernel: JsKernel<Attrs>, inputs: tf.Tensor[], attrs: Attrs): tf.Tensor[] {
-  const named = Object.fromEntries(kernel.inputs.map((name, i) => [name, inputs[i]]));
+  const names = kernel.inputs === "list" ? inputs.map((_, i) => String(i)) : kernel.inputs;
+  const named = Object.fromEntries(names.map((name, i) => [name, inputs[i]]));
   const result = tf.engine().runKernel(kernel.name, named, attrs as unknown as tf.NamedAttrMap);
   return Array.isArray(result) ? result : [result as tf.Tensor];
 }
