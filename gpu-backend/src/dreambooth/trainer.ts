@@ -209,10 +209,11 @@ export class DreamBoothTrainer {
     const { examples, timesteps, alphaBars } = draw;
     const batch = examples.length;
     const tokens = examples[0].tokenIds.length;
-    const { noisyLatents, target } = tf.tidy(() => {
-      const noised = this.noisedBatch(draw);
-      return { noisyLatents: noised.noisyLatents.dataSync() as Float32Array, target: noised.target.dataSync() as Float32Array };
-    });
+    // The tensors leave the tidy, then their values: tidy walks what it returns, typed arrays index by
+    // index (3 ms a step of the tiny UNet at 8 examples). See tidy-values.ts.
+    const noised = tf.tidy(() => this.noisedBatch(draw));
+    const [noisyLatents, target] = [noised.noisyLatents, noised.target].map((tensor) => tensor.dataSync() as Float32Array);
+    tf.dispose([noised.noisyLatents, noised.target]);
     const exampleWeights = options.snrGamma === undefined ? undefined : minSnrWeights(alphaBars, options.snrGamma, schedule.predictionType);
     const whole: Shard = {
       count: batch,

@@ -14,6 +14,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { TrainJob } from "../../../shared/job.js";
 import { generate } from "../model/pipeline.js";
 import { Random } from "../tensor/random.js";
+import { tidyValues } from "../tensor/tidy-values.js";
 import { qualityReportArtifact, trainingQuality } from "../quality/training-quality.js";
 import { JobError } from "./errors.js";
 import { shutdownError, type JobContext, type JobSuccess } from "./context.js";
@@ -70,10 +71,10 @@ async function decodePhotos(context: JobContext<TrainJob>): Promise<Pixels[]> {
 function encodeLatents(model: BaseModel, images: Pixels[], withMirror: boolean): Float32Array[][] {
   return images.map((image) =>
     (withMirror ? [image, flipHorizontal(image)] : [image]).map((variant) =>
-      tf.tidy(() => {
+      tidyValues(() => {
         const pixels = tf.tensor4d(variant.data, [1, variant.height, variant.width, 3]);
         const { mean } = model.vae.encode(pixels);
-        return tf.mul(mean, model.vae.scalingFactor).dataSync() as Float32Array;
+        return tf.mul(mean, model.vae.scalingFactor);
       }),
     ),
   );

@@ -12,6 +12,7 @@ import path from "node:path";
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { Random } from "../tensor/random.js";
+import { tidyValues } from "../tensor/tidy-values.js";
 import type { ClipTextModel } from "./clip-text.js";
 import { readConfig } from "./config.js";
 import { SchedulerConfigSchema, type SchedulerConfig } from "./schedulers/config.js";
@@ -95,8 +96,7 @@ function encodePrompts(model: StableDiffusion, prompts: string[]): tf.Tensor3D {
 
 /** An image in [-1, 1] ([1, H, W, 3]) as bytes: (x + 1)/2 clamped to [0, 1], times 255, rounded. */
 export function toRgbBytes(image: tf.Tensor4D): Uint8Array {
-  const values = tf.tidy(() => tf.round(tf.mul(tf.clipByValue(tf.add(tf.mul(image, 0.5), 0.5), 0, 1), 255)).dataSync());
-  return Uint8Array.from(values);
+  return Uint8Array.from(tidyValues(() => tf.round(tf.mul(tf.clipByValue(tf.add(tf.mul(image, 0.5), 0.5), 0, 1), 255))));
 }
 
 function withLoraScale<T>(model: StableDiffusion, scale: number | undefined, run: () => Promise<T>): Promise<T> {
