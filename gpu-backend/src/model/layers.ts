@@ -44,11 +44,11 @@ export class Linear {
 
   /** x: [..., in] → [..., out]. */
   forward(x: tf.Tensor): tf.Tensor {
-    const leading = x.shape.slice(0, -1);
     // Training a weight of a layer without an adapter: one taped op (linear.ts).
     if (switchOn("fusedLinear") && this.weight.trainable && tf.engine().isTapeOn() && !hasLoraAdapter(this.scope.store.lora, this.scope.path)) {
       return fusedLinear(x, this.weight as tf.Tensor2D, this.bias as tf.Tensor1D | undefined);
     }
+    const leading = x.shape.slice(0, -1);
     const flat = x.reshape([-1, this.inFeatures]);
     const weight = this.weight as tf.Tensor2D;
     let y: tf.Tensor;

@@ -66,15 +66,15 @@ export function createLora(store: ParamStore, { rank, alpha = rank, targets, see
   return { adapters, scale: 1 };
 }
 
-/** The adapter's contribution for inputs flattened to [N, in], or undefined when the module has none. */
 /** Whether `loraDelta` adds anything to the layer at `path`. */
-export function hasLoraAdapter(set: LoraSet | undefined, path: string): boolean {
+export function hasLoraAdapter(set: LoraSet | undefined, path: string): set is LoraSet {
   return set !== undefined && set.scale !== 0 && set.adapters.has(path);
 }
 
+/** The adapter's contribution for inputs flattened to [N, in], or undefined when the module has none. */
 export function loraDelta(set: LoraSet | undefined, path: string, flatInput: tf.Tensor): tf.Tensor | undefined {
-  const adapter = set?.adapters.get(path);
-  if (!set || !adapter || set.scale === 0) return undefined;
+  if (!hasLoraAdapter(set, path)) return undefined;
+  const adapter = set.adapters.get(path)!;
   return tf.mul(tf.matMul(tf.matMul(flatInput, adapter.down), adapter.up), (set.scale * adapter.alpha) / adapter.rank);
 }
 
