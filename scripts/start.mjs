@@ -264,7 +264,8 @@ async function main() {
     {
       name: "gpu-backend",
       command: process.execPath,
-      args: ["--import", "tsx", join(root, "gpu-backend", "src", "main.ts")],
+      // --single-threaded-gc: see SINGLE_THREADED_GC in gpu-backend/src/dreambooth/replica-pool.ts.
+      args: ["--single-threaded-gc", "--import", "tsx", join(root, "gpu-backend", "src", "main.ts")],
       env: {
         PORT: String(backendPort),
         HOST: "127.0.0.1",

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -14,8 +14,11 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 describe("gpu-backend main", () => {
   it("starts from the environment, serves /healthz with the default model loaded, and exits 0 on SIGTERM", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "gpu-backend/src/main.ts"], {
-      env: { ...process.env, PORT: "0", HOST: "127.0.0.1", BACKEND_SIGNING_SECRET: "main-test-secret-0123", DATA_DIR: dataDir, TFJS_BACKEND: "wasm" },
+    // The script's own command line, so what it passes to node (the GC flag the replicas need) is what runs.
+    const [command, ...args] = JSON.parse(readFileSync("package.json", "utf8")).scripts["start:backend"].split(" ");
+    expect(command).toBe("tsx");
+    const child = spawn(join("node_modules", ".bin", "tsx"), args, {
+      env: { ...process.env, PORT: "0", HOST: "127.0.0.1", BACKEND_SIGNING_SECRET: "main-test-secret-0123", DATA_DIR: dataDir, TFJS_BACKEND: "wasm", TRAIN_WORKERS: "2" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -33,6 +36,7 @@ describe("gpu-backend main", () => {
       child.stderr.on("data", onData);
       child.on("exit", (code) => reject(new Error(`exited ${code} before listening:\n${output}`)));
     });
+    expect(output).toMatch(/tfjs wasm, 2 training replicas, single-threaded GC,/);
     const health = await (await fetch(`${url}/healthz`)).json();
     expect(health).toMatchObject({ backend: "wasm", model_loaded: true, models_loaded: ["tiny-emoji"], queue_depth: 0 });
     expect(existsSync(join(dataDir, "models", "tiny-random", "model_index.json"))).toBe(true);

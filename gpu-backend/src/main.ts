@@ -14,6 +14,7 @@ import { runTrainJob } from "./jobs/train-job.js";
 import { JobError } from "./jobs/errors.js";
 import { modelsDir, queuePullSettings, readServiceConfig } from "./server/config.js";
 import { ModelRegistry } from "./dreambooth/model-registry.js";
+import { trainingThreadsNote, trainingWorkers } from "./dreambooth/replica-pool.js";
 import { QueuePullConsumer } from "./server/queue-pull.js";
 import { startService } from "./server/service.js";
 import { BUNDLED_MODELS_DIR, findModelFolder } from "./dreambooth/model-folders.js";
@@ -49,7 +50,7 @@ const service = await startService({
   handlers: { train: (context) => runTrainJob(context, deps), generate: (context) => runGenerateJob(context, deps) },
   modelsLoaded: () => registry.loaded(),
 });
-console.log(`gpu-backend listening on ${service.url} (tfjs ${backend}, models in ${models})`);
+console.log(`gpu-backend listening on ${service.url} (tfjs ${backend}, ${trainingThreadsNote(trainingWorkers())}, models in ${models})`);
 
 const queueSettings = queuePullSettings(config, `${os.hostname()}-${process.pid}`);
 const queueConsumer = queueSettings ? new QueuePullConsumer(service.runner, queueSettings) : undefined;

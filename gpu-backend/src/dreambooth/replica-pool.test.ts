@@ -5,7 +5,7 @@ import { tinyClipTextConfig, tinyUNetConfig } from "../model/tiny.js";
 import { UNet2DConditionModel } from "../model/unet.js";
 import { initTensorBackend } from "../tensor/backend.js";
 import { Random } from "../tensor/random.js";
-import { replicasFor, sideBySideEnv, trainingWorkers } from "./replica-pool.js";
+import { replicasFor, SINGLE_THREADED_GC, sideBySideEnv, trainingThreadsNote, trainingWorkers } from "./replica-pool.js";
 import { shardRanges } from "./shard.js";
 import { attachTrainableWeights, type TrainingChoice } from "./trainable.js";
 import { DreamBoothTrainer, type TrainingExample } from "./trainer.js";
@@ -157,6 +157,14 @@ describe("trainingWorkers", () => {
     expect(trainingWorkers({}, "wasm")).toBeGreaterThanOrEqual(1);
     expect(trainingWorkers({}, "tensorflow")).toBe(1);
     expect(() => trainingWorkers({ TRAIN_WORKERS: "0" }, "wasm")).toThrow(/positive integer/);
+  });
+});
+
+describe("trainingThreadsNote", () => {
+  it("says how many replicas train and names the GC flag when several run without it", () => {
+    expect(trainingThreadsNote(1, [])).toBe("1 training replica");
+    expect(trainingThreadsNote(2, ["--import", "tsx", SINGLE_THREADED_GC])).toBe("2 training replicas, single-threaded GC");
+    expect(trainingThreadsNote(2, ["--import", "tsx"])).toMatch(/^2 training replicas; start node with --single-threaded-gc /);
   });
 });
 
