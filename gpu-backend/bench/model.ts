@@ -280,6 +280,12 @@ function printWorkloads(results: WorkloadResult[], matMul: number): void {
   }
 }
 
+/**
+ * Rounds of the replica comparison. On this 2-vCPU host one round's 2-vs-1 ratio ranged × 1.35–1.86 from
+ * run to run at the same settings; a median of five moves less than one of three, for ~20 s a round.
+ */
+const WORKER_ROUNDS = 5;
+
 async function main(): Promise<void> {
   const names = (process.env.BENCH_CONFIGS ?? "tiny,small").split(",");
   const repeatsFor = (name: string) => Number(process.env.BENCH_REPEATS ?? DEFAULT_REPEATS[name] ?? 5);
@@ -295,7 +301,7 @@ async function main(): Promise<void> {
   // the same global batch (2 + 2 each: what TRAIN_WORKERS=2 does to a job); two at the same batch per
   // replica (8 + 8 a step, 4 + 4 each: what two cores add when the batch grows with them).
   const rounds: Array<[number, number, number]> = [];
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < WORKER_ROUNDS; round++) {
     rounds.push([trainerSamplesPerSecond(1, workerSteps, 4), trainerSamplesPerSecond(2, workerSteps, 4), trainerSamplesPerSecond(2, workerSteps / 2, 8)]);
   }
   const [one, two, twoWeak] = [0, 1, 2].map((i) => median(rounds.map((round) => round[i])));
@@ -311,7 +317,7 @@ async function main(): Promise<void> {
   console.log(`Plain matMul 1024³ on wasm: ${matMul.toFixed(1)} GFLOP/s (CPU time; ${matMulBefore.toFixed(1)} before the workloads, ${matMulAfter.toFixed(1)} after).\n`);
   printWorkloads(results, matMul);
   console.log(
-    `\nData-parallel DreamBooth trainer (tiny UNet, full fine-tune, wall time, median of 3 alternating rounds): 1 replica at 4 + 4 examples a step ${one.toFixed(1)} samples/s; ` +
+    `\nData-parallel DreamBooth trainer (tiny UNet, full fine-tune, wall time, median of ${WORKER_ROUNDS} alternating rounds): 1 replica at 4 + 4 examples a step ${one.toFixed(1)} samples/s; ` +
       `2 replicas at the same global batch ${two.toFixed(1)} samples/s (× ${(two / one).toFixed(2)}); 2 replicas at the same batch per replica (8 + 8 a step) ${twoWeak.toFixed(1)} samples/s (× ${(twoWeak / one).toFixed(2)}); ` +
       `load average ${loadBefore.toFixed(2)} before, ${loadAfterWorkers.toFixed(2)} after, on ${cpus().length} cores; V8 GC ${singleThreadedGc ? "single-threaded" : `parallel (run with ${SINGLE_THREADED_GC} as npm run bench:model does)`}.`,
   );
