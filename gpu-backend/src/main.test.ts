@@ -44,4 +44,18 @@ describe("gpu-backend main", () => {
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
   });
+
+  it("refuses to start on a TRAIN_WORKERS that is not a positive integer, saying so", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "gpu-backend/src/main.ts"], {
+      env: { ...process.env, PORT: "0", HOST: "127.0.0.1", BACKEND_SIGNING_SECRET: "main-test-secret-0123", DATA_DIR: dataDir, TFJS_BACKEND: "wasm", TRAIN_WORKERS: "two" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(code).not.toBe(0);
+    expect(output).toContain("TRAIN_WORKERS=two is not a positive integer");
+    expect(output).not.toContain("listening on");
+  });
 });

@@ -4,7 +4,7 @@
  * models the repository ships, such as the embedded tiny-emoji), and serve
  * jobs until SIGTERM/SIGINT — then stop taking jobs, let the running one save a
  * checkpoint and report, and exit. Configuration is environment only (PORT,
- * HOST, BACKEND_SIGNING_SECRET, DATA_DIR, MODELS_DIR, PRELOAD_MODEL, TFJS_BACKEND, and QUEUE_PULL_* for queue-pull mode).
+ * HOST, BACKEND_SIGNING_SECRET, DATA_DIR, MODELS_DIR, PRELOAD_MODEL, TFJS_BACKEND, TRAIN_WORKERS, and QUEUE_PULL_* for queue-pull mode).
  */
 import os from "node:os";
 import path from "node:path";
@@ -23,6 +23,8 @@ import { initTensorBackend } from "./tensor/backend.js";
 
 const config = readServiceConfig(process.env);
 const backend = await initTensorBackend({ requested: config.TFJS_BACKEND });
+// Read once here so a bad TRAIN_WORKERS stops the start, not every training job later.
+const workers = trainingWorkers();
 const device = backend === "tensorflow" ? "tfjs-node-gpu (libtensorflow)" : `${os.cpus()[0]?.model ?? "cpu"} × ${os.cpus().length}`;
 const models = modelsDir(config);
 await ensureTinyRandomModel(models);
@@ -50,7 +52,7 @@ const service = await startService({
   handlers: { train: (context) => runTrainJob(context, deps), generate: (context) => runGenerateJob(context, deps) },
   modelsLoaded: () => registry.loaded(),
 });
-console.log(`gpu-backend listening on ${service.url} (tfjs ${backend}, ${trainingThreadsNote(trainingWorkers())}, models in ${models})`);
+console.log(`gpu-backend listening on ${service.url} (tfjs ${backend}, ${trainingThreadsNote(workers)}, models in ${models})`);
 
 const queueSettings = queuePullSettings(config, `${os.hostname()}-${process.pid}`);
 const queueConsumer = queueSettings ? new QueuePullConsumer(service.runner, queueSettings) : undefined;
