@@ -5,7 +5,6 @@
  *     subject of another vendor still look like its class once it has been through the codec).
  * Both scene sets follow from fixed seeds, so two VAEs are measured on exactly the same images.
  */
-import * as tf from "@tensorflow/tfjs-core";
 import { pixelsBatch } from "../src/dreambooth/images.js";
 import { BACKGROUND_NAMES, EMOJI_CLASSES, SIZE_WORDS } from "../src/emoji/catalog.js";
 import { heldOutCodecScenes } from "../src/emoji/codec-scenes.js";
@@ -16,6 +15,7 @@ import type { Judge } from "../src/quality/judge.js";
 import { accuracy, argmaxRows } from "../src/quality/metrics.js";
 import { psnr, vaeRoundTrip } from "../src/quality/vae-round-trip.js";
 import { Random } from "../src/tensor/random.js";
+import { tidyValues } from "../src/tensor/tidy-values.js";
 
 export const CODEC_GATE_SCENES = { seed: 4242, count: 512 };
 
@@ -35,9 +35,8 @@ export async function twemojiClassAccuracyAfterRoundTrip(vae: AutoencoderKL, jud
   const images = vaeRoundTrip(vae, await Promise.all(labelled.map(({ scene }) => renderScene(scene))));
   const predicted: number[] = [];
   for (let start = 0; start < images.length; start += 128) {
-    const logits = tf.tidy(() => judge.forward(pixelsBatch(images.slice(start, start + 128))).classLogits);
-    predicted.push(...argmaxRows(logits.dataSync(), judge.config.classes.length));
-    logits.dispose();
+    const logits = tidyValues(() => judge.forward(pixelsBatch(images.slice(start, start + 128))).classLogits);
+    predicted.push(...argmaxRows(logits, judge.config.classes.length));
   }
   return accuracy(predicted, labelled.map(({ classIndex }) => classIndex));
 }

@@ -33,6 +33,7 @@ import type { AutoencoderKL } from "../src/model/vae.js";
 import { SafetensorsReader } from "../src/model/safetensors.js";
 import { loadWeights } from "../src/model/weights.js";
 import { Random } from "../src/tensor/random.js";
+import { tidyValues } from "../src/tensor/tidy-values.js";
 import { EMOJI_CLASSES } from "../src/emoji/catalog.js";
 import { captionWithIdentifier, RESERVED_IDENTIFIERS, unknownWord } from "../src/emoji/unknown-words.js";
 import { exportModel } from "./export.js";
@@ -78,11 +79,9 @@ function encodeAll(vae: AutoencoderKL, images: Pixels[]): Float32Array[] {
   const out: Float32Array[] = [];
   for (let start = 0; start < images.length; start += 64) {
     const chunk = images.slice(start, start + 64);
-    const mean = tf.tidy(() => vae.encode(pixelsBatch(chunk)).mean);
-    const values = mean.dataSync() as Float32Array;
+    const values = tidyValues(() => vae.encode(pixelsBatch(chunk)).mean);
     const size = values.length / chunk.length;
     for (let i = 0; i < chunk.length; i++) out.push(values.slice(i * size, (i + 1) * size));
-    mean.dispose();
   }
   return out;
 }

@@ -10,6 +10,7 @@ import type { Pixels } from "../dreambooth/images.js";
 import { denoiseStep, vaeScaleFactor, type StableDiffusion } from "../model/pipeline.js";
 import { createSampler, type SchedulerName } from "../model/schedulers/index.js";
 import { Random } from "../tensor/random.js";
+import { tidyValues } from "../tensor/tidy-values.js";
 
 export interface BatchRenderOptions {
   requests: { prompt: string; seed: number }[];
@@ -41,9 +42,8 @@ export function renderBatch(model: StableDiffusion, options: BatchRenderOptions)
       latents.dispose();
       latents = next;
     }
-    const decoded = tf.tidy(() => tf.clipByValue(model.vae.decode(tf.div(latents, model.vae.scalingFactor) as tf.Tensor4D), -1, 1));
-    const values = decoded.dataSync() as Float32Array;
-    tf.dispose([latents, context, decoded]);
+    const values = tidyValues(() => tf.clipByValue(model.vae.decode(tf.div(latents, model.vae.scalingFactor) as tf.Tensor4D), -1, 1));
+    tf.dispose([latents, context]);
     const size = resolution * resolution * 3;
     // Quantised to bytes as the pipeline's PNGs are, so scores see what a user would see.
     return Array.from({ length: count }, (_, i) => ({

@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { pixelsBatch, type Pixels } from "../dreambooth/images.js";
 import type { AutoencoderKL } from "../model/vae.js";
+import { tidyValues } from "../tensor/tidy-values.js";
 
 const CHUNK = 64;
 
@@ -15,9 +16,7 @@ export function vaeRoundTrip(vae: AutoencoderKL, images: Pixels[]): Pixels[] {
   const out: Pixels[] = [];
   for (let start = 0; start < images.length; start += CHUNK) {
     const chunk = images.slice(start, start + CHUNK);
-    const decoded = tf.tidy(() => tf.clipByValue(vae.decode(vae.encode(pixelsBatch(chunk)).mean), -1, 1));
-    const values = decoded.dataSync() as Float32Array;
-    decoded.dispose();
+    const values = tidyValues(() => tf.clipByValue(vae.decode(vae.encode(pixelsBatch(chunk)).mean), -1, 1));
     const size = values.length / chunk.length;
     chunk.forEach(({ width, height }, i) => {
       const data = values.slice(i * size, (i + 1) * size).map((value) => Math.round((value / 2 + 0.5) * 255) / 127.5 - 1);

@@ -14,4 +14,13 @@ describe("tidyValues", () => {
     expect(tf.memory().numTensors).toBe(before);
     x.dispose();
   });
+
+  it("gives the values of several tensors in the order returned, and frees them all", () => {
+    const x = tf.tensor1d([1, 2]);
+    const before = tf.memory().numTensors;
+    const [sum, product] = tidyValues(() => [tf.add(x, x), tf.mul(x, tf.scalar(3))]);
+    expect([Array.from(sum), Array.from(product)]).toEqual([[2, 4], [3, 6]]);
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+  });
 });
