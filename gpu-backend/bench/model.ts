@@ -32,7 +32,7 @@ import { setSpeedSwitches, SPEED_SWITCH_NAMES, type SpeedSwitch } from "../src/t
 import { generateMsPerImage } from "./model/generate.js";
 import { FAMILIES, FAMILY_LABELS, kernelFamily, profileByFamily, type StepProfile } from "./model/kernel-families.js";
 import { trainerSamplesPerSecond } from "./model/workers.js";
-import { SINGLE_THREADED_GC } from "../src/dreambooth/replica-pool.js";
+import { SINGLE_THREADED_GC, singleThreadedGc } from "../src/dreambooth/replica-pool.js";
 
 /** A workload's optimizer: its parameters by name and AdamW's moments. */
 interface Optimizer {
@@ -306,7 +306,7 @@ async function main(): Promise<void> {
   }
   const [one, two, twoWeak] = [0, 1, 2].map((i) => median(rounds.map((round) => round[i])));
   const loadAfterWorkers = loadavg()[0];
-  const singleThreadedGc = process.execArgv.includes(SINGLE_THREADED_GC);
+  const gcSingleThreaded = singleThreadedGc();
   console.error(`workers: ${one.toFixed(1)} → ${two.toFixed(1)} samples/s (${twoWeak.toFixed(1)} at the same batch per replica)`);
   const images = Number(process.env.BENCH_IMAGES ?? 3);
   setSpeedSwitches(allSwitches(false));
@@ -319,7 +319,7 @@ async function main(): Promise<void> {
   console.log(
     `\nData-parallel DreamBooth trainer (tiny UNet, full fine-tune, wall time, median of ${WORKER_ROUNDS} alternating rounds): 1 replica at 4 + 4 examples a step ${one.toFixed(1)} samples/s; ` +
       `2 replicas at the same global batch ${two.toFixed(1)} samples/s (× ${(two / one).toFixed(2)}); 2 replicas at the same batch per replica (8 + 8 a step) ${twoWeak.toFixed(1)} samples/s (× ${(twoWeak / one).toFixed(2)}); ` +
-      `load average ${loadBefore.toFixed(2)} before, ${loadAfterWorkers.toFixed(2)} after, on ${cpus().length} cores; V8 GC ${singleThreadedGc ? "single-threaded" : `parallel (run with ${SINGLE_THREADED_GC} as npm run bench:model does)`}.`,
+      `load average ${loadBefore.toFixed(2)} before, ${loadAfterWorkers.toFixed(2)} after, on ${cpus().length} cores; V8 GC ${gcSingleThreaded ? "single-threaded" : `parallel (run with ${SINGLE_THREADED_GC} as npm run bench:model does)`}.`,
   );
   console.log(`20-step DDIM render of tiny-emoji (guidance 7.5): ${generateMs.toFixed(0)} ms per image (all switches off: ${generateBaseline.toFixed(0)} ms).`);
   console.log(`Load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(", ")} on ${cpus().length} cores.`);
@@ -337,7 +337,7 @@ async function main(): Promise<void> {
         per_sample_ms: result.on.cpuMs / BATCH,
       })),
     workers: { "1": { samples_per_s: one }, "2": { samples_per_s: two, samples_per_s_same_batch_per_replica: twoWeak } },
-    single_threaded_gc: singleThreadedGc,
+    single_threaded_gc: gcSingleThreaded,
     generate_ms_per_image: generateMs,
   };
   await mkdir("bench-out", { recursive: true });

@@ -4,13 +4,18 @@
  * the stand-in for dry runs) on first start and exiting cleanly on SIGTERM.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const dataDir = mkdtempSync(join(tmpdir(), "gpu-backend-main-"));
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+// A test that fails before its own SIGTERM must not leave a backend running (tsx passes SIGTERM on to node).
+const started: ChildProcess[] = [];
+afterAll(() => {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 describe("gpu-backend main", () => {
   it("starts from the environment, serves /healthz with the default model loaded, and exits 0 on SIGTERM", async () => {
@@ -21,6 +26,7 @@ describe("gpu-backend main", () => {
       env: { ...process.env, PORT: "0", HOST: "127.0.0.1", BACKEND_SIGNING_SECRET: "main-test-secret-0123", DATA_DIR: dataDir, TFJS_BACKEND: "wasm", TRAIN_WORKERS: "2" },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    started.push(child);
     let output = "";
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no listening line in 90 s:\n${output}`)), 90_000);
@@ -50,6 +56,7 @@ describe("gpu-backend main", () => {
       env: { ...process.env, PORT: "0", HOST: "127.0.0.1", BACKEND_SIGNING_SECRET: "main-test-secret-0123", DATA_DIR: dataDir, TFJS_BACKEND: "wasm", TRAIN_WORKERS: "two" },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    started.push(child);
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -41,10 +41,15 @@ export function trainingWorkers(env: NodeJS.ProcessEnv = process.env, backend = 
  */
 export const SINGLE_THREADED_GC = "--single-threaded-gc";
 
+/** Whether node was started with SINGLE_THREADED_GC. */
+export function singleThreadedGc(execArgv: readonly string[] = process.execArgv): boolean {
+  return execArgv.includes(SINGLE_THREADED_GC);
+}
+
 /** How this process trains, for its start-up line; names the flag when replicas would run without it. */
 export function trainingThreadsNote(workers: number, execArgv: readonly string[] = process.execArgv): string {
   if (workers === 1) return "1 training replica";
-  return execArgv.includes(SINGLE_THREADED_GC)
+  return singleThreadedGc(execArgv)
     ? `${workers} training replicas, single-threaded GC`
     : `${workers} training replicas; start node with ${SINGLE_THREADED_GC} for ~8 % more samples/s`;
 }
